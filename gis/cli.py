@@ -1,0 +1,122 @@
+"""Command-line interface: each command parses its options and calls one function.
+
+Exit status 0 on success; 1 with a clear message on a known error; 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from gis import config, db, embedded, schema
+from gis.errors import PinganError
+
+logger = logging.getLogger(__name__)
+
+
+def _db(args: argparse.Namespace) -> int:
+    if config.database_url_from_env() and args.action != "url":
+        print("DATABASE_URL 已设置，不使用内置数据库 / DATABASE_URL is set; the "
+              "embedded cluster is not used", file=sys.stderr)
+        return 1
+    if args.action == "url":
+        # libpq form, usable by psql, QGIS and pg_dump as well as by us.
+        print(db.database_url().replace("postgresql+psycopg2://", "postgresql://", 1))
+        return 0
+    action = {"start": embedded.start, "stop": embedded.stop,
+              "status": embedded.status}[args.action]
+    state = action()
+    state["url"] = db.database_url()
+    words = "运行中 running" if state["running"] else "未运行 stopped"
+    print(f"内置数据库 embedded PostgreSQL: {words}")
+    for key in ("location", "port", "pid", "url", "log"):
+        if state.get(key) is not None:
+            print(f"  {key:9s} {state[key]}")
+    if args.action == "status" and not state["running"]:
+        return 3  # like pg_ctl status: scripts can test "is it running?"
+    return 0
+
+
+def _engine(args: argparse.Namespace):
+    return db.get_engine(db.database_url(start_embedded=True))
+
+
+def _init(args: argparse.Namespace) -> int:
+    applied = schema.migrate(_engine(args))
+    version = schema.current_version(_engine(args))
+    if applied:
+        print(f"数据库结构已升级 / schema migrated: applied {applied}, now at {version}")
+    else:
+        print(f"数据库结构已是最新 / schema up to date at version {version}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gis import demo  # heavy imports (scipy, geopandas) only when needed
+
+    engine = _engine(args)
+    schema.migrate(engine)
+    counts = demo.load(engine, seed=args.seed, incidents=args.incidents,
+                       cameras=args.cameras, progress=sys.stderr.isatty())
+    print("演示数据已加载 / demo loaded (synthetic, except the district outline):")
+    print(json.dumps(counts, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # The one place gis reaches for the web layer: the CLI starts the server the
+    # way users expect (`python -m gis serve`); library modules never import it.
+    from webmap.server import serve
+
+    db.database_url(start_embedded=True)
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(prog="python -m gis", description="平安网格 Pingan Grid")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("db", help="manage the embedded PostgreSQL + PostGIS")
+    p.add_argument("action", choices=["start", "stop", "status", "url"])
+    p.set_defaults(func=_db)
+
+    p = sub.add_parser("init", help="create or upgrade the schema (idempotent)")
+    p.set_defaults(func=_init)
+
+    p = sub.add_parser("demo", help="load the synthetic demo world in 华龙区")
+    p.add_argument("--seed", type=int, default=20240101)
+    p.add_argument("--incidents", type=_count, default=5000)
+    p.add_argument("--cameras", type=_count, default=4000)
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("serve", help="serve the web maps")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: $PORT or 5000")
+    p.set_defaults(func=_serve)
+    return parser
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except PinganError as exc:
+        print(f"错误 error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,84 @@
+"""Configuration from the environment, with defaults in code.
+
+Only environment variables are read here; nothing is cached at import time so that
+tests and the CLI can set variables before asking.
+
+=====================  =================================================  =========
+variable               meaning                                            default
+=====================  =================================================  =========
+DATABASE_URL           PostgreSQL/PostGIS URL; unset → embedded cluster   (unset)
+PINGAN_VAR_DIR         where the embedded cluster lives                   ./var
+PINGAN_PG_PORT         loopback port of the embedded cluster              54329
+PINGAN_PG_USER         unprivileged OS account that runs it when root     postgres
+PINGAN_PG_BINDIR       PostgreSQL server binaries                         newest
+                                                                          with
+                                                                          PostGIS
+PORT                   HTTP port of ``serve`` and ./scripts/demo          5000
+PINGAN_BASEMAP_URL     XYZ tile URL template for a base map               (none)
+PINGAN_BASEMAP_ATTR    attribution shown for that base map                (empty)
+PINGAN_BASEMAP_CRS     ``wgs84`` or ``gcj02`` (AMap/Tencent-style tiles)  wgs84
+PINGAN_SECRET_KEY      Flask session signing key                          random
+=====================  =================================================  =========
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gis.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG_PORT = 54329
+BASEMAP_CRS_CHOICES = ("wgs84", "gcj02")
+
+
+def var_dir() -> Path:
+    """Directory for the embedded cluster and other machine-local state."""
+    return Path(os.environ.get("PINGAN_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+
+
+def pg_port() -> int:
+    """Loopback port the embedded cluster should listen on."""
+    raw = os.environ.get("PINGAN_PG_PORT", str(DEFAULT_PG_PORT))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"PINGAN_PG_PORT 必须是端口号 / must be a port number, got {raw!r}")
+    if not 1024 <= port <= 65535:
+        raise ConfigError(f"PINGAN_PG_PORT 超出范围 / must be 1024-65535, got {port}")
+    return port
+
+
+def database_url_from_env() -> str | None:
+    """The production database URL, or None to use the embedded cluster."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    return url or None
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """An optional XYZ tile layer under the overlays."""
+
+    url: str
+    attribution: str
+    crs: str  # 'wgs84' or 'gcj02'; overlays are shifted to match a GCJ-02 base map
+
+
+def basemap() -> Basemap | None:
+    """The configured base map, or None (the default: no request leaves the machine)."""
+    url = os.environ.get("PINGAN_BASEMAP_URL", "").strip()
+    if not url:
+        return None
+    crs = os.environ.get("PINGAN_BASEMAP_CRS", "wgs84").strip().lower()
+    if crs not in BASEMAP_CRS_CHOICES:
+        raise ConfigError(
+            f"PINGAN_BASEMAP_CRS 只能是 {'/'.join(BASEMAP_CRS_CHOICES)} / must be one of "
+            f"{BASEMAP_CRS_CHOICES}, got {crs!r}"
+        )
+    attribution = os.environ.get("PINGAN_BASEMAP_ATTR", "").strip() or url.split("/")[2]
+    return Basemap(url=url, attribution=attribution, crs=crs)

@@ -1,0 +1,123 @@
+"""Database URL resolution and the one engine per process.
+
+``DATABASE_URL`` names a production PostgreSQL/PostGIS; without it the embedded
+cluster (:mod:`gis.embedded`) is used.  Each process keeps one SQLAlchemy engine
+per URL; callers take a connection per request or command.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from gis import config, embedded
+from gis.errors import ConfigError, DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs; use the psycopg2 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError("DATABASE_URL 格式无效 / DATABASE_URL is not a valid URL") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigError(
+            f"DATABASE_URL 必须指向 PostgreSQL / must be a PostgreSQL URL, "
+            f"got backend {parsed.get_backend_name()!r}"
+        )
+    return parsed.set(drivername="postgresql+psycopg2").render_as_string(
+        hide_password=False
+    )
+
+
+def database_url(start_embedded: bool = False) -> str:
+    """The URL to use: ``DATABASE_URL``, else the embedded cluster's.
+
+    With ``start_embedded`` the embedded cluster is started when needed (the CLI
+    does this; the web app does not, so that ``/healthz`` reports a stopped one).
+    """
+    url = config.database_url_from_env()
+    if url:
+        return normalise_url(url)
+    if start_embedded:
+        embedded.start()
+    return embedded.locate().url()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: :func:`database_url`)."""
+    url = url or database_url()
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            # pre_ping: a restarted database must not leave dead pooled connections.
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5,
+                                      max_overflow=10, future=True)
+            _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forks)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def ping(engine: Engine) -> dict:
+    """Check the database answers and has PostGIS; raise DatabaseUnavailable if not."""
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(sa.text(
+                "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
+            )).scalar()
+    except sa.exc.OperationalError as exc:
+        logger.warning("database ping failed: %s", exc.orig)
+        raise DatabaseUnavailable(
+            "数据库无法连接 / database unreachable: start it with "
+            "`python -m gis db start` or check DATABASE_URL"
+        ) from None
+    return {"database": "ok", "postgis": version}
+
+
+def admin_url(url: str) -> URL:
+    """The same server's maintenance database, for CREATE/DROP DATABASE."""
+    return make_url(url).set(database="postgres")
+
+
+def create_database(url: str, name: str) -> str:
+    """Create database ``name`` on ``url``'s server; return its URL."""
+    _admin_execute(url, f'CREATE DATABASE "{_identifier(name)}"')
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop database ``name`` on ``url``'s server, closing its connections."""
+    _admin_execute(url, f'DROP DATABASE IF EXISTS "{_identifier(name)}" WITH (FORCE)')
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unsafe database name {name!r}")
+    return name
+
+
+def _admin_execute(url: str, statement: str) -> None:
+    engine = sa.create_engine(admin_url(url), isolation_level="AUTOCOMMIT",
+                              poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()

@@ -1,0 +1,74 @@
+"""One error hierarchy for Pingan Grid.
+
+Every error a user can cause or meet carries an HTTP status and a message fit to
+show them (Chinese first, English after).  The web layer turns these into JSON or
+an error page in one place; the CLI prints the message and exits non-zero.
+Messages never contain connection strings or passwords.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class PinganError(Exception):
+    """Base class: an error with an HTTP status and a user-facing message."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict:
+        """Return the JSON body the API sends for this error."""
+        body = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(PinganError):
+    """A request parameter, file row or field is not acceptable."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class NotFound(PinganError):
+    """The requested area, point or page does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(PinganError):
+    """The user may not see or change this object."""
+
+    status = 403
+    code = "forbidden"
+
+
+class DatabaseUnavailable(PinganError):
+    """The database cannot be reached (stopped, wrong URL, network)."""
+
+    status = 503
+    code = "database_unavailable"
+
+
+class ConfigError(PinganError):
+    """Configuration is missing or inconsistent; the message says what to set."""
+
+    status = 500
+    code = "config_error"
+
+
+class EmbeddedDatabaseError(PinganError):
+    """The embedded PostgreSQL cluster could not be created, started or stopped."""
+
+    status = 503
+    code = "embedded_database_error"
