@@ -18,15 +18,21 @@ logger = logging.getLogger(__name__)
 
 def _db(args: argparse.Namespace) -> int:
     if config.database_url_from_env() and args.action != "url":
-        print("DATABASE_URL 已设置，不使用内置数据库 / DATABASE_URL is set; the "
-              "embedded cluster is not used", file=sys.stderr)
+        print(
+            "DATABASE_URL 已设置，不使用内置数据库 / DATABASE_URL is set; the "
+            "embedded cluster is not used",
+            file=sys.stderr,
+        )
         return 1
     if args.action == "url":
         # libpq form, usable by psql, QGIS and pg_dump as well as by us.
         print(db.database_url().replace("postgresql+psycopg2://", "postgresql://", 1))
         return 0
-    action = {"start": embedded.start, "stop": embedded.stop,
-              "status": embedded.status}[args.action]
+    action = {
+        "start": embedded.start,
+        "stop": embedded.stop,
+        "status": embedded.status,
+    }[args.action]
     state = action()
     state["url"] = db.database_url()
     words = "运行中 running" if state["running"] else "未运行 stopped"
@@ -47,7 +53,9 @@ def _init(args: argparse.Namespace) -> int:
     applied = schema.migrate(_engine(args))
     version = schema.current_version(_engine(args))
     if applied:
-        print(f"数据库结构已升级 / schema migrated: applied {applied}, now at {version}")
+        print(
+            f"数据库结构已升级 / schema migrated: applied {applied}, now at {version}"
+        )
     else:
         print(f"数据库结构已是最新 / schema up to date at version {version}")
     return 0
@@ -58,8 +66,13 @@ def _demo(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     schema.migrate(engine)
-    counts = demo.load(engine, seed=args.seed, incidents=args.incidents,
-                       cameras=args.cameras, progress=sys.stderr.isatty())
+    counts = demo.load(
+        engine,
+        seed=args.seed,
+        incidents=args.incidents,
+        cameras=args.cameras,
+        progress=sys.stderr.isatty(),
+    )
     print("演示数据已加载 / demo loaded (synthetic, except the district outline):")
     print(json.dumps(counts, ensure_ascii=False, indent=2))
     return 0
@@ -77,7 +90,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
-    parser = argparse.ArgumentParser(prog="python -m gis", description="平安网格 Pingan Grid")
+    parser = argparse.ArgumentParser(
+        prog="python -m gis", description="平安网格 Pingan Grid"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -111,8 +126,10 @@ def _count(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.func(args)
     except PinganError as exc:

@@ -48,7 +48,9 @@ def pg_port() -> int:
     try:
         port = int(raw)
     except ValueError:
-        raise ConfigError(f"PINGAN_PG_PORT 必须是端口号 / must be a port number, got {raw!r}")
+        raise ConfigError(
+            f"PINGAN_PG_PORT 必须是端口号 / must be a port number, got {raw!r}"
+        ) from None
     if not 1024 <= port <= 65535:
         raise ConfigError(f"PINGAN_PG_PORT 超出范围 / must be 1024-65535, got {port}")
     return port
@@ -77,8 +79,16 @@ def basemap() -> Basemap | None:
     crs = os.environ.get("PINGAN_BASEMAP_CRS", "wgs84").strip().lower()
     if crs not in BASEMAP_CRS_CHOICES:
         raise ConfigError(
-            f"PINGAN_BASEMAP_CRS 只能是 {'/'.join(BASEMAP_CRS_CHOICES)} / must be one of "
-            f"{BASEMAP_CRS_CHOICES}, got {crs!r}"
+            f"PINGAN_BASEMAP_CRS 只能是 {'/'.join(BASEMAP_CRS_CHOICES)} / must be "
+            f"one of {BASEMAP_CRS_CHOICES}, got {crs!r}"
         )
     attribution = os.environ.get("PINGAN_BASEMAP_ATTR", "").strip() or url.split("/")[2]
     return Basemap(url=url, attribution=attribution, crs=crs)
+
+
+def secret_key() -> str | None:
+    """Flask's signing key; None means a random per-process key (dev only).
+
+    Several workers must share one key, so production sets PINGAN_SECRET_KEY.
+    """
+    return os.environ.get("PINGAN_SECRET_KEY") or None

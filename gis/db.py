@@ -25,11 +25,13 @@ _lock = threading.Lock()
 def normalise_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` URLs; use the psycopg2 driver."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError("DATABASE_URL 格式无效 / DATABASE_URL is not a valid URL") from None
+        raise ConfigError(
+            "DATABASE_URL 格式无效 / DATABASE_URL is not a valid URL"
+        ) from None
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(
             f"DATABASE_URL 必须指向 PostgreSQL / must be a PostgreSQL URL, "
@@ -61,8 +63,9 @@ def get_engine(url: str | None = None) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             # pre_ping: a restarted database must not leave dead pooled connections.
-            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5,
-                                      max_overflow=10, future=True)
+            engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=5, max_overflow=10, future=True
+            )
             _engines[url] = engine
     return engine
 
@@ -79,9 +82,9 @@ def ping(engine: Engine) -> dict:
     """Check the database answers and has PostGIS; raise DatabaseUnavailable if not."""
     try:
         with engine.connect() as conn:
-            version = conn.execute(sa.text(
-                "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
-            )).scalar()
+            version = conn.execute(
+                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            ).scalar()
     except sa.exc.OperationalError as exc:
         logger.warning("database ping failed: %s", exc.orig)
         raise DatabaseUnavailable(
@@ -114,8 +117,9 @@ def _identifier(name: str) -> str:
 
 
 def _admin_execute(url: str, statement: str) -> None:
-    engine = sa.create_engine(admin_url(url), isolation_level="AUTOCOMMIT",
-                              poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        admin_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(statement))

@@ -59,7 +59,9 @@ def find_bindir() -> Path:
     if override:
         path = Path(override)
         if not (path / "postgres").exists():
-            raise EmbeddedDatabaseError(f"PINGAN_PG_BINDIR={override} 中没有 postgres 程序")
+            raise EmbeddedDatabaseError(
+                f"PINGAN_PG_BINDIR={override} 中没有 postgres 程序"
+            )
         return path
     candidates = []
     for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
@@ -171,7 +173,9 @@ def _chown(cluster: Cluster, path: Path) -> None:
 def _account_can_write(cluster: Cluster, path: Path) -> bool:
     if not cluster.os_user:
         return True
-    return _run(cluster, ["/usr/bin/test", "-w", str(path)], check=False).returncode == 0
+    return (
+        _run(cluster, ["/usr/bin/test", "-w", str(path)], check=False).returncode == 0
+    )
 
 
 def _prepare_root(cluster: Cluster) -> Cluster:
@@ -184,7 +188,9 @@ def _prepare_root(cluster: Cluster) -> Cluster:
     moved = Cluster(FALLBACK_ROOT / digest, cluster.os_user)
     logger.warning(
         "account %s cannot reach %s; the cluster goes to %s instead",
-        cluster.os_user, cluster.root, moved.root,
+        cluster.os_user,
+        cluster.root,
+        moved.root,
     )
     FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
     moved.root.mkdir(exist_ok=True)
@@ -203,11 +209,22 @@ def _initdb(cluster: Cluster, bindir: Path) -> None:
     os.chmod(cluster.passwordfile, 0o600)
     _chown(cluster, cluster.passwordfile)
     logger.info("initialising a new PostgreSQL cluster in %s", cluster.datadir)
-    _run(cluster, [
-        str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", DB_SUPERUSER,
-        "-E", "UTF8", "--locale=C", "--auth-local=trust",
-        "--auth-host=scram-sha-256", f"--pwfile={cluster.passwordfile}",
-    ])
+    _run(
+        cluster,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(cluster.datadir),
+            "-U",
+            DB_SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={cluster.passwordfile}",
+        ],
+    )
     conf = cluster.datadir / "postgresql.conf"
     with conf.open("a") as fh:
         fh.write("\n# Pingan Grid settings, rewritten at every start\n")
@@ -215,8 +232,9 @@ def _initdb(cluster: Cluster, bindir: Path) -> None:
 
 
 def _write_settings(cluster: Cluster, port: int) -> None:
-    settings = dict(SERVER_SETTINGS, port=str(port),
-                    unix_socket_directories=f"'{cluster.sockdir}'")
+    settings = dict(
+        SERVER_SETTINGS, port=str(port), unix_socket_directories=f"'{cluster.sockdir}'"
+    )
     path = cluster.datadir / "pingan.conf"
     path.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
     _chown(cluster, path)
@@ -249,7 +267,9 @@ def _choose_port() -> int:
         )
     for port in range(wanted + 1, wanted + PORT_SEARCH):
         if _port_free(port):
-            logger.warning("port %d is taken; the embedded cluster uses %d", wanted, port)
+            logger.warning(
+                "port %d is taken; the embedded cluster uses %d", wanted, port
+            )
             return port
     raise EmbeddedDatabaseError(
         f"端口 {wanted}-{wanted + PORT_SEARCH} 均被占用 / no free port in "
@@ -305,10 +325,23 @@ def start() -> dict:
         _initdb(cluster, bindir)
     _write_settings(cluster, _choose_port())
     logger.info("starting embedded PostgreSQL on port %d", cluster.port())
-    result = _run(cluster, [
-        str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-l", str(cluster.logfile),
-        "-w", "-t", "60", "start",
-    ], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = _run(
+        cluster,
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(cluster.datadir),
+            "-l",
+            str(cluster.logfile),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if result.returncode != 0:
         raise EmbeddedDatabaseError(
             f"PostgreSQL 启动失败 / failed to start; last lines of {cluster.logfile}:\n"
@@ -324,14 +357,28 @@ def stop() -> dict:
     if not (cluster.datadir / "PG_VERSION").exists() or not _server_pid(cluster):
         logger.info("embedded PostgreSQL is not running")
         return status()
-    _run(cluster, [str(find_bindir() / "pg_ctl"), "-D", str(cluster.datadir),
-                   "-m", "fast", "-w", "-t", "60", "stop"])
+    _run(
+        cluster,
+        [
+            str(find_bindir() / "pg_ctl"),
+            "-D",
+            str(cluster.datadir),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "stop",
+        ],
+    )
     return status()
 
 
 def _log_tail(cluster: Cluster, lines: int = 20) -> str:
     try:
-        return "\n".join(cluster.logfile.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(
+            cluster.logfile.read_text(errors="replace").splitlines()[-lines:]
+        )
     except FileNotFoundError:
         return "(no log)"
 
@@ -340,8 +387,12 @@ def _ensure_database(cluster: Cluster) -> None:
     """Create the application database on first start."""
     import psycopg2  # local: only the embedded path needs a raw admin connection
 
-    conn = psycopg2.connect(dbname="postgres", user=DB_SUPERUSER,
-                            host=str(cluster.sockdir), port=cluster.port())
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=DB_SUPERUSER,
+        host=str(cluster.sockdir),
+        port=cluster.port(),
+    )
     try:
         conn.autocommit = True
         with conn.cursor() as cur:

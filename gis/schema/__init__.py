@@ -64,8 +64,11 @@ def migrate(engine: Engine) -> list[int]:
         conn.commit()
         try:
             _ensure_table(conn)
-            done = dict(conn.execute(
-                sa.text("SELECT version, checksum FROM schema_migration")).all())
+            done = dict(
+                conn.execute(
+                    sa.text("SELECT version, checksum FROM schema_migration")
+                ).all()
+            )
             conn.commit()
             for migration in available():
                 if migration.version in done:
@@ -83,19 +86,26 @@ def migrate(engine: Engine) -> list[int]:
 def current_version(engine: Engine) -> int | None:
     """Highest applied migration, or None for an empty database."""
     with engine.connect() as conn:
-        exists = conn.execute(sa.text("SELECT to_regclass('schema_migration')")).scalar()
+        exists = conn.execute(
+            sa.text("SELECT to_regclass('schema_migration')")
+        ).scalar()
         if not exists:
             return None
-        return conn.execute(sa.text("SELECT max(version) FROM schema_migration")).scalar()
+        return conn.execute(
+            sa.text("SELECT max(version) FROM schema_migration")
+        ).scalar()
 
 
 def _ensure_table(conn: sa.Connection) -> None:
     with conn.begin():
-        conn.execute(sa.text(
-            "CREATE TABLE IF NOT EXISTS schema_migration ("
-            " version integer PRIMARY KEY, name text NOT NULL,"
-            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        ))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        )
 
 
 def _check_unchanged(migration: Migration, checksum: str) -> None:
@@ -112,7 +122,9 @@ def _apply(conn: sa.Connection, migration: Migration) -> None:
         # (PL/pgSQL bodies contain '%' placeholders of their own).
         conn.connection.cursor().execute(migration.sql)
         conn.execute(
-            sa.text("INSERT INTO schema_migration (version, name, checksum) "
-                    "VALUES (:v, :n, :c)"),
+            sa.text(
+                "INSERT INTO schema_migration (version, name, checksum) "
+                "VALUES (:v, :n, :c)"
+            ),
             {"v": migration.version, "n": migration.name, "c": migration.checksum},
         )

@@ -235,31 +235,40 @@ CREATE INDEX incident_township ON incident (township_id);
 -- Assignment: the database, not the client, says where a point belongs.
 -- Incidents use the boundaries in force on the day they were reported; other
 -- points use today's.
-CREATE FUNCTION assign_areas() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    at_date date := CASE WHEN TG_TABLE_NAME = 'incident'
-                         THEN (NEW.reported_at AT TIME ZONE 'Asia/Shanghai')::date
-                         ELSE current_date END;
+CREATE FUNCTION assign_areas_at(p_geom geometry, p_at date,
+    OUT village_id bigint, OUT grid_id bigint, OUT township_id bigint,
+    OUT station_id bigint) LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT area_at('village', p_geom, p_at), area_at('grid', p_geom, p_at),
+           area_at('township', p_geom, p_at), area_at('police_station', p_geom, p_at)
+$$;
+
+CREATE FUNCTION assign_incident_areas() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.village_id  := area_at('village', NEW.geom, at_date);
-    NEW.grid_id     := area_at('grid', NEW.geom, at_date);
-    NEW.township_id := area_at('township', NEW.geom, at_date);
-    NEW.station_id  := area_at('police_station', NEW.geom, at_date);
+    SELECT * INTO NEW.village_id, NEW.grid_id, NEW.township_id, NEW.station_id
+      FROM assign_areas_at(NEW.geom,
+                           (NEW.reported_at AT TIME ZONE 'Asia/Shanghai')::date);
+    RETURN NEW;
+END $$;
+
+CREATE FUNCTION assign_point_areas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT * INTO NEW.village_id, NEW.grid_id, NEW.township_id, NEW.station_id
+      FROM assign_areas_at(NEW.geom, current_date);
     RETURN NEW;
 END $$;
 
 CREATE TRIGGER incident_assign BEFORE INSERT OR UPDATE OF geom, reported_at,
     village_id, grid_id, township_id, station_id ON incident
-    FOR EACH ROW EXECUTE FUNCTION assign_areas();
+    FOR EACH ROW EXECUTE FUNCTION assign_incident_areas();
 CREATE TRIGGER camera_assign BEFORE INSERT OR UPDATE OF geom,
     village_id, grid_id, township_id, station_id ON camera
-    FOR EACH ROW EXECUTE FUNCTION assign_areas();
+    FOR EACH ROW EXECUTE FUNCTION assign_point_areas();
 CREATE TRIGGER post_assign BEFORE INSERT OR UPDATE OF geom,
     village_id, grid_id, township_id, station_id ON post
-    FOR EACH ROW EXECUTE FUNCTION assign_areas();
+    FOR EACH ROW EXECUTE FUNCTION assign_point_areas();
 CREATE TRIGGER site_assign BEFORE INSERT OR UPDATE OF geom,
     village_id, grid_id, township_id, station_id ON site
-    FOR EACH ROW EXECUTE FUNCTION assign_areas();
+    FOR EACH ROW EXECUTE FUNCTION assign_point_areas();
 
 CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

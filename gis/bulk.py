@@ -1,0 +1,70 @@
+"""Bulk loading helpers: COPY rows into a temporary staging table.
+
+COPY is the fastest way into PostgreSQL; set-based ``INSERT ... SELECT`` from the
+staging table then does conversions, upserts and assignment in the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+import shapely
+
+logger = logging.getLogger(__name__)
+
+NULL = r"\N"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, shapely.Geometry):
+        return shapely.to_wkb(
+            shapely.set_srid(value, 4326), hex=True, include_srid=True
+        )
+    return str(value)
+
+
+def copy_to_temp(
+    cursor, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]
+) -> int:
+    """Create temp table ``table`` (dropped at commit) and COPY ``rows`` into it.
+
+    Parameters
+    ----------
+    cursor : psycopg2 cursor
+        Inside the caller's transaction.
+    table : str
+        Name of the staging table (a trusted identifier, not user input).
+    columns : sequence of (name, SQL type)
+        Column definitions, in the order of each row's values.
+    rows : iterable of sequences
+        Values; ``None`` is NULL, shapely geometries become EWKB (SRID 4326).
+
+    Returns
+    -------
+    int
+        Number of rows copied.
+    """
+    cols = ", ".join(f"{name} {sqltype}" for name, sqltype in columns)
+    cursor.execute(f"CREATE TEMP TABLE {table} ({cols}) ON COMMIT DROP")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    count = 0
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+        count += 1
+    buffer.seek(0)
+    names = ", ".join(name for name, _ in columns)
+    cursor.copy_expert(
+        f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer
+    )
+    return count

@@ -1,0 +1,707 @@
+"""Deterministic generation of the synthetic demo world (pure; no database).
+
+All geometry is built in metres in a local plane (see :class:`_Space`) and
+returned in WGS84.  Scale follows the field reports for 华龙区: about 168
+villages/communities in 12 townships/street offices, several hundred grids, 8
+police stations, 23 警务室 and 118 警务工作站, ~4,000 cameras and ~5,000 incidents
+over two years with a few genuine hotspots and planted coverage gaps.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon
+
+from gis import boundaries, vocab
+from gis.demo import names
+
+logger = logging.getLogger(__name__)
+
+DISTRICT_CODE = "410902"
+N_VILLAGES = 168
+N_TOWNSHIPS = 12
+N_STREETS = 5  # townships nearest the core are 街道 (street offices)
+N_STATIONS = 8
+N_POLICE_ROOMS = 23
+N_WORKSTATIONS = 118
+N_NO_OFFICER = 12  # planted 一村一警 gaps: villages nobody answers for
+CORE_RADIUS_M = 4500  # villages within this distance of the core are communities
+END = datetime(2026, 10, 31, 18, 0, tzinfo=timezone(timedelta(hours=8)))
+SPAN_DAYS = 730
+CHINA_TZ = timezone(timedelta(hours=8))
+
+
+@dataclass
+class World:
+    """The generated world: area rows and point rows, geometries in WGS84."""
+
+    outline: MultiPolygon
+    areas: list[dict] = field(default_factory=list)
+    posts: list[dict] = field(default_factory=list)
+    officers: list[dict] = field(default_factory=list)
+    officer_areas: list[tuple[str, str]] = field(default_factory=list)
+    grid_members: list[dict] = field(default_factory=list)
+    cameras: list[dict] = field(default_factory=list)
+    sites: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+
+
+class _Space:
+    """The district in a local metric plane, with the transform back to WGS84.
+
+    The plane is equirectangular about the district's centre: an *affine* map of
+    longitude/latitude.  Affine maps keep straight lines straight, so a vertex
+    that splits a shared edge (village/grid/station borders) stays exactly on that
+    edge after the conversion back; a Gauss-Kruger projection would bend the edge
+    and open centimetre-wide slivers kilometres long.  Scale error over a county
+    is under 0.1 %, irrelevant for synthetic geography.
+    """
+
+    def __init__(self, outline_wgs84: MultiPolygon):
+        centre = outline_wgs84.centroid
+        self.lon0, self.lat0 = centre.x, centre.y
+        self.kx = 111_320.0 * np.cos(np.radians(self.lat0))  # metres per degree
+        self.ky = 110_574.0
+        self.region = shapely.transform(outline_wgs84, self._fwd_xy)
+        shapely.prepare(self.region)
+        # The urban core: the densest part of Puyang lies in the district's north.
+        minx, miny, maxx, maxy = self.region.bounds
+        guess = Point(minx + 0.55 * (maxx - minx), miny + 0.7 * (maxy - miny))
+        self.core = (
+            shapely.ops.nearest_points(self.region, guess)[0]
+            if not self.region.contains(guess)
+            else guess
+        )
+
+    def _fwd_xy(self, xy):
+        return np.column_stack(
+            ((xy[:, 0] - self.lon0) * self.kx, (xy[:, 1] - self.lat0) * self.ky)
+        )
+
+    def inv_xy(self, x, y):
+        """Plane metres → (lon, lat) arrays."""
+        return np.asarray(x) / self.kx + self.lon0, np.asarray(y) / self.ky + self.lat0
+
+    def to_wgs84(self, geom):
+        return shapely.transform(
+            geom, lambda xy: np.column_stack(self.inv_xy(xy[:, 0], xy[:, 1]))
+        )
+
+    def inside(self, xy: np.ndarray) -> np.ndarray:
+        return shapely.contains_xy(self.region, xy[:, 0], xy[:, 1])
+
+    def dist_to_core(self, xy: np.ndarray) -> np.ndarray:
+        return np.hypot(xy[:, 0] - self.core.x, xy[:, 1] - self.core.y)
+
+
+def _multipolygon(geom, min_area: float = 1.0) -> MultiPolygon:
+    """Keep the polygonal parts of a clip/union result as a valid MultiPolygon,
+    dropping slivers under ``min_area`` (square units of the geometry's CRS)."""
+    geom = shapely.make_valid(geom)
+    parts = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon)]
+    if not parts:
+        parts = [
+            g
+            for sub in shapely.get_parts(geom)
+            for g in shapely.get_parts(sub)
+            if isinstance(g, Polygon)
+        ]
+    return MultiPolygon([p for p in parts if p.area > min_area])
+
+
+def _sample_in(
+    space: _Space, rng, n: int, region=None, centre=None, sigma: float | None = None
+) -> np.ndarray:
+    """``n`` points inside ``region`` (default the district), uniform or Gaussian."""
+    region = space.region if region is None else region
+    minx, miny, maxx, maxy = region.bounds
+    out = np.empty((0, 2))
+    while len(out) < n:
+        k = max(64, 2 * (n - len(out)))
+        if centre is None:
+            xy = rng.uniform((minx, miny), (maxx, maxy), size=(k, 2))
+        else:
+            xy = rng.normal((centre.x, centre.y), sigma, size=(k, 2))
+        xy = xy[shapely.contains_xy(region, xy[:, 0], xy[:, 1])]
+        out = np.vstack([out, xy])
+    return out[:n]
+
+
+def _village_seeds(space: _Space, rng) -> np.ndarray:
+    """Seed points, denser in the urban core, kept apart so cells are not slivers."""
+    seeds: list[np.ndarray] = []
+    while len(seeds) < N_VILLAGES:
+        if rng.random() < 0.4:
+            cand = _sample_in(space, rng, 1, centre=space.core, sigma=2500)[0]
+        else:
+            cand = _sample_in(space, rng, 1)[0]
+        near_core = np.hypot(*(cand - (space.core.x, space.core.y))) < CORE_RADIUS_M
+        min_gap = 450 if near_core else 950
+        if all(np.hypot(*(cand - s)) >= min_gap for s in seeds):
+            seeds.append(cand)
+    return np.array(seeds)
+
+
+def _voronoi(points: np.ndarray, region) -> list[MultiPolygon]:
+    """Voronoi cells of ``points`` (in input order) clipped to ``region``."""
+    minx, miny, maxx, maxy = region.bounds
+    frame = shapely.box(minx - 5000, miny - 5000, maxx + 5000, maxy + 5000)
+    cells = shapely.voronoi_polygons(
+        shapely.multipoints(points), extend_to=frame, ordered=True
+    )
+    return [_multipolygon(c.intersection(region)) for c in shapely.get_parts(cells)]
+
+
+def _kmeans(xy: np.ndarray, k: int, rng, weights=None, iters: int = 30) -> np.ndarray:
+    """Plain Lloyd k-means (deterministic given ``rng``); returns labels."""
+    centres = xy[rng.choice(len(xy), size=k, replace=False)]
+    for _ in range(iters):
+        labels = np.argmin(((xy[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        for j in range(k):
+            members = labels == j
+            if members.any():
+                w = None if weights is None else weights[members]
+                centres[j] = np.average(xy[members], axis=0, weights=w)
+    return labels
+
+
+def _union(cells: list) -> MultiPolygon:
+    """Union of cells that share edges exactly (a polygonal coverage)."""
+    merged = shapely.coverage_union_all(cells)
+    if not merged.is_valid:
+        merged = shapely.union_all(cells)
+    return _multipolygon(merged)
+
+
+def _area(kind, code, name, parent, geom, subkind=None, population=None) -> dict:
+    households = None if population is None else int(round(population / 2.8))
+    return {
+        "kind": kind,
+        "code": code,
+        "name": name,
+        "parent_code": parent,
+        "subkind": subkind,
+        "population": population,
+        "households": households,
+        "geom": geom,
+    }
+
+
+def _townships(space, rng, seeds, cells) -> tuple[list[dict], np.ndarray, list[str]]:
+    """Group villages into townships; the ones nearest the core are 街道."""
+    labels = _kmeans(seeds, N_TOWNSHIPS, rng)
+    centres = np.array([seeds[labels == j].mean(axis=0) for j in range(N_TOWNSHIPS)])
+    order = np.argsort(space.dist_to_core(centres))  # core first
+    rows, codes = [], [""] * N_TOWNSHIPS
+    counters = {"street": 1, "town": 100, "township": 200}
+    words = list(rng.permutation(names.TOWNSHIP_WORDS))
+    for rank, j in enumerate(order):
+        subkind = (
+            "street" if rank < N_STREETS else ("town" if rank < 10 else "township")
+        )
+        number = counters[subkind]
+        counters[subkind] += 1
+        code = f"{DISTRICT_CODE}{number:03d}000"
+        suffix = {"street": "街道", "town": "镇", "township": "乡"}[subkind]
+        geom = _union([cells[i] for i in np.flatnonzero(labels == j)])
+        rows.append(
+            _area(
+                "township",
+                code,
+                f"{words[rank]}{suffix}",
+                f"{DISTRICT_CODE}000000",
+                geom,
+                subkind,
+            )
+        )
+        codes[j] = code
+    return rows, labels, codes
+
+
+def _villages(space, rng, seeds, cells, labels, township_codes) -> list[dict]:
+    """Village/community rows with codes nested in their township's code."""
+    near = space.dist_to_core(seeds) < CORE_RADIUS_M
+    used: set[str] = set()
+    rows: list[dict] = [{}] * len(seeds)
+    next_no: dict = {}
+    for i in np.argsort(space.dist_to_core(seeds)):
+        tcode = township_codes[labels[i]]
+        community = bool(near[i])
+        # Statistical codes: 居委会 (communities) 001-199, 村委会 (villages) 200+.
+        base = 1 if community else 200
+        number = next_no.setdefault((tcode, community), base)
+        next_no[(tcode, community)] = number + 1
+        pop = int(rng.integers(3000, 12000) if community else rng.integers(800, 3500))
+        rows[i] = _area(
+            "village",
+            f"{tcode[:9]}{number:03d}",
+            names.village(rng, used, community),
+            tcode,
+            cells[i],
+            "community" if community else "village",
+            pop,
+        )
+    return rows
+
+
+def _grids(rng, villages) -> list[dict]:
+    """Split each village into grids (网格) whose codes extend the village code."""
+    rows = []
+    for v in villages:
+        k = int(np.clip(round(v["population"] / 1800 + rng.uniform(-0.5, 0.5)), 1, 7))
+        if k == 1:
+            parts = [v["geom"]]
+        else:
+            seeds = _sample_points_in(rng, v["geom"], k)
+            parts = [p for p in _voronoi(seeds, v["geom"]) if not p.is_empty]
+        areas = np.array([p.area for p in parts])
+        for n, part in enumerate(parts, start=1):
+            pop = int(round(v["population"] * areas[n - 1] / areas.sum()))
+            rows.append(
+                _area(
+                    "grid",
+                    f"{v['code']}{n:03d}",
+                    f"{v['name']}第{n}网格",
+                    v["code"],
+                    part,
+                    None,
+                    pop,
+                )
+            )
+    return rows
+
+
+def _sample_points_in(rng, geom, n: int) -> np.ndarray:
+    minx, miny, maxx, maxy = geom.bounds
+    out = np.empty((0, 2))
+    while len(out) < n:
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(64, 2))
+        out = np.vstack([out, xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]])
+    return out[:n]
+
+
+def _stations(rng, seeds, cells, villages_by_seed) -> list[dict]:
+    """Police-station jurisdictions: groups of whole villages that tile the district."""
+    pops = np.array([v["population"] for v in villages_by_seed], dtype=float)
+    labels = _kmeans(seeds, N_STATIONS, rng, weights=pops)
+    order = np.argsort([seeds[labels == j, 1].mean() for j in range(N_STATIONS)])[::-1]
+    rows = []
+    for rank, j in enumerate(order):
+        members = np.flatnonzero(labels == j)
+        rows.append(
+            _area(
+                "police_station",
+                f"{DISTRICT_CODE}{510 + rank:03d}000",
+                f"{names.STATION_WORDS[rank]}派出所",
+                f"{DISTRICT_CODE}000000",
+                _union([cells[i] for i in members]),
+                None,
+                int(pops[members].sum()),
+            )
+        )
+        rows[-1]["village_codes"] = [villages_by_seed[i]["code"] for i in members]
+    return rows
+
+
+def _rep_point(rng, geom, jitter: float = 0.0) -> np.ndarray:
+    """A point well inside ``geom`` (optionally jittered, staying inside)."""
+    base = np.array(geom.representative_point().coords[0])
+    for _ in range(20):
+        xy = base + rng.normal(0, jitter, 2) if jitter else base
+        if geom.contains(Point(xy)):
+            return xy
+    return base
+
+
+def _posts(space, rng, villages, stations) -> list[dict]:
+    """派出所驻地 per station, 警务室 in the biggest communities, 警务工作站 in
+    villages, leaving a planted corner of the district without any post."""
+    by_code = {v["code"]: v for v in villages}
+    posts = []
+    for s in stations:
+        biggest = max(
+            (by_code[c] for c in s["village_codes"]), key=lambda v: v["population"]
+        )
+        posts.append(
+            _post(
+                "station_hq",
+                f"{s['code']}",
+                f"{s['name']}驻地",
+                _rep_point(rng, biggest["geom"], 150),
+                rng,
+            )
+        )
+    communities = sorted(
+        (v for v in villages if v["subkind"] == "community"),
+        key=lambda v: -v["population"],
+    )[:N_POLICE_ROOMS]
+    for v in communities:
+        posts.append(
+            _post(
+                "police_room",
+                f"{v['code']}",
+                f"{v['name']}警务室",
+                _rep_point(rng, v["geom"], 120),
+                rng,
+            )
+        )
+    rest = [v for v in villages if v not in communities]
+    # The planted gap: the villages nearest the district's far corner get no post.
+    corner = _far_corner(space)
+    rest.sort(key=lambda v: -v["geom"].centroid.distance(corner))
+    for v in rest[:N_WORKSTATIONS]:
+        posts.append(
+            _post(
+                "workstation",
+                f"{v['code']}",
+                f"{v['name']}警务工作站",
+                _rep_point(rng, v["geom"], 150),
+                rng,
+            )
+        )
+    return posts
+
+
+def _far_corner(space) -> Point:
+    """The point of the district farthest from the urban core (for planted gaps)."""
+    ring = np.vstack([np.asarray(p.exterior.coords) for p in space.region.geoms])
+    d = np.hypot(ring[:, 0] - space.core.x, ring[:, 1] - space.core.y)
+    return Point(ring[np.argmax(d)])
+
+
+def _post(kind, area_code, name, xy, rng) -> dict:
+    prefix = {"station_hq": "PS", "police_room": "JWS", "workstation": "GZZ"}[kind]
+    staff = {"station_hq": (20, 45), "police_room": (2, 5), "workstation": (1, 3)}[kind]
+    return {
+        "code": f"{prefix}{area_code}",
+        "name": name,
+        "kind": kind,
+        "staff": int(rng.integers(*staff)),
+        "xy": xy,
+        "phone": f"0393-{int(rng.integers(4000000, 4999999))}",
+    }
+
+
+def _officers(space, rng, posts, villages) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Officers at each post, and the 一村一警 assignment with planted gaps."""
+    officers, sworn_at = [], {}
+    for post in posts:
+        n = {"station_hq": 6, "police_room": 2, "workstation": 1}[post["kind"]]
+        for k in range(n + int(rng.integers(0, 2))):
+            code = f"{100001 + len(officers):06d}"  # 警号: six digits
+            kind = "police" if k == 0 or rng.random() < 0.5 else "auxiliary"
+            officers.append(
+                {
+                    "code": code,
+                    "name": names.person(rng),
+                    "kind": kind,
+                    "post_code": post["code"],
+                    "phone": f"1{int(rng.integers(3e9, 9e9))}",
+                }
+            )
+            if kind == "police":
+                sworn_at.setdefault(post["code"], []).append(code)
+    corner = _far_corner(space)
+    ranked = sorted(villages, key=lambda v: v["geom"].centroid.distance(corner))
+    unassigned = {v["code"] for v in ranked[:N_NO_OFFICER]}
+    post_xy = np.array([p["xy"] for p in posts])
+    links = []
+    for v in villages:
+        if v["code"] in unassigned:
+            continue
+        c = v["geom"].representative_point()
+        nearest = posts[int(np.argmin(np.hypot(*(post_xy - (c.x, c.y)).T)))]
+        pool = sworn_at[nearest["code"]]
+        links.append((pool[len(links) % len(pool)], v["code"]))
+    return officers, links
+
+
+def _grid_members(rng, grids) -> list[dict]:
+    rows = []
+    for g in grids:
+        for n in range(1 if g["population"] < 3000 else 2):
+            rows.append(
+                {
+                    "code": f"WGY{g['code']}{n}",
+                    "name": names.person(rng),
+                    "grid_code": g["code"],
+                    "kind": "full_time" if n == 0 else "part_time",
+                    "phone": f"1{int(rng.integers(3e9, 9e9))}",
+                }
+            )
+    return rows
+
+
+SITE_COUNTS = {
+    "intersection": 60,
+    "school": 40,
+    "hospital": 8,
+    "market": 20,
+    "hazchem": 6,
+    "transport": 4,
+    "government": 12,
+}
+
+
+def _sites(space, rng, villages) -> list[dict]:
+    """Key places: intersections and hospitals in the core, plants on the outskirts."""
+    rows = []
+    for kind, n in SITE_COUNTS.items():
+        if kind in ("intersection", "hospital", "transport", "government"):
+            xy = _sample_in(space, rng, n, centre=space.core, sigma=2200)
+        elif kind == "hazchem":
+            pool = _sample_in(space, rng, 400)
+            xy = pool[np.argsort(-space.dist_to_core(pool))[: n * 6 : 6]]
+        else:
+            chosen = rng.choice(len(villages), size=n, replace=False)
+            xy = np.array([_rep_point(rng, villages[i]["geom"], 200) for i in chosen])
+        label = vocab.SITE_KINDS[kind]
+        for i, p in enumerate(xy, start=1):
+            rows.append(
+                {
+                    "code": f"SITE-{kind[:4].upper()}-{i:03d}",
+                    "name": f"{label}{i:02d}（模拟）",
+                    "kind": kind,
+                    "xy": p,
+                }
+            )
+    return rows
+
+
+def _cameras(space, rng, n: int, sites, posts) -> list[dict]:
+    """雪亮工程 cameras: dense in the core and at key places, sparse in the gap."""
+    n_core, n_site = int(n * 0.5), int(n * 0.25)
+    anchors = np.array([s["xy"] for s in sites] + [p["xy"] for p in posts])
+    near = anchors[rng.integers(0, len(anchors), n_site)] + rng.normal(
+        0, 120, (n_site, 2)
+    )
+    near = near[space.inside(near)]
+    spread = _sample_in(space, rng, 3 * (n - n_core - len(near)))
+    # Planted camera gap: hardly any cameras within 3 km of the far corner.
+    corner = _far_corner(space)
+    keep = np.hypot(spread[:, 0] - corner.x, spread[:, 1] - corner.y) > 3000
+    spread = spread[keep | (rng.random(len(spread)) < 0.05)]
+    xy = np.vstack(
+        [_sample_in(space, rng, n_core, centre=space.core, sigma=2600), near, spread]
+    )[:n]
+    kinds = rng.choice(["fixed", "ptz", "dome"], size=n, p=[0.75, 0.15, 0.10])
+    status = rng.choice(["online", "offline", "fault"], size=n, p=[0.95, 0.035, 0.015])
+    seen_days = np.where(
+        status == "online", rng.uniform(0, 0.02, n), rng.uniform(1, 40, n)
+    )
+    rows = []
+    for i in range(len(xy)):
+        fixed = kinds[i] == "fixed"
+        rows.append(
+            {
+                "code": f"410902{i + 1:06d}SX",
+                "name": f"雪亮点位{i + 1:04d}",
+                "kind": str(kinds[i]),
+                "xy": xy[i],
+                "azimuth": round(float(rng.uniform(0, 360)), 1) if fixed else None,
+                "fov": round(float(rng.uniform(50, 110)), 1) if fixed else 360.0,
+                "range_m": round(
+                    float(rng.uniform(40, 150) if fixed else rng.uniform(120, 300)), 0
+                ),
+                "status": str(status[i]),
+                "last_seen_at": END - timedelta(days=float(seen_days[i])),
+                "owner": str(rng.choice(["公安", "综治", "社会面"], p=[0.5, 0.3, 0.2])),
+            }
+        )
+    return rows
+
+
+# The real mix reported by county 综治中心s: family, neighbour and debt disputes
+# dominate; demolition and medical disputes are rare but serious.
+CATEGORY_MIX = {
+    "dispute_family": 0.20,
+    "dispute_neighbour": 0.19,
+    "dispute_debt": 0.11,
+    "dispute_land": 0.09,
+    "dispute_labour": 0.07,
+    "dispute_demolition": 0.04,
+    "dispute_property": 0.07,
+    "dispute_medical": 0.02,
+    "dispute_other": 0.04,
+    "case": 0.08,
+    "petition": 0.04,
+    "accident": 0.03,
+    "hazard": 0.02,
+}
+# Genuine hotspots: (anchor site kind, share of incidents, spread m, category mix,
+# active in the last N days).
+HOTSPOTS = [
+    (
+        "market",
+        0.10,
+        300,
+        {
+            "dispute_neighbour": 0.5,
+            "dispute_property": 0.2,
+            "case": 0.2,
+            "dispute_other": 0.1,
+        },
+        SPAN_DAYS,
+    ),
+    ("hospital", 0.05, 200, {"dispute_medical": 0.7, "case": 0.3}, SPAN_DAYS),
+    (
+        "hazchem",
+        0.08,
+        500,
+        {"dispute_labour": 0.6, "dispute_debt": 0.25, "accident": 0.15},
+        SPAN_DAYS,
+    ),
+    (
+        "village",
+        0.08,
+        450,
+        {"dispute_demolition": 0.65, "dispute_land": 0.25, "petition": 0.10},
+        240,
+    ),
+]
+SOURCES = ["12345热线", "网格员上报", "110接警", "群众来访", "视频巡查"]
+
+
+def _incident_places(space, rng, n, villages, sites) -> list[tuple]:
+    """(xy, category, earliest day offset) for each incident."""
+    cats, probs = list(CATEGORY_MIX), np.array(list(CATEGORY_MIX.values()))
+    probs = probs / probs.sum()
+    out: list[tuple] = []
+    for kind, share, spread, mix, active_days in HOTSPOTS:
+        if kind == "village":
+            anchor = villages[int(np.argsort([v["population"] for v in villages])[-40])]
+            centre = anchor["geom"].representative_point()
+        else:
+            centre = Point([s for s in sites if s["kind"] == kind][0]["xy"])
+        k = int(n * share)
+        xy = _sample_in(space, rng, k, centre=centre, sigma=spread)
+        hot_cats = rng.choice(list(mix), size=k, p=list(mix.values()))
+        out += [(xy[i], str(hot_cats[i]), SPAN_DAYS - active_days) for i in range(k)]
+    weights = np.array([v["population"] for v in villages], dtype=float)
+    chosen = rng.choice(len(villages), size=n - len(out), p=weights / weights.sum())
+    base_cats = rng.choice(cats, size=len(chosen), p=probs)
+    for i, vi in enumerate(chosen):
+        xy = _sample_points_in(rng, villages[vi]["geom"], 1)[0]
+        out.append((xy, str(base_cats[i]), 0))
+    return out
+
+
+def _incidents(space, rng, n: int, villages, sites) -> list[dict]:
+    """Incidents over two years with realistic statuses and resolution times."""
+    rows = []
+    for i, (xy, cat, first_day) in enumerate(
+        _incident_places(space, rng, n, villages, sites)
+    ):
+        day = rng.uniform(first_day, SPAN_DAYS)
+        # Debt and wage disputes peak before the Spring Festival (Dec-Feb).
+        reported = END - timedelta(
+            days=SPAN_DAYS - day, hours=float(rng.uniform(0, 10))
+        )
+        if cat in ("dispute_debt", "dispute_labour") and reported.month not in (
+            12,
+            1,
+            2,
+        ):
+            if rng.random() < 0.3:
+                reported = reported.replace(month=1, day=min(reported.day, 28))
+        age = (END - reported).days
+        status, resolved_at, level = _lifecycle(rng, reported, age)
+        label = vocab.INCIDENT_CATEGORIES[cat]
+        rows.append(
+            {
+                "code": f"SJ{reported:%Y%m%d}{i + 1:06d}",
+                "category": cat,
+                "status": status,
+                "resolved_level": level,
+                "reported_at": reported,
+                "resolved_at": resolved_at,
+                "source": str(rng.choice(SOURCES)),
+                "description": f"（模拟数据）{label}，第{i + 1}号",
+                "xy": xy,
+            }
+        )
+    return rows
+
+
+def _lifecycle(rng, reported: datetime, age: int):
+    if age > 60:
+        status = str(
+            rng.choice(
+                ["resolved", "followed_up", "archived", "handling"],
+                p=[0.15, 0.25, 0.58, 0.02],
+            )
+        )
+    else:
+        status = str(
+            rng.choice(
+                ["received", "dispatched", "handling", "resolved", "followed_up"],
+                p=[0.1, 0.1, 0.25, 0.4, 0.15],
+            )
+        )
+    if status in ("received", "dispatched", "handling"):
+        return status, None, None
+    resolved = min(reported + timedelta(days=float(rng.exponential(4.0)) + 0.05), END)
+    level = str(rng.choice(["village", "township", "district"], p=[0.68, 0.24, 0.08]))
+    return status, resolved, level
+
+
+def generate(seed: int = 20240101, incidents: int = 5000, cameras: int = 4000) -> World:
+    """Build the demo world deterministically from ``seed``.
+
+    Parameters
+    ----------
+    seed : int
+        Random seed; the same seed and sizes give exactly the same world.
+    incidents, cameras : int
+        How many of each to generate (benchmarks ask for more).
+
+    Returns
+    -------
+    World
+        Area and point rows with WGS84 geometries.
+    """
+    rng = np.random.default_rng(seed)
+    outline = boundaries.load_outline(DISTRICT_CODE)
+    space = _Space(outline)
+    seeds = _village_seeds(space, rng)
+    cells = _voronoi(seeds, space.region)
+    townships, labels, tcodes = _townships(space, rng, seeds, cells)
+    villages = _villages(space, rng, seeds, cells, labels, tcodes)
+    stations = _stations(rng, seeds, cells, villages)
+    grids = _grids(rng, villages)
+    posts = _posts(space, rng, villages, stations)
+    officers, links = _officers(space, rng, posts, villages)
+    sites = _sites(space, rng, villages)
+    world = World(outline=outline)
+    world.posts, world.officers, world.officer_areas = posts, officers, links
+    world.grid_members = _grid_members(rng, grids)
+    world.sites = sites
+    world.cameras = _cameras(space, rng, cameras, sites, posts)
+    world.incidents = _incidents(space, rng, incidents, villages, sites)
+    for village in villages:  # township population is the sum of its villages'
+        township = next(t for t in townships if t["code"] == village["parent_code"])
+        township["population"] = (township["population"] or 0) + village["population"]
+    for t in townships:
+        t["households"] = int(round(t["population"] / 2.8))
+    world.areas = townships + villages + grids + stations
+    _to_wgs84(space, world)
+    return world
+
+
+def _to_wgs84(space: _Space, world: World) -> None:
+    """Convert every metric geometry and point of ``world`` to WGS84, in place."""
+    for area in world.areas:
+        area["geom"] = _multipolygon(space.to_wgs84(area["geom"]), min_area=0.0)
+    for rows in (world.posts, world.sites, world.cameras, world.incidents):
+        if not rows:
+            continue
+        xy = np.array([r["xy"] for r in rows])
+        lon, lat = space.inv_xy(xy[:, 0], xy[:, 1])
+        for r, x, y in zip(rows, lon, lat, strict=True):
+            r["lon"], r["lat"] = float(x), float(y)
+            del r["xy"]

@@ -1,0 +1,235 @@
+"""Compose Folium map pages from layers (no Flask here).
+
+A page is a list of layer names from :data:`gis.layers.LAYERS` plus a title; the
+map is fitted to the district (or to the user's station), gets a layer control and
+a legend, and optionally a configured base map.  Without a base map no request
+leaves the user's machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from branca.element import Element, MacroElement
+from jinja2 import Template
+from shapely.geometry import mapping, shape
+
+from gis import crs, layers
+from gis.config import Basemap
+from gis.errors import NotFound
+from gis.layers import EVERYTHING, Scope  # noqa: F401  (re-exported for views)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A map page: which layers, under which title."""
+
+    title: str
+    layers: tuple[str, ...]
+
+
+PAGES = {
+    # Later layers draw on top: township lines over village lines over grids.
+    "coverage": Page(
+        "网格与警力覆盖图",
+        (
+            "grids",
+            "villages",
+            "townships",
+            "stations",
+            "district",
+            "posts",
+            "cameras",
+            "incidents",
+        ),
+    ),
+    "heat": Page("矛盾纠纷热力图", ("townships", "district", "heat", "incidents")),
+    "station": Page(
+        "派出所辖区图",
+        ("grids", "villages", "stations", "posts", "cameras", "incidents"),
+    ),
+}
+
+MIN_ZOOM, MAX_ZOOM = 7, 19
+FONT_STACK = (
+    "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', "
+    "'PingFang SC', 'WenQuanYi Micro Hei', sans-serif"
+)
+
+_LEGEND = Template("""
+{% macro html(this, kwargs) %}
+<div class="pa-legend">
+  <div class="pa-legend-title">图例</div>
+  {% for label, color, shape in this.entries %}
+  <div><span class="pa-key pa-key-{{ shape|e }}" style="--c: {{ color|e }}"></span>
+    {{- label|e }}</div>
+  {% endfor %}
+  {% if this.note %}<div class="pa-legend-note">{{ this.note|e }}</div>{% endif %}
+</div>
+{% endmacro %}
+""")
+_PAGE_CSS = """
+body, .leaflet-container { font-family: %s; }
+.pa-popup th { text-align: left; padding-right: 8px; white-space: nowrap; }
+.pa-legend { position: fixed; bottom: 28px; right: 12px; z-index: 900;
+  background: rgba(255, 255, 255, .92); padding: 8px 12px; border-radius: 6px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, .3); font-size: 12px; line-height: 1.6; }
+.pa-legend-title { font-weight: bold; margin-bottom: 4px; }
+.pa-legend-note { margin-top: 4px; color: #a00; }
+.pa-key { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
+  vertical-align: middle; border: 2px solid var(--c); box-sizing: border-box; }
+.pa-key-dot { background: var(--c); border-radius: 50%%; }
+"""
+
+
+class Legend(MacroElement):
+    """A fixed legend box listing each layer's colours."""
+
+    _template = _LEGEND
+
+    def __init__(self, entries: list[tuple[str, str, str]], note: str = ""):
+        super().__init__()
+        self._name = "Legend"
+        self.entries = entries
+        self.note = note
+
+
+def build(
+    conn: sa.Connection,
+    page: Page,
+    scope: Scope = EVERYTHING,
+    basemap: Basemap | None = None,
+) -> folium.Map:
+    """Build the Folium map for ``page`` as seen by ``scope``."""
+    south, west, north, east = _extent(conn, scope)
+    fmap = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=11,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+    )
+    # Without a tile layer Leaflet has no zoom limits, and the cluster plugin
+    # refuses to work without a maximum.
+    fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
+    shift = None
+    if basemap:
+        folium.TileLayer(
+            tiles=basemap.url,
+            attr=basemap.attribution,
+            name="底图",
+            overlay=False,
+            control=True,
+        ).add_to(fmap)
+        if basemap.crs == "gcj02":
+            # The tiles are drawn in GCJ-02: move our WGS84 overlays onto them.
+            shift = _shift_to_gcj02
+            (west, south), (east, north) = (
+                crs.from_wgs84(west, south, "gcj02"),
+                crs.from_wgs84(east, north, "gcj02"),
+            )
+    entries = []
+    for name in page.layers:
+        layer = layers.get(name)
+        layer.add_to(fmap, conn, scope, transform=shift)
+        entries += _legend_entries(layer)
+    fmap.fit_bounds([[south, west], [north, east]])
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    Legend(entries, note=_synthetic_note(conn)).add_to(fmap)
+    root = fmap.get_root()
+    root.header.add_child(Element(f"<title>{page.title} - 平安网格</title>"))
+    root.header.add_child(Element(f"<style>{_PAGE_CSS % FONT_STACK}</style>"))
+    return fmap
+
+
+def _extent(conn: sa.Connection, scope: Scope) -> tuple[float, float, float, float]:
+    """(south, west, north, east) of the district, or of the scoped station."""
+    row = conn.execute(
+        sa.text(
+            """SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e)
+             FROM (SELECT ST_Extent(geom) AS e FROM area
+                    WHERE valid_to IS NULL AND CASE WHEN :station IS NULL
+                          THEN kind = 'district' ELSE id = :station END) x"""
+        ),
+        {"station": scope.station_id},
+    ).one()
+    if row[0] is None:
+        raise NotFound(
+            "没有区界数据，请先运行 `python -m gis demo` 或导入边界 / "
+            "no district boundary loaded yet: run `python -m gis demo`"
+        )
+    return tuple(row)
+
+
+def _synthetic_note(conn: sa.Connection) -> str:
+    synthetic = conn.execute(
+        sa.text("SELECT EXISTS (SELECT 1 FROM area WHERE synthetic)")
+    ).scalar()
+    return "演示数据：除区界外均为模拟生成" if synthetic else ""
+
+
+def _legend_entries(layer) -> list[tuple[str, str, str]]:
+    if not layer.fields:  # e.g. the heat map: nothing to key
+        return []
+    if getattr(layer, "legend", None):
+        return [
+            (f"{layer.title}·{label}", color, "dot")
+            for label, color in layer.legend.items()
+        ]
+    if isinstance(layer, layers.base.PointLayer):
+        lookup = layer.categorical[layer.color_field]
+        seen, out = set(), []
+        for code, color in layer.colors.items():
+            label = f"{layer.title}·{lookup[code]}"
+            if color not in seen:
+                seen.add(color)
+                out.append((label, color, "dot"))
+        return out
+    return [(layer.title, layer.color, "line")]
+
+
+def _shift_to_gcj02(collection: dict) -> dict:
+    """Move a WGS84 FeatureCollection's geometries to GCJ-02."""
+
+    def convert(xy):
+        return np.column_stack(crs.from_wgs84(xy[:, 0], xy[:, 1], "gcj02"))
+
+    features = [
+        {**f, "geometry": mapping(shapely.transform(shape(f["geometry"]), convert))}
+        for f in collection["features"]
+    ]
+    return {**collection, "features": features}
+
+
+def station_scope(conn: sa.Connection, code: str) -> Scope:
+    """The scope of police station ``code``; NotFound if there is no such station."""
+    station_id = conn.execute(
+        sa.text(
+            "SELECT id FROM area WHERE kind = 'police_station' AND code = :code "
+            "AND valid_to IS NULL"
+        ),
+        {"code": code},
+    ).scalar()
+    if station_id is None:
+        raise NotFound(
+            f"没有编码为 {code} 的派出所 / no police station with code {code!r}"
+        )
+    return Scope(station_id=station_id)
+
+
+def stations(conn: sa.Connection) -> list[dict]:
+    """Current police stations, ``[{code, name}]`` ordered by code."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT code, name FROM area WHERE kind = 'police_station' "
+            "AND valid_to IS NULL ORDER BY code"
+        )
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,45 @@
+"""Pingan Grid web app (Flask).  Views are thin: parse, call :mod:`gis`, render."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask
+
+from gis import config as gis_config
+from gis import db as gis_db
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Overrides, e.g. ``{"DATABASE_URL": ..., "TESTING": True}``.  Without one,
+        everything comes from the environment (see :mod:`gis.config`).
+    """
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=gis_config.secret_key() or secrets.token_hex(32),
+        JSON_AS_ASCII=False,
+    )
+    if config:
+        app.config.update(config)
+    if not app.config.get("DATABASE_URL"):
+        # The embedded cluster's URL is known without starting it; /healthz says
+        # 503 if it is not running.
+        app.config["DATABASE_URL"] = gis_db.database_url()
+    app.config.setdefault("BASEMAP", gis_config.basemap())
+    app.json.ensure_ascii = False
+
+    from webmap import errors, health, pages, requestdb
+
+    requestdb.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
+    return app
