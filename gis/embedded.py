@@ -9,7 +9,7 @@ and root); TCP clients such as QGIS use the generated password in ``var/pg/passw
 PostgreSQL refuses to run as root.  When we are root the server runs under an
 unprivileged account (``PINGAN_PG_USER``, default ``postgres``).  If that account
 cannot reach the checkout (for example a checkout under a 0700 home directory) the
-cluster goes to ``/var/lib/pingan-grid/<hash of the checkout path>`` instead, and
+cluster goes to ``/var/lib/pingan-grid/<hash of the var path>`` instead, and
 ``var/pg.location`` records where, so ``db status`` can say.
 """
 
@@ -184,7 +184,7 @@ def _prepare_root(cluster: Cluster) -> Cluster:
     _chown(cluster, cluster.root)
     if _account_can_write(cluster, cluster.root):
         return cluster
-    digest = hashlib.sha256(str(config.PROJECT_ROOT).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(str(config.var_dir()).encode()).hexdigest()[:12]
     moved = Cluster(FALLBACK_ROOT / digest, cluster.os_user)
     logger.warning(
         "account %s cannot reach %s; the cluster goes to %s instead",

@@ -564,6 +564,14 @@ HOTSPOTS = [
         240,
     ),
 ]
+# Day offsets (from the window's start) that fall in December-February.
+_WINTER_DAYS = np.array(
+    [
+        d
+        for d in range(SPAN_DAYS)
+        if (END - timedelta(days=SPAN_DAYS - d)).month in (12, 1, 2)
+    ]
+)
 SOURCES = ["12345热线", "网格员上报", "110接警", "群众来访", "视频巡查"]
 
 
@@ -598,17 +606,15 @@ def _incidents(space, rng, n: int, villages, sites) -> list[dict]:
         _incident_places(space, rng, n, villages, sites)
     ):
         day = rng.uniform(first_day, SPAN_DAYS)
-        # Debt and wage disputes peak before the Spring Festival (Dec-Feb).
+        # Debt and wage disputes peak before the Spring Festival: a share of
+        # them is redrawn from the winter days (Dec-Feb) inside the window.
+        if cat in ("dispute_debt", "dispute_labour") and rng.random() < 0.3:
+            winter = _WINTER_DAYS[_WINTER_DAYS >= first_day]
+            if len(winter):
+                day = float(rng.choice(winter)) + rng.uniform(0, 1)
         reported = END - timedelta(
             days=SPAN_DAYS - day, hours=float(rng.uniform(0, 10))
         )
-        if cat in ("dispute_debt", "dispute_labour") and reported.month not in (
-            12,
-            1,
-            2,
-        ):
-            if rng.random() < 0.3:
-                reported = reported.replace(month=1, day=min(reported.day, 28))
         age = (END - reported).days
         status, resolved_at, level = _lifecycle(rng, reported, age)
         label = vocab.INCIDENT_CATEGORIES[cat]

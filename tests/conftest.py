@@ -1,0 +1,173 @@
+"""Shared fixtures: a real PostGIS, a real Flask app, a real headless browser.
+
+The database is the project's embedded cluster (started if needed) or the server
+named by ``DATABASE_URL``; each test session creates throwaway databases there,
+migrates them and drops them afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gis import db, embedded, schema
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def uses_embedded() -> bool:
+    """True when the tests run on the project's own cluster (DATABASE_URL unset)."""
+    return not os.environ.get("DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the PostgreSQL server the tests may create databases on."""
+    return db.database_url(start_embedded=True)
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url):
+    """Factory: a new, migrated, empty database; all are dropped at the end."""
+    created = []
+
+    def make() -> str:
+        name = f"pingan_test_{uuid.uuid4().hex[:10]}"
+        url = db.create_database(server_url, name)
+        created.append(name)
+        schema.migrate(db.get_engine(url))
+        return url
+
+    yield make
+    db.dispose_engines()
+    for name in created:
+        db.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def demo_url(make_database) -> str:
+    """A database holding the default demo world (loaded once per session)."""
+    from gis import demo
+
+    url = make_database()
+    demo.load(db.get_engine(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_url) -> sa.Engine:
+    return db.get_engine(demo_url)
+
+
+@pytest.fixture
+def conn(demo_engine):
+    """A connection to the demo database whose changes are rolled back."""
+    with demo_engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+def app(demo_url):
+    from webmap import create_app
+
+    return create_app({"DATABASE_URL": demo_url, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A waitress server for one Flask app in a background thread."""
+
+    def __init__(self, flask_app):
+        from waitress.server import create_server
+
+        self.port = free_port()
+        self.server = create_server(flask_app, host="127.0.0.1", port=self.port,
+                                    threads=4)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run ./scripts/setup --dev")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
+
+
+class OfflinePage:
+    """A browser page that may reach only 127.0.0.1; records what it tried."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.external: list[str] = []
+        self.errors: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
+            m.text))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "about:")):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+
+@pytest.fixture
+def offline_page(browser):
+    page = OfflinePage(browser)
+    yield page
+    page.page.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def pytest_report_header(config):
+    where = "embedded cluster" if uses_embedded() else "DATABASE_URL server"
+    return [f"pingan-grid: PostGIS on the {where}; "
+            f"embedded cluster at {embedded.locate().root}"]

@@ -1,0 +1,115 @@
+"""Pages in headless Chromium with every non-loopback request blocked."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from gis import db
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+LAYER_TITLES = ["网格", "村/社区", "乡镇/街道", "派出所辖区", "区界", "警务室/工作站",
+                "视频监控(雪亮工程)", "矛盾纠纷/事件"]
+
+# Counts what Leaflet actually drew: GeoJSON features and clustered markers.
+COUNT_LAYERS_JS = """() => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_'))
+                    .map(k => window[k]).find(m => m instanceof L.Map);
+  let polygons = 0, clustered = 0;
+  map.eachLayer(layer => {
+    if (layer instanceof L.Polygon) polygons += 1;
+    if (layer instanceof L.MarkerClusterGroup) clustered += layer.getLayers().length;
+  });
+  return {polygons, clustered, zoom: map.getZoom()};
+}"""
+
+# Render every popup's content into a detached element through innerHTML: an
+# unescaped <img onerror> would run there exactly as it would in a real popup.
+RENDER_POPUPS_JS = """() => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_'))
+                    .map(k => window[k]).find(m => m instanceof L.Map);
+  const sink = document.createElement('div'), seen = new Set();
+  // A popup bound on a GeoJSON group is a function of the clicked feature.
+  // map.eachLayer also lists the groups' members: render each leaf once.
+  const visit = (layer, inherited) => {
+    const popup = (layer.getPopup && layer.getPopup()) || inherited;
+    if (layer.getLayers) { layer.getLayers().forEach(c => visit(c, popup)); return; }
+    if (!popup || seen.has(layer)) return;
+    seen.add(layer);
+    let content = popup.getContent();
+    if (typeof content === 'function') content = content(layer);
+    const box = document.createElement('div');
+    if (content instanceof HTMLElement) box.appendChild(content);
+    else box.innerHTML = content;
+    sink.appendChild(box);
+  };
+  map.eachLayer(layer => visit(layer, null));
+  return sink.textContent;
+}"""
+
+
+def test_coverage_map_renders_offline(live_server, offline_page, artifacts):
+    page = offline_page.page
+    page.goto(f"{live_server.url}/map/coverage", wait_until="load")
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_selector(".marker-cluster")
+    labels = [t.strip() for t in page.locator(
+        ".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert labels == LAYER_TITLES
+    drawn = page.evaluate(COUNT_LAYERS_JS)
+    # district + townships + villages drawn at start (grids/stations are off).
+    assert drawn["polygons"] >= 1 + 12 + 168
+    assert drawn["clustered"] >= 5000  # incidents (cameras are off at start)
+    assert page.locator(".pa-legend").inner_text().startswith("图例")
+    page.screenshot(path=str(artifacts / "coverage.png"))
+    assert offline_page.external == []
+    assert offline_page.errors == []
+
+
+def test_layers_toggle(live_server, offline_page):
+    page = offline_page.page
+    page.goto(f"{live_server.url}/map/coverage", wait_until="load")
+    before = page.evaluate(COUNT_LAYERS_JS)
+    page.locator(".leaflet-control-layers-overlays").get_by_text("网格", exact=True).click()
+    after = page.evaluate(COUNT_LAYERS_JS)
+    assert after["polygons"] > before["polygons"] + 300  # the grids appeared
+    assert offline_page.errors == []
+
+
+@pytest.mark.parametrize("path", ["/map/heat", "/map/station/410902510000", "/"])
+def test_other_pages_render_offline(live_server, offline_page, path):
+    page = offline_page.page
+    page.goto(f"{live_server.url}{path}", wait_until="load")
+    assert offline_page.external == [] and offline_page.errors == []
+    if path.startswith("/map"):
+        page.wait_for_selector(".leaflet-container")
+
+
+def test_user_text_in_popups_cannot_run_script(make_database, browser):
+    from tests.conftest import OfflinePage
+    from webmap import create_app
+
+    url = make_database()
+    evil = '<img src=x onerror="window.__xss=1">'
+    with db.get_engine(url).begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
+            "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
+            "100.1 30,100.1 30.1,100 30.1,100 30)))'))"), {"n": evil})
+        conn.execute(sa.text(
+            "INSERT INTO incident (code, category, reported_at, description, geom) "
+            "VALUES ('X1', 'dispute_debt', now(), :d, "
+            "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"), {"d": evil})
+    server = LiveServer(create_app({"DATABASE_URL": url}))
+    page = OfflinePage(browser)
+    try:
+        page.page.goto(f"{server.url}/map/coverage", wait_until="load")
+        text = page.page.evaluate(RENDER_POPUPS_JS)
+        page.page.wait_for_timeout(300)  # give a (wrongly) loaded image time to fail
+        assert text.count(evil) == 2  # shown as text: the name and the description
+        assert page.page.evaluate("() => window.__xss") is None
+    finally:
+        page.page.close()
+        server.close()

@@ -1,0 +1,150 @@
+"""Schema: migrations are idempotent; constraints reject bad rows."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from gis import db, schema
+from gis.cli import main
+
+SQUARE = "SRID=4326;MULTIPOLYGON(((100 30,100.1 30,100.1 30.1,100 30.1,100 30)))"
+BOWTIE = "SRID=4326;MULTIPOLYGON(((100 30,100.1 30.1,100.1 30,100 30.1,100 30)))"
+
+
+@pytest.fixture(scope="module")
+def engine(make_database):
+    return db.get_engine(make_database())
+
+
+@pytest.fixture
+def tx(engine):
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+def test_migrate_creates_every_table_and_is_idempotent(engine):
+    tables = {"area", "area_part", "post", "officer", "officer_area", "grid_member",
+              "camera", "site", "incident", "import_batch", "audit_log", "app_user",
+              "schema_migration"}
+    with engine.connect() as conn:
+        found = set(conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+        gist = set(conn.execute(sa.text(
+            "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist%'"
+        )).scalars())
+    assert tables <= found
+    assert {"area", "area_part", "post", "camera", "site", "incident"} <= gist
+    assert schema.migrate(engine) == []  # second run applies nothing
+    assert schema.current_version(engine) == max(m.version for m in schema.available())
+
+
+def test_cli_init_twice(monkeypatch, make_database, capsys):
+    url = make_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["init"]) == 0
+    assert main(["init"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def _district(tx, code="100000000000", geom=SQUARE) -> int:
+    return tx.execute(sa.text(
+        "INSERT INTO area (kind, code, name, geom) VALUES "
+        "('district', :c, '测试区', ST_GeomFromEWKT(:g)) RETURNING id"),
+        {"c": code, "g": geom}).scalar()
+
+
+def _camera(tx, **overrides):
+    values = {"code": "C1", "kind": "fixed", "azimuth": 90.0, "fov": 60.0,
+              "range_m": 100.0, "status": "online"} | overrides
+    tx.execute(sa.text(
+        "INSERT INTO camera (code, kind, azimuth, fov, range_m, status, geom) VALUES "
+        "(:code, :kind, :azimuth, :fov, :range_m, :status, "
+        " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"), values)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"azimuth": 361.0}, {"azimuth": -1.0}, {"fov": 0.5}, {"fov": 400.0},
+    {"range_m": 0.0}, {"status": "broken"}, {"kind": "fixed", "azimuth": None},
+    {"kind": "ptz", "fov": 90.0},
+], ids=["azimuth>360", "azimuth<0", "fov<1", "fov>360", "range0", "status",
+        "fixed-without-azimuth", "ptz-not-360"])
+def test_camera_checks_reject(tx, overrides):
+    with pytest.raises(sa.exc.IntegrityError):
+        _camera(tx, **overrides)
+
+
+def test_camera_valid_row_accepted(tx):
+    _camera(tx)
+    _camera(tx, code="C2", kind="dome", azimuth=None, fov=360.0)
+    assert tx.execute(sa.text("SELECT count(*) FROM camera")).scalar() == 2
+
+
+def test_invalid_polygon_rejected(tx):
+    with pytest.raises(sa.exc.IntegrityError, match="area_geom_valid"):
+        _district(tx, geom=BOWTIE)
+
+
+@pytest.mark.parametrize("code", ["12345", "1000000000001", "abc"])
+def test_admin_codes_are_12_digits(tx, code):
+    with pytest.raises(sa.exc.IntegrityError, match="area_code_format"):
+        _district(tx, code=code)
+
+
+def test_grid_code_must_extend_village_code(tx):
+    district = _district(tx)
+    ids = {}
+    for kind, code, parent in [("township", "100000001000", district),
+                               ("village", "100000001001", None)]:
+        ids[kind] = tx.execute(sa.text(
+            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+            "(:k, :c, 'x', :p, ST_GeomFromEWKT(:g)) RETURNING id"),
+            {"k": kind, "c": code, "p": parent or ids["township"], "g": SQUARE},
+        ).scalar()
+    with pytest.raises(sa.exc.IntegrityError, match="must extend"):
+        tx.execute(sa.text(
+            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+            "('grid', '100000002001001', 'g', :p, ST_GeomFromEWKT(:g))"),
+            {"p": ids["village"], "g": SQUARE})
+
+
+def test_parent_kind_enforced(tx):
+    district = _district(tx)
+    with pytest.raises(sa.exc.IntegrityError, match="cannot have a district"):
+        tx.execute(sa.text(
+            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+            "('village', '100000001001', 'v', :p, ST_GeomFromEWKT(:g))"),
+            {"p": district, "g": SQUARE})
+
+
+@pytest.mark.parametrize("status,resolved,ok", [
+    ("received", False, True), ("resolved", True, True),
+    ("resolved", False, False), ("handling", True, False),
+])
+def test_incident_resolution_consistency(tx, status, resolved, ok):
+    statement = sa.text(
+        "INSERT INTO incident (code, category, status, reported_at, resolved_at, geom) "
+        "VALUES ('I1', 'dispute_debt', :s, '2025-01-01', "
+        " CASE WHEN :r THEN timestamptz '2025-01-02' END, "
+        " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))")
+    if ok:
+        tx.execute(statement, {"s": status, "r": resolved})
+    else:
+        with pytest.raises(sa.exc.IntegrityError, match="incident_resolution"):
+            tx.execute(statement, {"s": status, "r": resolved})
+
+
+def test_unknown_incident_category_rejected(tx):
+    with pytest.raises(sa.exc.IntegrityError):
+        tx.execute(sa.text(
+            "INSERT INTO incident (code, category, reported_at, geom) VALUES "
+            "('I1', 'gossip', now(), ST_SetSRID(ST_MakePoint(100, 30), 4326))"))
+
+
+def test_station_user_needs_a_station(tx):
+    with pytest.raises(sa.exc.IntegrityError, match="app_user_station"):
+        tx.execute(sa.text(
+            "INSERT INTO app_user (username, password_hash, role) "
+            "VALUES ('pcs1', 'x', 'station')"))
