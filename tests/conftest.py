@@ -101,8 +101,9 @@ class LiveServer:
         from waitress.server import create_server
 
         self.port = free_port()
-        self.server = create_server(flask_app, host="127.0.0.1", port=self.port,
-                                    threads=4)
+        self.server = create_server(
+            flask_app, host="127.0.0.1", port=self.port, threads=4
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -126,9 +127,17 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run ./scripts/setup --dev")
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -142,8 +151,9 @@ class OfflinePage:
         self.errors: list[str] = []
         self.page.route("**/*", self._route)
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
-            m.text))
+        self.page.on(
+            "console", lambda m: m.type == "error" and self.errors.append(m.text)
+        )
 
     def _route(self, route):
         url = route.request.url
@@ -169,5 +179,7 @@ def artifacts() -> Path:
 
 def pytest_report_header(config):
     where = "embedded cluster" if uses_embedded() else "DATABASE_URL server"
-    return [f"pingan-grid: PostGIS on the {where}; "
-            f"embedded cluster at {embedded.locate().root}"]
+    return [
+        f"pingan-grid: PostGIS on the {where}; "
+        f"embedded cluster at {embedded.locate().root}"
+    ]

@@ -19,8 +19,9 @@ from gis import db
 
 
 def box(x0, x1, y0=30.0, y1=30.1) -> str:
-    return (f"SRID=4326;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},"
-            f"{x0} {y1},{x0} {y0})))")
+    return (
+        f"SRID=4326;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))"
+    )
 
 
 AREAS = [  # kind, code, parent code, geometry
@@ -39,10 +40,14 @@ def engine(make_database):
     engine = db.get_engine(make_database())
     with engine.begin() as conn:
         for kind, code, parent, geom in AREAS:
-            conn.execute(sa.text(
-                "INSERT INTO area (kind, code, name, parent_id, geom) "
-                "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
-                "ST_GeomFromEWKT(:g)"), {"k": kind, "c": code, "p": parent, "g": geom})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO area (kind, code, name, parent_id, geom) "
+                    "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
+                    "ST_GeomFromEWKT(:g)"
+                ),
+                {"k": kind, "c": code, "p": parent, "g": geom},
+            )
     return engine
 
 
@@ -57,49 +62,74 @@ def tx(engine):
 def report(tx, lon, lat, reported="2025-03-01", **extra) -> dict:
     """Insert an incident and return the codes it was assigned to."""
     columns = ", ".join(["code", "category", "reported_at", "geom", *extra])
-    values = ", ".join([":code", "'dispute_neighbour'", ":at",
-                        "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)",
-                        *(f":{k}" for k in extra)])
+    values = ", ".join(
+        [
+            ":code",
+            "'dispute_neighbour'",
+            ":at",
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)",
+            *(f":{k}" for k in extra),
+        ]
+    )
     code = f"T{abs(hash((lon, lat, reported))) % 10**9}"
-    tx.execute(sa.text(f"INSERT INTO incident ({columns}) VALUES ({values})"),
-               {"code": code, "at": reported, "lon": lon, "lat": lat, **extra})
+    tx.execute(
+        sa.text(f"INSERT INTO incident ({columns}) VALUES ({values})"),
+        {"code": code, "at": reported, "lon": lon, "lat": lat, **extra},
+    )
     return assigned(tx, code)
 
 
 def assigned(tx, code) -> dict:
-    row = tx.execute(sa.text(
-        """SELECT v.code AS village, g.code AS grid, t.code AS township,
+    row = tx.execute(
+        sa.text(
+            """SELECT v.code AS village, g.code AS grid, t.code AS township,
                   s.code AS station
              FROM incident i LEFT JOIN area v ON v.id = i.village_id
              LEFT JOIN area g ON g.id = i.grid_id
              LEFT JOIN area t ON t.id = i.township_id
-             LEFT JOIN area s ON s.id = i.station_id WHERE i.code = :c"""),
-        {"c": code}).one()
+             LEFT JOIN area s ON s.id = i.station_id WHERE i.code = :c"""
+        ),
+        {"c": code},
+    ).one()
     return dict(row._mapping)
 
 
-@pytest.mark.parametrize("lon,lat,expected", [
-    (100.05, 30.05, ("100000001001", "100000001001001", "100000001000",
-                     "100000510000")),
-    # On the shared border A|B: the smaller code wins (the documented rule).
-    (100.10, 30.05, ("100000001001", "100000001001001", "100000001000",
-                     "100000510000")),
-    # In the gap between villages: township and station, but no village/grid.
-    (100.19, 30.05, (None, None, "100000001000", "100000510000")),
-    # On the district's outer edge: still inside (boundaries are closed).
-    (100.00, 30.05, ("100000001001", "100000001001001", "100000001000",
-                     "100000510000")),
-    # Outside the district altogether.
-    (101.00, 31.00, (None, None, None, None)),
-], ids=["inside", "shared-border", "gap", "outer-edge", "outside"])
+@pytest.mark.parametrize(
+    "lon,lat,expected",
+    [
+        (
+            100.05,
+            30.05,
+            ("100000001001", "100000001001001", "100000001000", "100000510000"),
+        ),
+        # On the shared border A|B: the smaller code wins (the documented rule).
+        (
+            100.10,
+            30.05,
+            ("100000001001", "100000001001001", "100000001000", "100000510000"),
+        ),
+        # In the gap between villages: township and station, but no village/grid.
+        (100.19, 30.05, (None, None, "100000001000", "100000510000")),
+        # On the district's outer edge: still inside (boundaries are closed).
+        (
+            100.00,
+            30.05,
+            ("100000001001", "100000001001001", "100000001000", "100000510000"),
+        ),
+        # Outside the district altogether.
+        (101.00, 31.00, (None, None, None, None)),
+    ],
+    ids=["inside", "shared-border", "gap", "outer-edge", "outside"],
+)
 def test_incident_assignment(tx, lon, lat, expected):
     got = report(tx, lon, lat)
     assert (got["village"], got["grid"], got["township"], got["station"]) == expected
 
 
 def test_client_supplied_assignment_is_ignored(tx):
-    b_id = tx.execute(sa.text(
-        "SELECT id FROM area WHERE code = '100000001002'")).scalar()
+    b_id = tx.execute(
+        sa.text("SELECT id FROM area WHERE code = '100000001002'")
+    ).scalar()
     got = report(tx, 100.05, 30.05, village_id=b_id)
     assert got["village"] == "100000001001"
 
@@ -107,20 +137,27 @@ def test_client_supplied_assignment_is_ignored(tx):
 def test_moving_an_incident_reassigns_it(tx):
     report(tx, 100.05, 30.05)
     code = tx.execute(sa.text("SELECT code FROM incident")).scalar()
-    tx.execute(sa.text(
-        "UPDATE incident SET geom = ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326)"))
+    tx.execute(
+        sa.text(
+            "UPDATE incident SET geom = ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326)"
+        )
+    )
     assert assigned(tx, code)["village"] == "100000001002"
 
 
 def test_boundary_generations_follow_the_report_date(tx):
     # Village A shrinks on 2025-06-01: a new generation, the old one is closed.
-    tx.execute(sa.text(
-        "UPDATE area SET valid_to = '2025-06-01' WHERE code = '100000001001'"))
-    tx.execute(sa.text(
-        """INSERT INTO area (kind, code, name, parent_id, valid_from, geom)
+    tx.execute(
+        sa.text("UPDATE area SET valid_to = '2025-06-01' WHERE code = '100000001001'")
+    )
+    tx.execute(
+        sa.text(
+            """INSERT INTO area (kind, code, name, parent_id, valid_from, geom)
            SELECT 'village', '100000001001', 'A (new)', parent_id, '2025-06-01',
-                  ST_GeomFromEWKT(:g) FROM area WHERE code = '100000001001'"""),
-        {"g": box(100.0, 100.05)})
+                  ST_GeomFromEWKT(:g) FROM area WHERE code = '100000001001'"""
+        ),
+        {"g": box(100.0, 100.05)},
+    )
     old = report(tx, 100.08, 30.05, reported="2025-03-01")
     new = report(tx, 100.08, 30.05, reported="2025-07-01")
     assert old["village"] == "100000001001"
@@ -128,14 +165,27 @@ def test_boundary_generations_follow_the_report_date(tx):
 
 
 def test_cameras_posts_and_sites_are_assigned_too(tx):
-    tx.execute(sa.text(
-        "INSERT INTO camera (code, kind, fov, range_m, geom) VALUES "
-        "('C1', 'dome', 360, 100, ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326))"))
-    tx.execute(sa.text(
-        "INSERT INTO post (code, name, kind, geom) VALUES "
-        "('P1', '警务室', 'police_room', ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"))
-    rows = tx.execute(sa.text(
-        """SELECT v.code FROM camera c JOIN area v ON v.id = c.village_id
+    tx.execute(
+        sa.text(
+            "INSERT INTO camera (code, kind, fov, range_m, geom) VALUES "
+            "('C1', 'dome', 360, 100, ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326))"
+        )
+    )
+    tx.execute(
+        sa.text(
+            "INSERT INTO post (code, name, kind, geom) VALUES "
+            "('P1', '警务室', 'police_room', "
+            "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+        )
+    )
+    rows = (
+        tx.execute(
+            sa.text(
+                """SELECT v.code FROM camera c JOIN area v ON v.id = c.village_id
            UNION ALL SELECT v.code FROM post p JOIN area v ON v.id = p.village_id"""
-    )).scalars().all()
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert rows == ["100000001002", "100000001001"]

@@ -10,8 +10,16 @@ from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
-LAYER_TITLES = ["网格", "村/社区", "乡镇/街道", "派出所辖区", "区界", "警务室/工作站",
-                "视频监控(雪亮工程)", "矛盾纠纷/事件"]
+LAYER_TITLES = [
+    "网格",
+    "村/社区",
+    "乡镇/街道",
+    "派出所辖区",
+    "区界",
+    "警务室/工作站",
+    "视频监控(雪亮工程)",
+    "矛盾纠纷/事件",
+]
 
 # Counts what Leaflet actually drew: GeoJSON features and clustered markers.
 COUNT_LAYERS_JS = """() => {
@@ -55,8 +63,12 @@ def test_coverage_map_renders_offline(live_server, offline_page, artifacts):
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")
     page.wait_for_selector(".leaflet-container")
     page.wait_for_selector(".marker-cluster")
-    labels = [t.strip() for t in page.locator(
-        ".leaflet-control-layers-overlays label").all_inner_texts()]
+    labels = [
+        t.strip()
+        for t in page.locator(
+            ".leaflet-control-layers-overlays label"
+        ).all_inner_texts()
+    ]
     assert labels == LAYER_TITLES
     drawn = page.evaluate(COUNT_LAYERS_JS)
     # district + townships + villages drawn at start (grids/stations are off).
@@ -72,7 +84,9 @@ def test_layers_toggle(live_server, offline_page):
     page = offline_page.page
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")
     before = page.evaluate(COUNT_LAYERS_JS)
-    page.locator(".leaflet-control-layers-overlays").get_by_text("网格", exact=True).click()
+    page.locator(".leaflet-control-layers-overlays").get_by_text(
+        "网格", exact=True
+    ).click()
     after = page.evaluate(COUNT_LAYERS_JS)
     assert after["polygons"] > before["polygons"] + 300  # the grids appeared
     assert offline_page.errors == []
@@ -94,14 +108,22 @@ def test_user_text_in_popups_cannot_run_script(make_database, browser):
     url = make_database()
     evil = '<img src=x onerror="window.__xss=1">'
     with db.get_engine(url).begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
-            "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
-            "100.1 30,100.1 30.1,100 30.1,100 30)))'))"), {"n": evil})
-        conn.execute(sa.text(
-            "INSERT INTO incident (code, category, reported_at, description, geom) "
-            "VALUES ('X1', 'dispute_debt', now(), :d, "
-            "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"), {"d": evil})
+        conn.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
+                "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
+                "100.1 30,100.1 30.1,100 30.1,100 30)))'))"
+            ),
+            {"n": evil},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO incident (code, category, reported_at, description, geom) "
+                "VALUES ('X1', 'dispute_debt', now(), :d, "
+                "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+            ),
+            {"d": evil},
+        )
     server = LiveServer(create_app({"DATABASE_URL": url}))
     page = OfflinePage(browser)
     try:

@@ -33,8 +33,12 @@ def private_cluster(tmp_path, monkeypatch):
 
 def connect(state: dict):
     cluster = embedded.locate()
-    return psycopg2.connect(dbname=embedded.DB_NAME, user=embedded.DB_SUPERUSER,
-                            host=str(cluster.sockdir), port=state["port"])
+    return psycopg2.connect(
+        dbname=embedded.DB_NAME,
+        user=embedded.DB_SUPERUSER,
+        host=str(cluster.sockdir),
+        port=state["port"],
+    )
 
 
 def test_start_twice_stop_twice(private_cluster, capsys):

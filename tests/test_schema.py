@@ -26,15 +26,35 @@ def tx(engine):
 
 
 def test_migrate_creates_every_table_and_is_idempotent(engine):
-    tables = {"area", "area_part", "post", "officer", "officer_area", "grid_member",
-              "camera", "site", "incident", "import_batch", "audit_log", "app_user",
-              "schema_migration"}
+    tables = {
+        "area",
+        "area_part",
+        "post",
+        "officer",
+        "officer_area",
+        "grid_member",
+        "camera",
+        "site",
+        "incident",
+        "import_batch",
+        "audit_log",
+        "app_user",
+        "schema_migration",
+    }
     with engine.connect() as conn:
-        found = set(conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
-        gist = set(conn.execute(sa.text(
-            "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist%'"
-        )).scalars())
+        found = set(
+            conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+        )
+        gist = set(
+            conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_indexes "
+                    "WHERE indexdef LIKE '%USING gist%'"
+                )
+            ).scalars()
+        )
     assert tables <= found
     assert {"area", "area_part", "post", "camera", "site", "incident"} <= gist
     assert schema.migrate(engine) == []  # second run applies nothing
@@ -50,27 +70,58 @@ def test_cli_init_twice(monkeypatch, make_database, capsys):
 
 
 def _district(tx, code="100000000000", geom=SQUARE) -> int:
-    return tx.execute(sa.text(
-        "INSERT INTO area (kind, code, name, geom) VALUES "
-        "('district', :c, '测试区', ST_GeomFromEWKT(:g)) RETURNING id"),
-        {"c": code, "g": geom}).scalar()
+    return tx.execute(
+        sa.text(
+            "INSERT INTO area (kind, code, name, geom) VALUES "
+            "('district', :c, '测试区', ST_GeomFromEWKT(:g)) RETURNING id"
+        ),
+        {"c": code, "g": geom},
+    ).scalar()
 
 
 def _camera(tx, **overrides):
-    values = {"code": "C1", "kind": "fixed", "azimuth": 90.0, "fov": 60.0,
-              "range_m": 100.0, "status": "online"} | overrides
-    tx.execute(sa.text(
-        "INSERT INTO camera (code, kind, azimuth, fov, range_m, status, geom) VALUES "
-        "(:code, :kind, :azimuth, :fov, :range_m, :status, "
-        " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"), values)
+    values = {
+        "code": "C1",
+        "kind": "fixed",
+        "azimuth": 90.0,
+        "fov": 60.0,
+        "range_m": 100.0,
+        "status": "online",
+    } | overrides
+    tx.execute(
+        sa.text(
+            "INSERT INTO camera (code, kind, azimuth, fov, range_m, status, geom) "
+            "VALUES "
+            "(:code, :kind, :azimuth, :fov, :range_m, :status, "
+            " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+        ),
+        values,
+    )
 
 
-@pytest.mark.parametrize("overrides", [
-    {"azimuth": 361.0}, {"azimuth": -1.0}, {"fov": 0.5}, {"fov": 400.0},
-    {"range_m": 0.0}, {"status": "broken"}, {"kind": "fixed", "azimuth": None},
-    {"kind": "ptz", "fov": 90.0},
-], ids=["azimuth>360", "azimuth<0", "fov<1", "fov>360", "range0", "status",
-        "fixed-without-azimuth", "ptz-not-360"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"azimuth": 361.0},
+        {"azimuth": -1.0},
+        {"fov": 0.5},
+        {"fov": 400.0},
+        {"range_m": 0.0},
+        {"status": "broken"},
+        {"kind": "fixed", "azimuth": None},
+        {"kind": "ptz", "fov": 90.0},
+    ],
+    ids=[
+        "azimuth>360",
+        "azimuth<0",
+        "fov<1",
+        "fov>360",
+        "range0",
+        "status",
+        "fixed-without-azimuth",
+        "ptz-not-360",
+    ],
+)
 def test_camera_checks_reject(tx, overrides):
     with pytest.raises(sa.exc.IntegrityError):
         _camera(tx, **overrides)
@@ -96,39 +147,55 @@ def test_admin_codes_are_12_digits(tx, code):
 def test_grid_code_must_extend_village_code(tx):
     district = _district(tx)
     ids = {}
-    for kind, code, parent in [("township", "100000001000", district),
-                               ("village", "100000001001", None)]:
-        ids[kind] = tx.execute(sa.text(
-            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
-            "(:k, :c, 'x', :p, ST_GeomFromEWKT(:g)) RETURNING id"),
+    for kind, code, parent in [
+        ("township", "100000001000", district),
+        ("village", "100000001001", None),
+    ]:
+        ids[kind] = tx.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+                "(:k, :c, 'x', :p, ST_GeomFromEWKT(:g)) RETURNING id"
+            ),
             {"k": kind, "c": code, "p": parent or ids["township"], "g": SQUARE},
         ).scalar()
     with pytest.raises(sa.exc.IntegrityError, match="must extend"):
-        tx.execute(sa.text(
-            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
-            "('grid', '100000002001001', 'g', :p, ST_GeomFromEWKT(:g))"),
-            {"p": ids["village"], "g": SQUARE})
+        tx.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+                "('grid', '100000002001001', 'g', :p, ST_GeomFromEWKT(:g))"
+            ),
+            {"p": ids["village"], "g": SQUARE},
+        )
 
 
 def test_parent_kind_enforced(tx):
     district = _district(tx)
     with pytest.raises(sa.exc.IntegrityError, match="cannot have a district"):
-        tx.execute(sa.text(
-            "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
-            "('village', '100000001001', 'v', :p, ST_GeomFromEWKT(:g))"),
-            {"p": district, "g": SQUARE})
+        tx.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
+                "('village', '100000001001', 'v', :p, ST_GeomFromEWKT(:g))"
+            ),
+            {"p": district, "g": SQUARE},
+        )
 
 
-@pytest.mark.parametrize("status,resolved,ok", [
-    ("received", False, True), ("resolved", True, True),
-    ("resolved", False, False), ("handling", True, False),
-])
+@pytest.mark.parametrize(
+    "status,resolved,ok",
+    [
+        ("received", False, True),
+        ("resolved", True, True),
+        ("resolved", False, False),
+        ("handling", True, False),
+    ],
+)
 def test_incident_resolution_consistency(tx, status, resolved, ok):
     statement = sa.text(
         "INSERT INTO incident (code, category, status, reported_at, resolved_at, geom) "
         "VALUES ('I1', 'dispute_debt', :s, '2025-01-01', "
         " CASE WHEN :r THEN timestamptz '2025-01-02' END, "
-        " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))")
+        " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+    )
     if ok:
         tx.execute(statement, {"s": status, "r": resolved})
     else:
@@ -138,13 +205,19 @@ def test_incident_resolution_consistency(tx, status, resolved, ok):
 
 def test_unknown_incident_category_rejected(tx):
     with pytest.raises(sa.exc.IntegrityError):
-        tx.execute(sa.text(
-            "INSERT INTO incident (code, category, reported_at, geom) VALUES "
-            "('I1', 'gossip', now(), ST_SetSRID(ST_MakePoint(100, 30), 4326))"))
+        tx.execute(
+            sa.text(
+                "INSERT INTO incident (code, category, reported_at, geom) VALUES "
+                "('I1', 'gossip', now(), ST_SetSRID(ST_MakePoint(100, 30), 4326))"
+            )
+        )
 
 
 def test_station_user_needs_a_station(tx):
     with pytest.raises(sa.exc.IntegrityError, match="app_user_station"):
-        tx.execute(sa.text(
-            "INSERT INTO app_user (username, password_hash, role) "
-            "VALUES ('pcs1', 'x', 'station')"))
+        tx.execute(
+            sa.text(
+                "INSERT INTO app_user (username, password_hash, role) "
+                "VALUES ('pcs1', 'x', 'station')"
+            )
+        )

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from gis import db
 from tests.conftest import uses_embedded
 
-EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}",
-                      re.I)
+EXTERNAL = re.compile(
+    r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I
+)
 
 
 def test_start_page_links_the_three_views(client):
@@ -23,8 +24,9 @@ def test_start_page_links_the_three_views(client):
     assert len(re.findall(r'href="/map/station/\w+"', html)) == 8
 
 
-@pytest.mark.parametrize("path", ["/map/coverage", "/map/heat",
-                                  "/map/station/410902510000"])
+@pytest.mark.parametrize(
+    "path", ["/map/coverage", "/map/heat", "/map/station/410902510000"]
+)
 def test_map_pages_are_self_contained(client, path):
     page = client.get(path)
     assert page.status_code == 200
@@ -38,8 +40,16 @@ def test_map_pages_are_self_contained(client, path):
 
 def test_coverage_page_has_every_layer_and_stays_small(client):
     html = client.get("/map/coverage").get_data(as_text=True)
-    for title in ("区界", "乡镇/街道", "村/社区", "网格", "派出所辖区", "警务室/工作站",
-                  "视频监控(雪亮工程)", "矛盾纠纷/事件"):
+    for title in (
+        "区界",
+        "乡镇/街道",
+        "村/社区",
+        "网格",
+        "派出所辖区",
+        "警务室/工作站",
+        "视频监控(雪亮工程)",
+        "矛盾纠纷/事件",
+    ):
         assert f'"{title}"' in html or title in html
     assert len(html.encode()) < 3_000_000
     assert "演示数据" in html  # the synthetic world says so on the map
@@ -74,12 +84,15 @@ def test_healthz_503_when_the_database_is_down(app, demo_url):
         finally:
             embedded.start()
     else:  # a shared server we must not stop: point a second app at a dead port
-        from webmap import create_app
         from tests.conftest import free_port
+        from webmap import create_app
 
         dead = sa.engine.make_url(demo_url).set(host="127.0.0.1", port=free_port())
-        down = create_app({"DATABASE_URL": dead.render_as_string(False)}) \
-            .test_client().get("/healthz")
+        down = (
+            create_app({"DATABASE_URL": dead.render_as_string(False)})
+            .test_client()
+            .get("/healthz")
+        )
     assert down.status_code == 503
     assert down.json["error"] == "database_unavailable"
     assert "password" not in down.get_data(as_text=True).lower()
@@ -93,15 +106,27 @@ def test_popups_escape_user_text(make_database):
     url = make_database()
     evil = '<img src=x onerror="window.__xss=1">'
     with db.get_engine(url).begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
-            "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
-            "100.1 30,100.1 30.1,100 30.1,100 30)))'))"), {"n": evil})
-        conn.execute(sa.text(
-            "INSERT INTO incident (code, category, reported_at, description, geom) "
-            "VALUES ('X1', 'dispute_debt', now(), :d, "
-            "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"), {"d": evil})
-    html = create_app({"DATABASE_URL": url}).test_client().get(
-        "/map/coverage").get_data(as_text=True)
+        conn.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
+                "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
+                "100.1 30,100.1 30.1,100 30.1,100 30)))'))"
+            ),
+            {"n": evil},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO incident (code, category, reported_at, description, geom) "
+                "VALUES ('X1', 'dispute_debt', now(), :d, "
+                "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+            ),
+            {"d": evil},
+        )
+    html = (
+        create_app({"DATABASE_URL": url})
+        .test_client()
+        .get("/map/coverage")
+        .get_data(as_text=True)
+    )
     assert "<img src=x" not in html
     assert "&lt;img src=x" in html or "\\u0026lt;img src=x" in html
