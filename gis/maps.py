@@ -118,7 +118,7 @@ def build(
     )
     # Without a tile layer Leaflet has no zoom limits, and the cluster plugin
     # refuses to work without a maximum.
-    fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
+    fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM, zoom_snap=0.25)
     shift = None
     if basemap:
         folium.TileLayer(
