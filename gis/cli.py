@@ -62,7 +62,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from gis import demo  # heavy imports (scipy, geopandas) only when needed
+    from gis import demo  # heavy imports only when the command needs them
 
     engine = _engine(args)
     schema.migrate(engine)

@@ -203,13 +203,19 @@ def _sync(
         f"DELETE FROM {table} t WHERE t.synthetic AND NOT EXISTS "
         f"(SELECT 1 FROM {stage} s WHERE s.code = t.code)"
     )
+    # Unchanged rows are filtered out before the INSERT: BEFORE INSERT triggers
+    # (area assignment) would otherwise run for every row even when the
+    # conflict clause then leaves it alone.
+    current = ", ".join(f"t.{c}" for c in updates)
+    staged = ", ".join(exprs[targets.index(c)] for c in updates)
     cur.execute(
         f"INSERT INTO {table} ({', '.join(targets)}, synthetic) "
-        f"SELECT {', '.join(exprs)}, true FROM {stage} s ORDER BY s.code "
-        f"ON CONFLICT (code) DO UPDATE SET "
+        f"SELECT {', '.join(exprs)}, true FROM {stage} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.code = s.code "
+        f"AND ({current}) IS NOT DISTINCT FROM ({staged})) ORDER BY s.code "
+        "ON CONFLICT (code) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
-        + f" WHERE {table}.synthetic AND ({', '.join(f'{table}.{c}' for c in updates)})"
-        f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updates)})"
+        + f" WHERE {table}.synthetic"
     )
 
 

@@ -249,7 +249,7 @@ def _villages(space, rng, seeds, cells, labels, township_codes) -> list[dict]:
     return rows
 
 
-def _grids(rng, villages) -> list[dict]:
+def _grids(space, rng, villages) -> list[dict]:
     """Split each village into grids (网格) whose codes extend the village code."""
     rows = []
     for v in villages:
@@ -257,7 +257,7 @@ def _grids(rng, villages) -> list[dict]:
         if k == 1:
             parts = [v["geom"]]
         else:
-            seeds = _sample_points_in(rng, v["geom"], k)
+            seeds = _sample_in(space, rng, k, region=v["geom"])
             parts = [p for p in _voronoi(seeds, v["geom"]) if not p.is_empty]
         areas = np.array([p.area for p in parts])
         for n, part in enumerate(parts, start=1):
@@ -274,15 +274,6 @@ def _grids(rng, villages) -> list[dict]:
                 )
             )
     return rows
-
-
-def _sample_points_in(rng, geom, n: int) -> np.ndarray:
-    minx, miny, maxx, maxy = geom.bounds
-    out = np.empty((0, 2))
-    while len(out) < n:
-        xy = rng.uniform((minx, miny), (maxx, maxy), size=(64, 2))
-        out = np.vstack([out, xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]])
-    return out[:n]
 
 
 def _stations(rng, seeds, cells, villages_by_seed) -> list[dict]:
@@ -594,7 +585,7 @@ def _incident_places(space, rng, n, villages, sites) -> list[tuple]:
     chosen = rng.choice(len(villages), size=n - len(out), p=weights / weights.sum())
     base_cats = rng.choice(cats, size=len(chosen), p=probs)
     for i, vi in enumerate(chosen):
-        xy = _sample_points_in(rng, villages[vi]["geom"], 1)[0]
+        xy = _sample_in(space, rng, 1, region=villages[vi]["geom"])[0]
         out.append((xy, str(base_cats[i]), 0))
     return out
 
@@ -679,7 +670,7 @@ def generate(seed: int = 20240101, incidents: int = 5000, cameras: int = 4000) -
     townships, labels, tcodes = _townships(space, rng, seeds, cells)
     villages = _villages(space, rng, seeds, cells, labels, tcodes)
     stations = _stations(rng, seeds, cells, villages)
-    grids = _grids(rng, villages)
+    grids = _grids(space, rng, villages)
     posts = _posts(space, rng, villages, stations)
     officers, links = _officers(space, rng, posts, villages)
     sites = _sites(space, rng, villages)
