@@ -67,13 +67,46 @@ def demo_engine(demo_url) -> sa.Engine:
     return db.get_engine(demo_url)
 
 
+@pytest.fixture(scope="session")
+def engine(demo_engine) -> sa.Engine:
+    """The database ``conn`` uses; a test module may override it with its own."""
+    return demo_engine
+
+
 @pytest.fixture
-def conn(demo_engine):
-    """A connection to the demo database whose changes are rolled back."""
-    with demo_engine.connect() as connection:
+def conn(engine):
+    """A connection whose changes are rolled back after the test."""
+    with engine.connect() as connection:
         transaction = connection.begin()
         yield connection
         transaction.rollback()
+
+
+EVIL = '<img src=x onerror="window.__xss=1">'
+
+
+@pytest.fixture
+def evil_url(make_database) -> str:
+    """A database whose district name and incident description are hostile HTML."""
+    url = make_database()
+    with db.get_engine(url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
+                "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON((("
+                "100 30,100.1 30,100.1 30.1,100 30.1,100 30)))'))"
+            ),
+            {"n": EVIL},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO incident (code, category, reported_at, description, geom)"
+                " VALUES ('X1', 'dispute_debt', now(), :d, "
+                "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
+            ),
+            {"d": EVIL},
+        )
+    return url
 
 
 @pytest.fixture(scope="session")

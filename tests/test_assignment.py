@@ -51,15 +51,7 @@ def engine(make_database):
     return engine
 
 
-@pytest.fixture
-def tx(engine):
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
-
-
-def report(tx, lon, lat, reported="2025-03-01", **extra) -> dict:
+def report(conn, lon, lat, reported="2025-03-01", **extra) -> dict:
     """Insert an incident and return the codes it was assigned to."""
     columns = ", ".join(["code", "category", "reported_at", "geom", *extra])
     values = ", ".join(
@@ -72,15 +64,15 @@ def report(tx, lon, lat, reported="2025-03-01", **extra) -> dict:
         ]
     )
     code = f"T{abs(hash((lon, lat, reported))) % 10**9}"
-    tx.execute(
+    conn.execute(
         sa.text(f"INSERT INTO incident ({columns}) VALUES ({values})"),
         {"code": code, "at": reported, "lon": lon, "lat": lat, **extra},
     )
-    return assigned(tx, code)
+    return assigned(conn, code)
 
 
-def assigned(tx, code) -> dict:
-    row = tx.execute(
+def assigned(conn, code) -> dict:
+    row = conn.execute(
         sa.text(
             """SELECT v.code AS village, g.code AS grid, t.code AS township,
                   s.code AS station
@@ -121,36 +113,36 @@ def assigned(tx, code) -> dict:
     ],
     ids=["inside", "shared-border", "gap", "outer-edge", "outside"],
 )
-def test_incident_assignment(tx, lon, lat, expected):
-    got = report(tx, lon, lat)
+def test_incident_assignment(conn, lon, lat, expected):
+    got = report(conn, lon, lat)
     assert (got["village"], got["grid"], got["township"], got["station"]) == expected
 
 
-def test_client_supplied_assignment_is_ignored(tx):
-    b_id = tx.execute(
+def test_client_supplied_assignment_is_ignored(conn):
+    b_id = conn.execute(
         sa.text("SELECT id FROM area WHERE code = '100000001002'")
     ).scalar()
-    got = report(tx, 100.05, 30.05, village_id=b_id)
+    got = report(conn, 100.05, 30.05, village_id=b_id)
     assert got["village"] == "100000001001"
 
 
-def test_moving_an_incident_reassigns_it(tx):
-    report(tx, 100.05, 30.05)
-    code = tx.execute(sa.text("SELECT code FROM incident")).scalar()
-    tx.execute(
+def test_moving_an_incident_reassigns_it(conn):
+    report(conn, 100.05, 30.05)
+    code = conn.execute(sa.text("SELECT code FROM incident")).scalar()
+    conn.execute(
         sa.text(
             "UPDATE incident SET geom = ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326)"
         )
     )
-    assert assigned(tx, code)["village"] == "100000001002"
+    assert assigned(conn, code)["village"] == "100000001002"
 
 
-def test_boundary_generations_follow_the_report_date(tx):
+def test_boundary_generations_follow_the_report_date(conn):
     # Village A shrinks on 2025-06-01: a new generation, the old one is closed.
-    tx.execute(
+    conn.execute(
         sa.text("UPDATE area SET valid_to = '2025-06-01' WHERE code = '100000001001'")
     )
-    tx.execute(
+    conn.execute(
         sa.text(
             """INSERT INTO area (kind, code, name, parent_id, valid_from, geom)
            SELECT 'village', '100000001001', 'A (new)', parent_id, '2025-06-01',
@@ -158,20 +150,20 @@ def test_boundary_generations_follow_the_report_date(tx):
         ),
         {"g": box(100.0, 100.05)},
     )
-    old = report(tx, 100.08, 30.05, reported="2025-03-01")
-    new = report(tx, 100.08, 30.05, reported="2025-07-01")
+    old = report(conn, 100.08, 30.05, reported="2025-03-01")
+    new = report(conn, 100.08, 30.05, reported="2025-07-01")
     assert old["village"] == "100000001001"
     assert new["village"] is None  # the new boundary no longer covers it
 
 
-def test_cameras_posts_and_sites_are_assigned_too(tx):
-    tx.execute(
+def test_cameras_posts_and_sites_are_assigned_too(conn):
+    conn.execute(
         sa.text(
             "INSERT INTO camera (code, kind, fov, range_m, geom) VALUES "
             "('C1', 'dome', 360, 100, ST_SetSRID(ST_MakePoint(100.15, 30.05), 4326))"
         )
     )
-    tx.execute(
+    conn.execute(
         sa.text(
             "INSERT INTO post (code, name, kind, geom) VALUES "
             "('P1', '警务室', 'police_room', "
@@ -179,7 +171,7 @@ def test_cameras_posts_and_sites_are_assigned_too(tx):
         )
     )
     rows = (
-        tx.execute(
+        conn.execute(
             sa.text(
                 """SELECT v.code FROM camera c JOIN area v ON v.id = c.village_id
            UNION ALL SELECT v.code FROM post p JOIN area v ON v.id = p.village_id"""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from gis import db
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -101,36 +99,17 @@ def test_other_pages_render_offline(live_server, offline_page, path):
         page.wait_for_selector(".leaflet-container")
 
 
-def test_user_text_in_popups_cannot_run_script(make_database, browser):
-    from tests.conftest import OfflinePage
+def test_user_text_in_popups_cannot_run_script(evil_url, browser):
+    from tests.conftest import EVIL, OfflinePage
     from webmap import create_app
 
-    url = make_database()
-    evil = '<img src=x onerror="window.__xss=1">'
-    with db.get_engine(url).begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO area (kind, code, name, geom) VALUES ('district', "
-                "'100000000000', :n, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((100 30,"
-                "100.1 30,100.1 30.1,100 30.1,100 30)))'))"
-            ),
-            {"n": evil},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO incident (code, category, reported_at, description, geom) "
-                "VALUES ('X1', 'dispute_debt', now(), :d, "
-                "ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
-            ),
-            {"d": evil},
-        )
-    server = LiveServer(create_app({"DATABASE_URL": url}))
+    server = LiveServer(create_app({"DATABASE_URL": evil_url}))
     page = OfflinePage(browser)
     try:
         page.page.goto(f"{server.url}/map/coverage", wait_until="load")
         text = page.page.evaluate(RENDER_POPUPS_JS)
         page.page.wait_for_timeout(300)  # give a (wrongly) loaded image time to fail
-        assert text.count(evil) == 2  # shown as text: the name and the description
+        assert text.count(EVIL) == 2  # shown as text: the name and the description
         assert page.page.evaluate("() => window.__xss") is None
     finally:
         page.page.close()

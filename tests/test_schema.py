@@ -17,14 +17,6 @@ def engine(make_database):
     return db.get_engine(make_database())
 
 
-@pytest.fixture
-def tx(engine):
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
-
-
 def test_migrate_creates_every_table_and_is_idempotent(engine):
     tables = {
         "area",
@@ -69,8 +61,8 @@ def test_cli_init_twice(monkeypatch, make_database, capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def _district(tx, code="100000000000", geom=SQUARE) -> int:
-    return tx.execute(
+def _district(conn, code="100000000000", geom=SQUARE) -> int:
+    return conn.execute(
         sa.text(
             "INSERT INTO area (kind, code, name, geom) VALUES "
             "('district', :c, '测试区', ST_GeomFromEWKT(:g)) RETURNING id"
@@ -79,7 +71,7 @@ def _district(tx, code="100000000000", geom=SQUARE) -> int:
     ).scalar()
 
 
-def _camera(tx, **overrides):
+def _camera(conn, **overrides):
     values = {
         "code": "C1",
         "kind": "fixed",
@@ -88,7 +80,7 @@ def _camera(tx, **overrides):
         "range_m": 100.0,
         "status": "online",
     } | overrides
-    tx.execute(
+    conn.execute(
         sa.text(
             "INSERT INTO camera (code, kind, azimuth, fov, range_m, status, geom) "
             "VALUES "
@@ -122,36 +114,36 @@ def _camera(tx, **overrides):
         "ptz-not-360",
     ],
 )
-def test_camera_checks_reject(tx, overrides):
+def test_camera_checks_reject(conn, overrides):
     with pytest.raises(sa.exc.IntegrityError):
-        _camera(tx, **overrides)
+        _camera(conn, **overrides)
 
 
-def test_camera_valid_row_accepted(tx):
-    _camera(tx)
-    _camera(tx, code="C2", kind="dome", azimuth=None, fov=360.0)
-    assert tx.execute(sa.text("SELECT count(*) FROM camera")).scalar() == 2
+def test_camera_valid_row_accepted(conn):
+    _camera(conn)
+    _camera(conn, code="C2", kind="dome", azimuth=None, fov=360.0)
+    assert conn.execute(sa.text("SELECT count(*) FROM camera")).scalar() == 2
 
 
-def test_invalid_polygon_rejected(tx):
+def test_invalid_polygon_rejected(conn):
     with pytest.raises(sa.exc.IntegrityError, match="area_geom_valid"):
-        _district(tx, geom=BOWTIE)
+        _district(conn, geom=BOWTIE)
 
 
 @pytest.mark.parametrize("code", ["12345", "1000000000001", "abc"])
-def test_admin_codes_are_12_digits(tx, code):
+def test_admin_codes_are_12_digits(conn, code):
     with pytest.raises(sa.exc.IntegrityError, match="area_code_format"):
-        _district(tx, code=code)
+        _district(conn, code=code)
 
 
-def test_grid_code_must_extend_village_code(tx):
-    district = _district(tx)
+def test_grid_code_must_extend_village_code(conn):
+    district = _district(conn)
     ids = {}
     for kind, code, parent in [
         ("township", "100000001000", district),
         ("village", "100000001001", None),
     ]:
-        ids[kind] = tx.execute(
+        ids[kind] = conn.execute(
             sa.text(
                 "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
                 "(:k, :c, 'x', :p, ST_GeomFromEWKT(:g)) RETURNING id"
@@ -159,7 +151,7 @@ def test_grid_code_must_extend_village_code(tx):
             {"k": kind, "c": code, "p": parent or ids["township"], "g": SQUARE},
         ).scalar()
     with pytest.raises(sa.exc.IntegrityError, match="must extend"):
-        tx.execute(
+        conn.execute(
             sa.text(
                 "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
                 "('grid', '100000002001001', 'g', :p, ST_GeomFromEWKT(:g))"
@@ -168,10 +160,10 @@ def test_grid_code_must_extend_village_code(tx):
         )
 
 
-def test_parent_kind_enforced(tx):
-    district = _district(tx)
+def test_parent_kind_enforced(conn):
+    district = _district(conn)
     with pytest.raises(sa.exc.IntegrityError, match="cannot have a district"):
-        tx.execute(
+        conn.execute(
             sa.text(
                 "INSERT INTO area (kind, code, name, parent_id, geom) VALUES "
                 "('village', '100000001001', 'v', :p, ST_GeomFromEWKT(:g))"
@@ -189,7 +181,7 @@ def test_parent_kind_enforced(tx):
         ("handling", True, False),
     ],
 )
-def test_incident_resolution_consistency(tx, status, resolved, ok):
+def test_incident_resolution_consistency(conn, status, resolved, ok):
     statement = sa.text(
         "INSERT INTO incident (code, category, status, reported_at, resolved_at, geom) "
         "VALUES ('I1', 'dispute_debt', :s, '2025-01-01', "
@@ -197,15 +189,15 @@ def test_incident_resolution_consistency(tx, status, resolved, ok):
         " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
     )
     if ok:
-        tx.execute(statement, {"s": status, "r": resolved})
+        conn.execute(statement, {"s": status, "r": resolved})
     else:
         with pytest.raises(sa.exc.IntegrityError, match="incident_resolution"):
-            tx.execute(statement, {"s": status, "r": resolved})
+            conn.execute(statement, {"s": status, "r": resolved})
 
 
-def test_unknown_incident_category_rejected(tx):
+def test_unknown_incident_category_rejected(conn):
     with pytest.raises(sa.exc.IntegrityError):
-        tx.execute(
+        conn.execute(
             sa.text(
                 "INSERT INTO incident (code, category, reported_at, geom) VALUES "
                 "('I1', 'gossip', now(), ST_SetSRID(ST_MakePoint(100, 30), 4326))"
@@ -213,9 +205,9 @@ def test_unknown_incident_category_rejected(tx):
         )
 
 
-def test_station_user_needs_a_station(tx):
+def test_station_user_needs_a_station(conn):
     with pytest.raises(sa.exc.IntegrityError, match="app_user_station"):
-        tx.execute(
+        conn.execute(
             sa.text(
                 "INSERT INTO app_user (username, password_hash, role) "
                 "VALUES ('pcs1', 'x', 'station')"

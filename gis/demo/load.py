@@ -180,7 +180,7 @@ def _sync(
     cur,
     table: str,
     columns: list[tuple[str, str]],
-    rows: list[list],
+    records: list[dict],
     select: dict[str, str] | None = None,
 ) -> None:
     """Upsert synthetic ``rows`` into ``table`` by code and drop stale ones.
@@ -191,7 +191,7 @@ def _sync(
     staging row ``s`` (default: the staged column of the same name).
     """
     stage = f"stage_{table}"
-    copy_to_temp(cur, stage, columns, rows)
+    copy_to_temp(cur, stage, columns, ([r[c] for c, _ in columns] for r in records))
     select = select or {}
     staged_only = {c for c, _ in columns if c in ("lon", "lat") or c.endswith("_code")}
     targets = [c for c, _ in columns if c not in staged_only] + [
@@ -221,53 +221,89 @@ def _sync(
 
 POINT = {"geom": "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"}
 XY = [("lon", "float8"), ("lat", "float8")]
+TEXT = "text"
+
+# What each synthetic table stages (column, SQL type) and how target columns that
+# are not staged as-is are computed.  ``*_code`` columns are looked up.
+SPECS = {
+    "post": (
+        [
+            ("code", TEXT),
+            ("name", TEXT),
+            ("kind", TEXT),
+            ("staff", "int"),
+            ("phone", TEXT),
+            *XY,
+        ],
+        POINT,
+    ),
+    "officer": (
+        [
+            ("code", TEXT),
+            ("name", TEXT),
+            ("kind", TEXT),
+            ("post_code", TEXT),
+            ("phone", TEXT),
+        ],
+        {"post_id": "(SELECT id FROM post WHERE post.code = s.post_code)"},
+    ),
+    "grid_member": (
+        [
+            ("code", TEXT),
+            ("name", TEXT),
+            ("grid_code", TEXT),
+            ("kind", TEXT),
+            ("phone", TEXT),
+        ],
+        {
+            "grid_id": "(SELECT id FROM area WHERE area.kind = 'grid' AND "
+            "area.code = s.grid_code AND area.valid_to IS NULL)"
+        },
+    ),
+    "site": ([("code", TEXT), ("name", TEXT), ("kind", TEXT), *XY], POINT),
+    "camera": (
+        [
+            ("code", TEXT),
+            ("name", TEXT),
+            ("kind", TEXT),
+            ("azimuth", "float8"),
+            ("fov", "float8"),
+            ("range_m", "float8"),
+            ("status", TEXT),
+            ("last_seen_at", "timestamptz"),
+            ("owner", TEXT),
+            *XY,
+        ],
+        POINT,
+    ),
+    "incident": (
+        [
+            ("code", TEXT),
+            ("category", TEXT),
+            ("status", TEXT),
+            ("resolved_level", TEXT),
+            ("reported_at", "timestamptz"),
+            ("resolved_at", "timestamptz"),
+            ("source", TEXT),
+            ("description", TEXT),
+            *XY,
+        ],
+        POINT,
+    ),
+}
+
+
+def _write(cur, table: str, records: list[dict]) -> None:
+    columns, select = SPECS[table]
+    _sync(cur, table, columns, records, select)
 
 
 def _posts(cur, world: World) -> None:
-    _sync(
-        cur,
-        "post",
-        [
-            ("code", "text"),
-            ("name", "text"),
-            ("kind", "text"),
-            ("staff", "int"),
-            ("phone", "text"),
-        ]
-        + XY,
-        [
-            [
-                p["code"],
-                p["name"],
-                p["kind"],
-                p["staff"],
-                p["phone"],
-                p["lon"],
-                p["lat"],
-            ]
-            for p in world.posts
-        ],
-        POINT,
-    )
+    _write(cur, "post", world.posts)
 
 
 def _people(cur, world: World) -> None:
-    _sync(
-        cur,
-        "officer",
-        [
-            ("code", "text"),
-            ("name", "text"),
-            ("kind", "text"),
-            ("post_code", "text"),
-            ("phone", "text"),
-        ],
-        [
-            [o["code"], o["name"], o["kind"], o["post_code"], o["phone"]]
-            for o in world.officers
-        ],
-        {"post_id": "(SELECT id FROM post WHERE post.code = s.post_code)"},
-    )
+    _write(cur, "officer", world.officers)
     copy_to_temp(
         cur,
         "stage_link",
@@ -285,105 +321,19 @@ def _people(cur, world: World) -> None:
              JOIN area a ON a.code = s.area_code AND a.kind = 'village'
                         AND a.valid_to IS NULL"""
     )
-    _sync(
-        cur,
-        "grid_member",
-        [
-            ("code", "text"),
-            ("name", "text"),
-            ("grid_code", "text"),
-            ("kind", "text"),
-            ("phone", "text"),
-        ],
-        [
-            [m["code"], m["name"], m["grid_code"], m["kind"], m["phone"]]
-            for m in world.grid_members
-        ],
-        {
-            "grid_id": "(SELECT id FROM area WHERE area.kind = 'grid' AND "
-            "area.code = s.grid_code AND area.valid_to IS NULL)"
-        },
-    )
+    _write(cur, "grid_member", world.grid_members)
 
 
 def _sites(cur, world: World) -> None:
-    _sync(
-        cur,
-        "site",
-        [("code", "text"), ("name", "text"), ("kind", "text")] + XY,
-        [[s["code"], s["name"], s["kind"], s["lon"], s["lat"]] for s in world.sites],
-        POINT,
-    )
+    _write(cur, "site", world.sites)
 
 
 def _cameras(cur, world: World) -> None:
-    keys = [
-        "code",
-        "name",
-        "kind",
-        "azimuth",
-        "fov",
-        "range_m",
-        "status",
-        "last_seen_at",
-        "owner",
-        "lon",
-        "lat",
-    ]
-    types = [
-        "text",
-        "text",
-        "text",
-        "float8",
-        "float8",
-        "float8",
-        "text",
-        "timestamptz",
-        "text",
-        "float8",
-        "float8",
-    ]
-    _sync(
-        cur,
-        "camera",
-        list(zip(keys, types, strict=True)),
-        [[c[k] for k in keys] for c in world.cameras],
-        POINT,
-    )
+    _write(cur, "camera", world.cameras)
 
 
 def _incidents(cur, world: World) -> None:
-    keys = [
-        "code",
-        "category",
-        "status",
-        "resolved_level",
-        "reported_at",
-        "resolved_at",
-        "source",
-        "description",
-        "lon",
-        "lat",
-    ]
-    types = [
-        "text",
-        "text",
-        "text",
-        "text",
-        "timestamptz",
-        "timestamptz",
-        "text",
-        "text",
-        "float8",
-        "float8",
-    ]
-    _sync(
-        cur,
-        "incident",
-        list(zip(keys, types, strict=True)),
-        [[i[k] for k in keys] for i in world.incidents],
-        POINT,
-    )
+    _write(cur, "incident", world.incidents)
 
 
 def _reassign_user_points(cur, world: World) -> None:
