@@ -78,6 +78,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lookup(args: argparse.Namespace) -> int:
+    from gis import lookup
+
+    with _engine(args).connect() as conn:
+        answer = lookup.lookup(
+            conn,
+            args.lon,
+            args.lat,
+            crs=lookup.parse_crs(args.crs),
+            at=lookup.parse_date(args.at),
+        )
+    print(lookup.to_json(answer))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     # The one place gis reaches for the web layer: the CLI starts the server the
     # way users expect (`python -m gis serve`); library modules never import it.
@@ -108,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incidents", type=_count, default=5000)
     p.add_argument("--cameras", type=_count, default=4000)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("lookup", help="which areas, officers and post a point has")
+    p.add_argument("lon", help="longitude (or easting for a projected --crs)")
+    p.add_argument("lat", help="latitude (or northing)")
+    p.add_argument("--crs", default="wgs84", help="wgs84 | gcj02 | bd09 | EPSG:n")
+    p.add_argument("--at", default=None, help="boundaries in force on this date")
+    p.set_defaults(func=_lookup)
 
     p = sub.add_parser("serve", help="serve the web maps")
     p.add_argument("--host", default="127.0.0.1")

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=gis_config.secret_key() or secrets.token_hex(32),
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # a full lookup batch is ~0.5 MB
     )
     if config:
         app.config.update(config)
@@ -36,10 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BASEMAP", gis_config.basemap())
     app.json.ensure_ascii = False
 
-    from webmap import errors, health, pages, requestdb
+    from webmap import api, errors, health, pages, requestdb
 
     requestdb.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     return app

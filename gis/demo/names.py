@@ -88,6 +88,8 @@ COMMUNITY_WORDS = [
     "泰和",
     "明珠",
 ]
+# 社区 names: a word plus one of these, e.g. 锦华社区, 锦华东社区, 锦华花园社区.
+COMMUNITY_SUFFIXES = ["社区", "东社区", "西社区", "南社区", "北社区", "花园社区"]
 SURNAMES = VILLAGE_WORDS + ["曹", "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕", "苏"]
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰海峰鹏辉"
 STATION_WORDS = [
@@ -116,13 +118,13 @@ def village(rng: np.random.Generator, used: set[str], community: bool) -> str:
     """A unique synthetic village (村) or community (社区) name."""
     for _ in range(1000):
         if community:
-            name = f"{rng.choice(COMMUNITY_WORDS)}社区"
+            name = f"{rng.choice(COMMUNITY_WORDS)}{rng.choice(COMMUNITY_SUFFIXES)}"
         else:
             name = f"{rng.choice(VILLAGE_WORDS)}{rng.choice(VILLAGE_SUFFIXES)}村"
         if name not in used:
             used.add(name)
             return name
     # Vocabulary exhausted: number the name rather than repeat one.
-    name = f"{name[:-1]}{len(used)}{name[-1]}"
+    name = f"{name}{len(used)}号"
     used.add(name)
     return name
