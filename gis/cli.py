@@ -78,6 +78,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assign(args: argparse.Namespace) -> int:
+    from gis import assign
+
+    changed = assign.assign(_engine(args))
+    print(
+        "重新分配 / re-assigned (rows whose village, grid, township or station "
+        "changed):"
+    )
+    for table, count in changed.items():
+        print(f"  {table:9s} {count}")
+    return 0
+
+
 def _lookup(args: argparse.Namespace) -> int:
     from gis import lookup
 
@@ -123,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incidents", type=_count, default=5000)
     p.add_argument("--cameras", type=_count, default=4000)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("assign", help="recompute every point's areas (set-based)")
+    p.set_defaults(func=_assign)
 
     p = sub.add_parser("lookup", help="which areas, officers and post a point has")
     p.add_argument("lon", help="longitude (or easting for a projected --crs)")
