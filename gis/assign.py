@@ -34,31 +34,38 @@ def _date_expr(table: str) -> str:
     return "current_date"
 
 
+def _hits(table: str, kind: str) -> str:
+    """The area of ``kind`` each point of ``table`` lies in (smallest code wins).
+
+    Polygons drive the join: each subdivided part probes the points' GiST index.
+    """
+    at = _date_expr(table)
+    return f"""(SELECT DISTINCT ON (p.id) p.id, a.id AS area_id
+                  FROM area_part ap
+                  JOIN area a ON a.id = ap.area_id
+                  JOIN {table} p ON ST_Intersects(ap.geom, p.geom)
+                 WHERE ap.kind = '{kind}'
+                   AND a.valid_from <= {at}
+                   AND (a.valid_to IS NULL OR a.valid_to > {at})
+                 ORDER BY p.id, a.code, a.valid_from DESC)"""
+
+
 def _compute(conn: sa.Connection, table: str) -> None:
     """Fill temp table ``fresh`` with the new assignment of every row."""
+    joins = "\n".join(
+        f"LEFT JOIN {_hits(table, kind)} h{n} ON h{n}.id = t.id"
+        for n, kind in enumerate(KINDS)
+    )
+    columns = ", ".join(
+        f"h{n}.area_id AS {column}" for n, column in enumerate(KINDS.values())
+    )
     conn.execute(sa.text("DROP TABLE IF EXISTS fresh"))
     conn.execute(
-        sa.text(f"CREATE TEMP TABLE fresh ON COMMIT DROP AS SELECT id FROM {table}")
-    )
-    conn.execute(sa.text("ALTER TABLE fresh ADD PRIMARY KEY (id)"))
-    for kind, column in KINDS.items():
-        conn.execute(sa.text(f"ALTER TABLE fresh ADD COLUMN {column} bigint"))
-        # Polygons drive the join (each subdivided part probes the points'
-        # GiST index); DISTINCT ON keeps the smallest code per point.
-        conn.execute(
-            sa.text(f"""
-            UPDATE fresh f SET {column} = h.area_id
-              FROM (SELECT DISTINCT ON (p.id) p.id, a.id AS area_id
-                      FROM area_part ap
-                      JOIN area a ON a.id = ap.area_id
-                      JOIN {table} p ON ST_Intersects(ap.geom, p.geom)
-                     WHERE ap.kind = :kind
-                       AND a.valid_from <= {_date_expr(table)}
-                       AND (a.valid_to IS NULL OR a.valid_to > {_date_expr(table)})
-                     ORDER BY p.id, a.code, a.valid_from DESC) h
-             WHERE f.id = h.id"""),
-            {"kind": kind},
+        sa.text(
+            f"CREATE TEMP TABLE fresh ON COMMIT DROP AS "
+            f"SELECT t.id, {columns} FROM {table} t {joins}"
         )
+    )
 
 
 def _write_changes(conn: sa.Connection, table: str) -> int:
