@@ -35,19 +35,24 @@ AREAS = [  # kind, code, parent code, geometry
 ]
 
 
+def build_areas(conn) -> None:
+    """Insert :data:`AREAS` (parents before children)."""
+    for kind, code, parent, geom in AREAS:
+        conn.execute(
+            sa.text(
+                "INSERT INTO area (kind, code, name, parent_id, geom) "
+                "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
+                "ST_GeomFromEWKT(:g)"
+            ),
+            {"k": kind, "c": code, "p": parent, "g": geom},
+        )
+
+
 @pytest.fixture(scope="module")
 def engine(make_database):
     engine = db.get_engine(make_database())
     with engine.begin() as conn:
-        for kind, code, parent, geom in AREAS:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO area (kind, code, name, parent_id, geom) "
-                    "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
-                    "ST_GeomFromEWKT(:g)"
-                ),
-                {"k": kind, "c": code, "p": parent, "g": geom},
-            )
+        build_areas(conn)
     return engine
 
 

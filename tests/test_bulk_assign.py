@@ -7,22 +7,14 @@ import sqlalchemy as sa
 
 from gis import assign, db
 from gis.cli import main
-from tests.test_assignment import AREAS, box
+from tests.test_assignment import box, build_areas
 
 
 @pytest.fixture
 def database(make_database):
     url = make_database()
     with db.get_engine(url).begin() as conn:
-        for kind, code, parent, geom in AREAS:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO area (kind, code, name, parent_id, geom) "
-                    "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
-                    "ST_GeomFromEWKT(:g)"
-                ),
-                {"k": kind, "c": code, "p": parent, "g": geom},
-            )
+        build_areas(conn)
         for code, reported, lon in [
             ("I1", "2025-03-01", 100.08),
             ("I2", "2026-01-01", 100.08),
