@@ -50,8 +50,9 @@ def _engine(args: argparse.Namespace):
 
 
 def _init(args: argparse.Namespace) -> int:
-    applied = schema.migrate(_engine(args))
-    version = schema.current_version(_engine(args))
+    engine = _engine(args)
+    applied = schema.migrate(engine)
+    version = schema.current_version(engine)
     if applied:
         print(
             f"数据库结构已升级 / schema migrated: applied {applied}, now at {version}"

@@ -78,19 +78,25 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-def ping(engine: Engine) -> dict:
-    """Check the database answers and has PostGIS; raise DatabaseUnavailable if not."""
+def connect(engine: Engine) -> sa.Connection:
+    """Open a connection; an unreachable database is a DatabaseUnavailable."""
     try:
-        with engine.connect() as conn:
-            version = conn.execute(
-                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
-            ).scalar()
+        return engine.connect()
     except sa.exc.OperationalError as exc:
-        logger.warning("database ping failed: %s", exc.orig)
+        # The driver's text may name hosts and users: log it, don't show it.
+        logger.warning("database connection failed: %s", exc.orig)
         raise DatabaseUnavailable(
             "数据库无法连接 / database unreachable: start it with "
             "`python -m gis db start` or check DATABASE_URL"
         ) from None
+
+
+def ping(engine: Engine) -> dict:
+    """Check the database answers and has PostGIS; raise DatabaseUnavailable if not."""
+    with connect(engine) as conn:
+        version = conn.execute(
+            sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+        ).scalar()
     return {"database": "ok", "postgis": version}
 
 

@@ -20,12 +20,7 @@ def engine() -> sa.Engine:
 def connection() -> sa.Connection:
     """This request's connection, opened on first use."""
     if "db" not in g:
-        try:
-            g.db = engine().connect()
-        except sa.exc.OperationalError:
-            from gis.errors import DatabaseUnavailable
-
-            raise DatabaseUnavailable("数据库无法连接 / database unreachable") from None
+        g.db = gis_db.connect(engine())
     return g.db
 
 

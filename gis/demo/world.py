@@ -77,6 +77,10 @@ class _Space:
             if not self.region.contains(guess)
             else guess
         )
+        # The outline vertex farthest from the core: where gaps are planted.
+        ring = np.vstack([np.asarray(p.exterior.coords) for p in self.region.geoms])
+        far = np.hypot(ring[:, 0] - self.core.x, ring[:, 1] - self.core.y)
+        self.far_corner = Point(ring[np.argmax(far)])
 
     def _fwd_xy(self, xy):
         return np.column_stack(
@@ -343,7 +347,7 @@ def _posts(space, rng, villages, stations) -> list[dict]:
         )
     rest = [v for v in villages if v not in communities]
     # The planted gap: the villages nearest the district's far corner get no post.
-    corner = _far_corner(space)
+    corner = space.far_corner
     rest.sort(key=lambda v: -v["geom"].centroid.distance(corner))
     for v in rest[:N_WORKSTATIONS]:
         posts.append(
@@ -356,13 +360,6 @@ def _posts(space, rng, villages, stations) -> list[dict]:
             )
         )
     return posts
-
-
-def _far_corner(space) -> Point:
-    """The point of the district farthest from the urban core (for planted gaps)."""
-    ring = np.vstack([np.asarray(p.exterior.coords) for p in space.region.geoms])
-    d = np.hypot(ring[:, 0] - space.core.x, ring[:, 1] - space.core.y)
-    return Point(ring[np.argmax(d)])
 
 
 def _post(kind, area_code, name, xy, rng) -> dict:
@@ -397,7 +394,7 @@ def _officers(space, rng, posts, villages) -> tuple[list[dict], list[tuple[str, 
             )
             if kind == "police":
                 sworn_at.setdefault(post["code"], []).append(code)
-    corner = _far_corner(space)
+    corner = space.far_corner
     ranked = sorted(villages, key=lambda v: v["geom"].centroid.distance(corner))
     unassigned = {v["code"] for v in ranked[:N_NO_OFFICER]}
     post_xy = np.array([p["xy"] for p in posts])
@@ -474,7 +471,7 @@ def _cameras(space, rng, n: int, sites, posts) -> list[dict]:
     near = near[space.inside(near)]
     spread = _sample_in(space, rng, 3 * (n - n_core - len(near)))
     # Planted camera gap: hardly any cameras within 3 km of the far corner.
-    corner = _far_corner(space)
+    corner = space.far_corner
     keep = np.hypot(spread[:, 0] - corner.x, spread[:, 1] - corner.y) > 3000
     spread = spread[keep | (rng.random(len(spread)) < 0.05)]
     xy = np.vstack(
