@@ -6,12 +6,13 @@ Exit status 0 on success; 1 with a clear message on a known error; 2 on bad usag
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
 
 from gis import config, db, embedded, schema
-from gis.errors import PinganError
+from gis.errors import InvalidInput, PinganError
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,38 @@ def _lookup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    if args.password is not None:
+        return args.password
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "请用 --password 给出密码 / give the password with --password"
+        )
+    first = getpass.getpass("密码 password: ")
+    if first != getpass.getpass("再输一次 again: "):
+        raise InvalidInput("两次输入的密码不同 / the passwords differ")
+    return first
+
+
+def _user(args: argparse.Namespace) -> int:
+    from gis import users
+
+    with _engine(args).begin() as conn:
+        if args.action == "add":
+            user = users.add(
+                conn, args.name, args.role, _password(args), station=args.station
+            )
+            described = json.dumps(user.to_dict(), ensure_ascii=False)
+            print(f"已添加用户 / user added: {described}")
+        elif args.action == "passwd":
+            users.set_password(conn, args.name, _password(args))
+            print(f"已修改密码 / password changed: {args.name}")
+        else:
+            users.disable(conn, args.name)
+            print(f"已停用 / disabled: {args.name}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     # The one place gis reaches for the web layer: the CLI starts the server the
     # way users expect (`python -m gis serve`); library modules never import it.
@@ -147,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crs", default="wgs84", help="wgs84 | gcj02 | bd09 | EPSG:n")
     p.add_argument("--at", default=None, help="boundaries in force on this date")
     p.set_defaults(func=_lookup)
+
+    p = sub.add_parser("user", help="add a user, change a password, disable a user")
+    p.add_argument("action", choices=["add", "passwd", "disable"])
+    p.add_argument("name", help="user name (2-64 of A-Z a-z 0-9 _ . -)")
+    p.add_argument("--role", choices=["admin", "planner", "leader", "station"])
+    p.add_argument("--station", help="police-station code (role station only)")
+    p.add_argument("--password", help="default: asked for on the terminal")
+    p.set_defaults(func=_user)
 
     p = sub.add_parser("serve", help="serve the web maps")
     p.add_argument("--host", default="127.0.0.1")

@@ -17,7 +17,8 @@ PORT                   HTTP port of ``serve`` and ./scripts/demo          5000
 PINGAN_BASEMAP_URL     XYZ tile URL template for a base map               (none)
 PINGAN_BASEMAP_ATTR    attribution shown for that base map                (empty)
 PINGAN_BASEMAP_CRS     ``wgs84`` or ``gcj02`` (AMap/Tencent-style tiles)  wgs84
-PINGAN_SECRET_KEY      Flask session signing key                          random
+PINGAN_SECRET_KEY      signing key of API tokens and sessions             var/secret_key
+PINGAN_TOKEN_HOURS     lifetime of an API token, hours                    12
 =====================  =================================================  =========
 """
 
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,9 +89,48 @@ def basemap() -> Basemap | None:
     return Basemap(url=url, attribution=attribution, crs=crs)
 
 
-def secret_key() -> str | None:
-    """Flask's signing key; None means a random per-process key (dev only).
+def secret_key() -> str:
+    """The key that signs API tokens and sessions.
 
-    Several workers must share one key, so production sets PINGAN_SECRET_KEY.
+    Every worker process must use the same key, or a token issued by one is refused
+    by another.  Without PINGAN_SECRET_KEY a random key is made once and kept in
+    ``var/secret_key`` (mode 0600), which all workers on this machine share; several
+    machines behind one balancer set PINGAN_SECRET_KEY.
     """
-    return os.environ.get("PINGAN_SECRET_KEY") or None
+    key = os.environ.get("PINGAN_SECRET_KEY", "").strip()
+    if key:
+        return key
+    path = var_dir() / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside, then linked into place: link() fails if the file exists, so
+    # two workers starting together agree on whichever key got there first, and
+    # nobody ever reads a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32))
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text(encoding="ascii").strip()
+
+
+def token_hours() -> float:
+    """How long an API token stays valid."""
+    raw = os.environ.get("PINGAN_TOKEN_HOURS", "12")
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 < hours <= 24 * 30:
+        raise ConfigError(
+            f"PINGAN_TOKEN_HOURS 必须在 0 到 720 之间 / must be hours in (0, 720], "
+            f"got {raw!r}"
+        )
+    return hours

@@ -46,11 +46,25 @@ class NotFound(PinganError):
     code = "not_found"
 
 
+class Unauthorized(PinganError):
+    """No valid credentials: log in or send ``Authorization: Bearer <token>``."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class Forbidden(PinganError):
     """The user may not see or change this object."""
 
     status = 403
     code = "forbidden"
+
+
+class Conflict(PinganError):
+    """The request contradicts the object's current state (e.g. a workflow step)."""
+
+    status = 409
+    code = "conflict"
 
 
 class DatabaseUnavailable(PinganError):

@@ -1,0 +1,93 @@
+"""Who is calling: API tokens (``POST /api/token``, ``Authorization: Bearer``).
+
+A token is the user name and their password stamp, signed with the app's secret
+key and timed (itsdangerous).  Nothing is kept in server memory, so any worker
+can check a token any other worker issued; each request re-reads the user, so a
+disabled user or a changed password stops old tokens at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Blueprint, current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from gis import config as gis_config
+from gis import users
+from gis.errors import InvalidInput, Unauthorized
+from webmap import requestdb
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__, url_prefix="/api")
+_SALT = "pingan-api-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def issue_token(user: users.User) -> str:
+    """A signed token for ``user`` (valid ``PINGAN_TOKEN_HOURS``)."""
+    return _serializer().dumps({"u": user.username, "s": user.password_stamp})
+
+
+def _bearer_user() -> users.User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "请先登录：POST /api/token 获取令牌 / sign in first: get a token from "
+            "POST /api/token and send Authorization: Bearer <token>"
+        )
+    max_age = current_app.config.get("TOKEN_HOURS", gis_config.token_hours()) * 3600
+    try:
+        claims = _serializer().loads(token.strip(), max_age=max_age)
+    except SignatureExpired:
+        raise Unauthorized("令牌已过期，请重新登录 / the token has expired") from None
+    except BadSignature:
+        raise Unauthorized("令牌无效 / the token is not valid") from None
+    user = users.get(requestdb.connection(), claims.get("u", ""))
+    if user is None or user.password_stamp != claims.get("s"):
+        raise Unauthorized("令牌已失效，请重新登录 / the token is no longer valid")
+    return user
+
+
+def login_required(permission: str):
+    """Decorator: the view needs a signed-in user holding ``permission``.
+
+    The user is ``g.user``; their scope (``g.user.scope``) limits what they see.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            g.user = _bearer_user()
+            users.require(g.user, permission)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+@bp.post("/token")
+def token():
+    """Exchange a user name and password (JSON or form) for an API token."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = request.form
+    username, password = body.get("username"), body.get("password")
+    for field, value in (("username", username), ("password", password)):
+        if not value or not isinstance(value, str):
+            raise InvalidInput(f"缺少 {field} / {field} is required", field=field)
+    user = users.authenticate(requestdb.connection(), username, password)
+    hours = current_app.config.get("TOKEN_HOURS", gis_config.token_hours())
+    return {
+        "token": issue_token(user),
+        "token_type": "Bearer",
+        "expires_in": int(hours * 3600),
+        "user": user.to_dict(),
+    }
