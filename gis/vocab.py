@@ -64,3 +64,8 @@ RESOLVED_LEVELS = {
     "township": "乡镇(街道)级",
     "district": "区县级",
 }
+RISK_TIERS = {
+    "red": "红色(重大风险)",
+    "orange": "橙色(较大风险)",
+    "yellow": "黄色(一般风险)",
+}

@@ -35,9 +35,9 @@ AREAS = [  # kind, code, parent code, geometry
 ]
 
 
-def build_areas(conn) -> None:
-    """Insert :data:`AREAS` (parents before children)."""
-    for kind, code, parent, geom in AREAS:
+def build_areas(conn, areas=AREAS) -> None:
+    """Insert ``areas`` (kind, code, parent code, EWKT; parents before children)."""
+    for kind, code, parent, geom in areas:
         conn.execute(
             sa.text(
                 "INSERT INTO area (kind, code, name, parent_id, geom) "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import Flask
 
@@ -24,7 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=gis_config.secret_key() or secrets.token_hex(32),
+        SECRET_KEY=gis_config.secret_key(),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # a full lookup batch is ~0.5 MB
     )
@@ -37,11 +36,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BASEMAP", gis_config.basemap())
     app.json.ensure_ascii = False
 
-    from webmap import api, errors, health, pages, requestdb
+    from webmap import api, auth, errors, health, incidents, pages, requestdb
 
     requestdb.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(incidents.bp)
     return app

@@ -280,6 +280,7 @@ SPECS = {
         [
             ("code", TEXT),
             ("category", TEXT),
+            ("risk", TEXT),
             ("status", TEXT),
             ("resolved_level", TEXT),
             ("reported_at", "timestamptz"),

@@ -622,6 +622,18 @@ def _incidents(space, rng, n: int, villages, sites) -> list[dict]:
     return rows
 
 
+def _risk_tiers(rng, incidents: list[dict]) -> None:
+    """Most reports are yellow (the grid member settles them); a few are red.
+
+    Drawn from their own generator so the rest of the world stays as it was.
+    """
+    tiers = rng.choice(
+        ["red", "orange", "yellow"], size=len(incidents), p=[0.03, 0.12, 0.85]
+    )
+    for incident, tier in zip(incidents, tiers, strict=True):
+        incident["risk"] = str(tier)
+
+
 def _lifecycle(rng, reported: datetime, age: int):
     if age > 60:
         status = str(
@@ -677,6 +689,7 @@ def generate(seed: int = 20240101, incidents: int = 5000, cameras: int = 4000) -
     world.sites = sites
     world.cameras = _cameras(space, rng, cameras, sites, posts)
     world.incidents = _incidents(space, rng, incidents, villages, sites)
+    _risk_tiers(np.random.default_rng([seed, 4]), world.incidents)
     for village in villages:  # township population is the sum of its villages'
         township = next(t for t in townships if t["code"] == village["parent_code"])
         township["population"] = (township["population"] or 0) + village["population"]
