@@ -283,8 +283,9 @@ class XlsxSource(Source):
 
 
 def _cell_text(value) -> str:
-    """An Excel cell as text; dates keep ISO form, whole floats lose ``.0``."""
-    if value is None:
+    """A cell or attribute as text: empty for None/NaN, dates in ISO form, whole
+    floats without ``.0`` (Excel and DBF store 12 as 12.0)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -355,7 +356,7 @@ class VectorSource(Source):
             geometry = np.asarray(frame.geometry.values, dtype=object)
             attributes = frame.drop(columns=frame.geometry.name)
             columns = {
-                str(name): [_value_text(v) for v in attributes[name]]
+                str(name): [_cell_text(v) for v in attributes[name]]
                 for name in attributes.columns
             }
             raw = attributes.to_dict("records")
@@ -363,16 +364,6 @@ class VectorSource(Source):
             start += len(frame)
             if len(frame) < size:
                 return
-
-
-def _value_text(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
 
 
 def _vsi_path(path: Path) -> str:
