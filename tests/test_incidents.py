@@ -170,6 +170,7 @@ def test_incident_api_needs_a_valid_token(client, engine, method, path, header):
     response = getattr(client, method)(path, json={}, headers=headers)
     assert response.status_code == 401
     assert response.json["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert count(engine) == before
 
 

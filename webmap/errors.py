@@ -35,7 +35,10 @@ def _render(status: int, body: dict):
 def _pingan(exc: PinganError):
     if exc.status >= 500:
         logger.error("%s: %s", exc.code, exc.message)
-    return _render(exc.status, exc.to_dict())
+    response = _render(exc.status, exc.to_dict())
+    if exc.status == 401:  # RFC 6750: say which scheme to use
+        return (*response, {"WWW-Authenticate": 'Bearer realm="pingan-grid"'})
+    return response
 
 
 def _http(exc: HTTPException):
