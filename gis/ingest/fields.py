@@ -1,0 +1,301 @@
+"""Which column is which, and what each value means, for every importable layer.
+
+Planners' sheets name their columns in Chinese or English, with units and
+brackets (``经度(°)``, ``X坐标``, ``Lng``).  :func:`match_columns` recognises the
+usual names (:data:`SYNONYMS`) and takes explicit ``--map target=source`` pairs
+first; :func:`parse_chunk` turns the text of a chunk into typed columns and a
+list of problems, each naming the row position, the field and the reason in
+Chinese and English.  Enumerated values accept the stored code or its Chinese
+label (``警务室`` or ``police_room``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gis import vocab
+from gis.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+SYNONYMS = {
+    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "id", "code"),
+    "name": ("名称", "名字", "姓名", "村名", "name"),
+    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东经"),
+    "lat": ("纬度", "lat", "latitude", "y", "y坐标", "北纬"),
+    "parent": ("上级编码", "上级代码", "所属编码", "parent", "parent_code"),
+    "population": ("人口", "人口数", "常住人口", "population"),
+    "households": ("户数", "户籍户数", "households"),
+    "kind": ("类型", "种类", "kind", "type"),
+    "subkind": ("类型", "村社类型", "subkind", "type"),
+    "status": ("状态", "status"),
+    "category": ("事件类型", "纠纷类型", "类别", "category"),
+    "risk": ("风险等级", "风险", "risk"),
+    "reported_at": ("上报时间", "报告时间", "发生时间", "时间", "reported_at", "time"),
+    "resolved_at": ("化解时间", "办结时间", "resolved_at"),
+    "resolved_level": ("化解层级", "化解级别", "resolved_level"),
+    "source": ("来源", "source"),
+    "description": ("描述", "内容", "事件描述", "description"),
+    "azimuth": ("方位角", "朝向", "azimuth"),
+    "fov": ("视场角", "视角", "fov"),
+    "range_m": ("覆盖距离", "可视距离", "距离", "range", "range_m"),
+    "owner": ("权属", "建设单位", "owner"),
+    "last_seen_at": ("最后在线时间", "last_seen_at"),
+    "staff": ("人数", "警力", "staff"),
+    "address": ("地址", "address"),
+    "phone": ("电话", "联系电话", "phone"),
+    "post": ("警务室编码", "所属警务室", "post", "post_code"),
+    "areas": ("负责村社", "负责区域", "areas"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One target column: its type, whether it must be present, its limits."""
+
+    name: str
+    kind: str = "text"  # text | int | float | time | choice
+    required: bool = False
+    choices: dict | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+def _f(name, kind="text", required=False, **extra) -> Field:
+    return Field(name, kind, required, **extra)
+
+
+_AREA = [
+    _f("code", required=True),
+    _f("name", required=True),
+    _f("parent"),
+    _f("population", "int", low=0),
+    _f("households", "int", low=0),
+]
+_POINT = [_f("lon", "float", True), _f("lat", "float", True)]
+LAYERS = {
+    "districts": _AREA,
+    "townships": [*_AREA, _f("subkind", "choice", choices=vocab.AREA_SUBKINDS)],
+    "villages": [*_AREA, _f("subkind", "choice", choices=vocab.AREA_SUBKINDS)],
+    "grids": _AREA,
+    "stations": _AREA,
+    "posts": [
+        _f("code", required=True), _f("name", required=True),
+        _f("kind", "choice", True, choices=vocab.POST_KINDS),
+        _f("staff", "int", low=0), _f("address"), _f("phone"), *_POINT,
+    ],
+    "cameras": [
+        _f("code", required=True), _f("name"),
+        _f("kind", "choice", True, choices=vocab.CAMERA_KINDS),
+        _f("azimuth", "float", low=0, high=360), _f("fov", "float", low=1, high=360),
+        _f("range_m", "float", low=0.1, high=5000),
+        _f("status", "choice", choices=vocab.CAMERA_STATUSES),
+        _f("last_seen_at", "time"), _f("owner"), *_POINT,
+    ],
+    "sites": [
+        _f("code", required=True), _f("name", required=True),
+        _f("kind", "choice", True, choices=vocab.SITE_KINDS), *_POINT,
+    ],
+    "incidents": [
+        _f("code", required=True),
+        _f("category", "choice", True, choices=vocab.INCIDENT_CATEGORIES),
+        _f("reported_at", "time", True),
+        _f("status", "choice", choices=vocab.INCIDENT_STATUSES),
+        _f("risk", "choice", choices=vocab.RISK_TIERS),
+        _f("resolved_at", "time"),
+        _f("resolved_level", "choice", choices=vocab.RESOLVED_LEVELS),
+        _f("source"), _f("description"), *_POINT,
+    ],
+    "officers": [
+        _f("code", required=True), _f("name", required=True),
+        _f("kind", "choice", True, choices=vocab.OFFICER_KINDS),
+        _f("post"), _f("phone"), _f("areas"),
+    ],
+}  # fmt: skip
+
+
+def _key(name: str) -> str:
+    """Compare column names without case, spaces, underscores or bracketed units."""
+    name = re.sub(r"[（(\[【].*?[)）\]】]", "", str(name))
+    return re.sub(r"[\s_\-]", "", name).lower()
+
+
+def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """``["name=村名", ...]`` (``--map``) as a dict, target → source column."""
+    mapping = {}
+    for pair in pairs or []:
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise InvalidInput(
+                f"--map 应写作 目标=源列 / --map takes target=source, got {pair!r}",
+                field="map",
+            )
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+def match_columns(
+    columns: list[str], layer: str, mapping: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Target field → source column, for the fields of ``layer`` found in
+    ``columns``.  Raises :class:`InvalidInput` for a missing required field (with
+    the columns found and how to ``--map`` them) or a bad ``--map``."""
+    fields = {f.name: f for f in layer_fields(layer)}
+    found: dict[str, str] = {}
+    for target, source in (mapping or {}).items():
+        if target not in fields:
+            raise InvalidInput(
+                f"--map 目标字段未知 / unknown --map target {target!r}; {layer} has "
+                f"{', '.join(fields)}",
+                field="map",
+            )
+        if source not in columns:
+            raise InvalidInput(
+                f"--map 源列不存在 / no column {source!r} in the file; columns: "
+                f"{', '.join(columns)}",
+                field="map",
+            )
+        found[target] = source
+    keys = {_key(c): c for c in reversed(columns)}  # first column wins a tie
+    taken = set(found.values())
+    for name in fields:
+        if name in found:
+            continue
+        for synonym in (name, *SYNONYMS.get(name, ())):
+            column = keys.get(_key(synonym))
+            if column is not None and column not in taken:
+                found[name] = column
+                taken.add(column)
+                break
+    missing = [n for n, f in fields.items() if f.required and n not in found]
+    if missing:
+        raise InvalidInput(
+            f"缺少必需的列 / missing required column(s) {', '.join(missing)}; the "
+            f"file has {', '.join(columns) or 'no columns'}; name them with --map "
+            f"{missing[0]}=<column>",
+            field=missing[0],
+        )
+    return found
+
+
+def layer_fields(layer: str) -> list[Field]:
+    if layer not in LAYERS:
+        raise InvalidInput(
+            f"未知图层 / unknown layer {layer!r}; one of {', '.join(LAYERS)}",
+            field="layer",
+        )
+    return LAYERS[layer]
+
+
+def parse_chunk(
+    columns: dict[str, list], matched: dict[str, str], layer: str
+) -> tuple[dict[str, np.ndarray], list[tuple[int, str, str]]]:
+    """Typed values of each matched field, and ``(position, field, reason)``
+    problems.  Empty cells become None (NaN for numbers)."""
+    values, problems = {}, []
+    for field in layer_fields(layer):
+        if field.name not in matched:
+            continue
+        text = np.array(
+            [
+                ("" if v is None else str(v)).strip()
+                for v in columns[matched[field.name]]
+            ],
+            dtype=object,
+        )
+        parsed, bad = _PARSERS[field.kind](text, field)
+        empty = text == ""
+        if field.required:
+            for i in np.flatnonzero(empty):
+                problems.append((int(i), field.name, _missing(field)))
+        for i in np.flatnonzero(bad & ~empty):
+            problems.append((int(i), field.name, _invalid(field, text[i])))
+        values[field.name] = parsed
+    problems.sort()
+    return values, problems
+
+
+def _missing(field: Field) -> str:
+    return f"缺少 {field.name} / {field.name} is empty"
+
+
+def _invalid(field: Field, value: str) -> str:
+    if field.kind == "choice":
+        allowed = ", ".join(f"{c}({label})" for c, label in field.choices.items())
+        return f"{field.name} 取值无效 / {field.name} {value!r} is not one of {allowed}"
+    if field.kind == "time":
+        return (
+            f"{field.name} 不是有效时间 / {field.name} {value!r} is not a date/time "
+            "(2025-03-01 08:30 or 2025/3/1 8:30)"
+        )
+    limits = ""
+    if field.low is not None or field.high is not None:
+        limits = f" in [{field.low}, {field.high}]"
+    kind = "an integer" if field.kind == "int" else "a number"
+    return f"{field.name} 不是有效数值 / {field.name} {value!r} is not {kind}{limits}"
+
+
+def _text(text: np.ndarray, field: Field):
+    out = text.copy()
+    out[out == ""] = None
+    return out, np.zeros(len(text), dtype=bool)
+
+
+def _number(text: np.ndarray, field: Field):
+    plain = pd.Series([t.replace(",", "") for t in text], dtype=object)
+    numbers = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(numbers)
+        if field.kind == "int":
+            bad |= np.isfinite(numbers) & (numbers != np.round(numbers))
+        if field.low is not None:
+            bad |= numbers < field.low
+        if field.high is not None:
+            bad |= numbers > field.high
+    return numbers, bad
+
+
+def _choice(text: np.ndarray, field: Field):
+    lookup = {code: code for code in field.choices}
+    lookup.update({label: code for code, label in field.choices.items()})
+    lookup.update({code.lower(): code for code in field.choices})
+    codes = np.array([lookup.get(v, lookup.get(v.lower())) for v in text], dtype=object)
+    return codes, np.array([c is None for c in codes], dtype=bool)
+
+
+# Formats tried in turn: ISO 8601 first (what exports write), then the slashes
+# and Chinese forms people type.  A time without an offset is Beijing time.
+_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日")
+
+
+def _time(text: np.ndarray, field: Field):
+    series = pd.Series(text, dtype=object)
+    times = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+    for fmt in ("ISO8601", *_TIME_FORMATS):
+        todo = times.isna() & (series != "")
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(series[todo], format=fmt, errors="coerce", utc=True)
+        naive = ~series[todo].str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+        # utc=True read naive times as UTC; they were Beijing time.
+        parsed[naive] = parsed[naive] - pd.Timedelta(hours=8)
+        times[todo] = parsed
+    bad = (times.isna() & (series != "")).to_numpy()
+    out = np.array(
+        [None if pd.isna(t) else t.to_pydatetime() for t in times], dtype=object
+    )
+    return out, bad
+
+
+_PARSERS = {
+    "text": _text,
+    "int": _number,
+    "float": _number,
+    "time": _time,
+    "choice": _choice,
+}

@@ -1,0 +1,108 @@
+"""Recognising planners' column names and parsing their values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gis.errors import InvalidInput
+from gis.ingest import fields
+
+BEIJING_0830 = datetime(2025, 3, 1, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "columns, layer, expected",
+    [
+        (["编码", "名称", "类型", "经度", "纬度"], "posts",
+         {"code": "编码", "name": "名称", "kind": "类型", "lon": "经度",
+          "lat": "纬度"}),
+        (["Code", "Name", "Kind", "LNG", "Lat"], "sites",
+         {"code": "Code", "name": "Name", "kind": "Kind", "lon": "LNG", "lat": "Lat"}),
+        (["编号", "事件类型", "上报时间", "经度(°)", "纬度（°）", "状态"], "incidents",
+         {"code": "编号", "category": "事件类型", "reported_at": "上报时间",
+          "lon": "经度(°)", "lat": "纬度（°）", "status": "状态"}),
+        (["区划代码", "村名", "人口", "户数"], "villages",
+         {"code": "区划代码", "name": "村名", "population": "人口",
+          "households": "户数"}),
+    ],
+)  # fmt: skip
+def test_common_column_names_are_recognised(columns, layer, expected):
+    assert fields.match_columns(columns, layer) == expected
+
+
+def test_explicit_map_comes_first():
+    mapping = fields.parse_mapping(["name=警务室名", "code=编号"])
+    found = fields.match_columns(
+        ["编号", "警务室名", "名称", "类型", "X", "Y"], "posts", mapping
+    )
+    assert found["name"] == "警务室名" and found["code"] == "编号"
+    assert (found["lon"], found["lat"]) == ("X", "Y")
+
+
+@pytest.mark.parametrize(
+    "columns, mapping, field, words",
+    [
+        (["编码", "名称", "经度", "纬度"], None, "kind", "--map kind="),
+        (["编码", "名称"], ["colour=名称"], "map", "unknown --map target"),
+        (["编码", "名称"], ["name=村名"], "map", "no column '村名'"),
+        (["编码"], ["name"], "map", "target=source"),
+    ],
+)
+def test_column_errors_say_what_to_do(columns, mapping, field, words):
+    with pytest.raises(InvalidInput, match=words) as error:
+        fields.match_columns(columns, "posts", fields.parse_mapping(mapping))
+    assert error.value.details["field"] == field
+
+
+def test_unknown_layer():
+    with pytest.raises(InvalidInput, match="roads") as error:
+        fields.match_columns(["a"], "roads")
+    assert error.value.details["field"] == "layer"
+
+
+def test_values_are_typed_and_problems_named():
+    columns = {
+        "编号": ["A1", "A2", "A3", ""],
+        "事件类型": ["邻里纠纷", "dispute_debt", "外星人", "CASE"],
+        "上报时间": ["2025-03-01 08:30", "2025/3/1 8:30", "昨天", "2025-03-01T00:30Z"],
+        "经度": ["115.03", "abc", "", "1e400"],
+        "纬度": ["35.7", "35.7", "35.7", "35.7"],
+    }
+    matched = fields.match_columns(list(columns), "incidents")
+    values, problems = fields.parse_chunk(columns, matched, "incidents")
+    assert list(values["category"]) == [
+        "dispute_neighbour",
+        "dispute_debt",
+        None,
+        "case",
+    ]
+    assert list(values["reported_at"]) == [
+        BEIJING_0830,
+        BEIJING_0830,
+        None,
+        BEIJING_0830,
+    ]
+    assert values["lon"][0] == 115.03
+    assert [(i, field) for i, field, _reason in problems] == [
+        (1, "lon"), (2, "category"), (2, "lon"), (2, "reported_at"), (3, "code"),
+        (3, "lon"),
+    ]  # fmt: skip
+    reasons = {(i, f): r for i, f, r in problems}
+    assert "is empty" in reasons[(2, "lon")] and "is empty" in reasons[(3, "code")]
+    assert (
+        "外星人" in reasons[(2, "category")] and "邻里纠纷" in reasons[(2, "category")]
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value, ok",
+    [("population", "1,200", True), ("population", "12.5", False),
+     ("population", "-3", False), ("households", "", True)],
+)  # fmt: skip
+def test_integer_limits(field, value, ok):
+    columns = {"编码": ["1"], "名称": ["村"], field: [value]}
+    matched = fields.match_columns(list(columns), "villages")
+    _values, problems = fields.parse_chunk(columns, matched, "villages")
+    assert (problems == []) is ok
