@@ -106,3 +106,22 @@ def test_integer_limits(field, value, ok):
     matched = fields.match_columns(list(columns), "villages")
     _values, problems = fields.parse_chunk(columns, matched, "villages")
     assert (problems == []) is ok
+
+
+def test_report_is_json_and_an_excel_friendly_csv(tmp_path):
+    from gis.ingest.report import Report
+
+    report = Report(layer="posts", path="posts.csv", mode="lenient", read=3)
+    report.add(3, "lon", "点不在辖区内 / point outside the district(s) loaded")
+    report.add(None, None, "村界重叠 / villages overlap", severity="warning",
+               location=(115.0, 35.7), area_m2=12.5)  # fmt: skip
+    report.loaded, report.rejected, report.status = 2, 1, "loaded"
+    assert report.summary() == "已导入 loaded: posts read 3 = loaded 2 + rejected 1"
+    assert report.rejected_rows() == {3}
+    json_path, csv_path = report.write(tmp_path / "r.json")
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[1].startswith("3,lon,error,点不在辖区内")
+    assert lines[2].endswith("115.0,35.7,12.5")
+    assert '"rejected": 1' in json_path.read_text(encoding="utf-8")
