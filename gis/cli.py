@@ -145,8 +145,10 @@ def _serve(args: argparse.Namespace) -> int:
     # way users expect (`python -m gis serve`); library modules never import it.
     from webmap.server import serve
 
+    if args.workers is not None and args.workers < 1:
+        raise InvalidInput(f"--workers 至少为 1 / must be >= 1, got {args.workers}")
     db.database_url(start_embedded=True)
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -192,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web maps")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: $PORT or 5000")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: CPU cores + 1)",
+    )
     p.set_defaults(func=_serve)
     return parser
 

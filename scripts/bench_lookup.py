@@ -5,12 +5,14 @@ Run after ``./scripts/demo`` (or ``python -m gis demo``):
 ``.venv/bin/python scripts/bench_lookup.py [--points N] [--singles N]``.
 Points are uniform over the district's bounding box (some fall outside it, as
 real intake does).  Prints batch throughput and single-lookup latency from
-Python (no HTTP).
+Python (no HTTP; ``scripts/bench_http_lookup.py`` measures through the server),
+with the load average, since other work on the machine slows both.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -47,12 +49,17 @@ def main() -> int:
             singles.append(time.perf_counter() - start)
     best = min(batches)
     singles_ms = np.array(singles) * 1000
-    print(f"batch of {args.points}: {args.points / best:,.0f} points/s "
-          f"(best of 3, {best:.2f} s)")
-    print(f"single lookups: median {statistics.median(singles_ms):.2f} ms, "
-          f"p95 {np.percentile(singles_ms, 95):.2f} ms, "
-          f"p99 {np.percentile(singles_ms, 99):.2f} ms "
-          f"({len(singles)} sequential, one connection)")
+    print("load average: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(
+        f"batch of {args.points}: {args.points / best:,.0f} points/s "
+        f"(best of 3, {best:.2f} s; median {statistics.median(batches):.2f} s)"
+    )
+    print(
+        f"single lookups: median {statistics.median(singles_ms):.2f} ms, "
+        f"p95 {np.percentile(singles_ms, 95):.2f} ms, "
+        f"p99 {np.percentile(singles_ms, 99):.2f} ms "
+        f"({len(singles)} sequential, one connection)"
+    )
     return 0
 
 

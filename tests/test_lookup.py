@@ -14,6 +14,16 @@ C 004, so A wins every border it touches.
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
 
@@ -165,6 +175,22 @@ def test_people_and_nearest_post(conn):
     assert far["code"] == "P2" and 950 <= far["distance_m"] <= 975
 
 
+def test_the_nearest_post_may_lie_outside_the_quick_search_box(conn):
+    # From (100.2, 30.08): X is inside the +-0.02 degree box but 2.65 km away at
+    # its corner; Y is 2.28 km due north, just outside the box.
+    conn.execute(
+        sa.text("""
+        INSERT INTO post (code, name, kind, geom) VALUES
+          ('X', 'X', 'workstation', ST_SetSRID(ST_MakePoint(100.218, 30.098), 4326)),
+          ('Y', 'Y', 'workstation', ST_SetSRID(ST_MakePoint(100.2, 30.1005), 4326))
+    """)
+    )
+    far = lookup.lookup(conn, 100.2, 30.08)["nearest_post"]
+    assert far["code"] == "Y" and 2275 <= far["distance_m"] <= 2285
+    near = lookup.lookup(conn, 100.218, 30.095)["nearest_post"]
+    assert near["code"] == "X" and 330 <= near["distance_m"] <= 337
+
+
 @pytest.mark.parametrize("system", ["gcj02", "bd09"])
 def test_the_same_place_in_every_crs(conn, system):
     lon, lat = 100.0999, 30.0201  # just inside A, 10 m from B
@@ -200,6 +226,37 @@ def test_batch_answers_in_order(conn):
     assert [code(a["village"]) for a in answers] == [None, A, B, A]
 
 
+# Outside first: the names and people every answer needs come with the first row.
+EVERY_CASE = [
+    (101.0, 31.0),
+    (100.05, 30.02),
+    (100.10, 30.02),
+    (100.10, 30.05),
+    (100.15, 30.07),
+    (100.285, 30.05),
+    (100.24, 30.04),
+    (100.295, 30.01),
+    (100.05, 30.02),
+    (100.14, 30.05),
+]
+
+
+def test_batch_gives_each_point_its_single_answer(conn):
+    batch = lookup.lookup_many(conn, *zip(*EVERY_CASE, strict=True))
+    assert batch == [lookup.lookup(conn, lon, lat) for lon, lat in EVERY_CASE]
+    assert [code(a["grid"]) for a in batch[:2]] == [None, A + "001"]
+
+
+def test_lookup_outside_a_transaction_leaves_none_open(engine):
+    with engine.connect() as connection:
+        for _ in range(3):  # the second and later calls reuse the prepared plan
+            answer = lookup.lookup(connection, 100.05, 30.02)
+            assert code(answer["village"]) == A
+            assert not connection.in_transaction()
+            status = connection.connection.dbapi_connection.info.transaction_status
+            assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+
 @pytest.mark.parametrize(
     "lon,lat,crs_name,field",
     [
@@ -209,6 +266,8 @@ def test_batch_answers_in_order(conn):
         (100, "nan", "wgs84", "lat"),
         (10, 50, "gcj02", "lon"),
         (100, 30, "mars", "crs"),
+        (True, 30, "wgs84", "lon"),
+        (100, 10**400, "wgs84", "lat"),
     ],
     ids=[
         "missing",
@@ -217,6 +276,8 @@ def test_batch_answers_in_order(conn):
         "nan",
         "gcj02-outside-china",
         "unknown-crs",
+        "bool",
+        "beyond-float",
     ],
 )
 def test_bad_input_names_the_field(conn, lon, lat, crs_name, field):
@@ -313,6 +374,18 @@ def test_post_lookup_accepts_lists_objects_and_geojson(api):
             {"path": "/api/lookup", "method": "POST", "json": [[100, 30], ["x", 30]]},
             "points[1].lon",
         ),
+        (
+            {
+                "path": "/api/lookup",
+                "method": "POST",
+                "json": [[100, 30], [100, 1e999]],
+            },
+            "points[1].lat",
+        ),
+        (
+            {"path": "/api/lookup", "method": "POST", "json": [[100, 30], [True, 30]]},
+            "points[1].lon",
+        ),
     ],
     ids=[
         "missing-lon",
@@ -326,6 +399,8 @@ def test_post_lookup_accepts_lists_objects_and_geojson(api):
         "oversized",
         "not-a-point",
         "bad-item",
+        "infinite",
+        "bool",
     ],
 )
 def test_api_bad_input_is_a_400_naming_the_field(api, request_args, field):
@@ -334,6 +409,57 @@ def test_api_bad_input_is_a_400_naming_the_field(api, request_args, field):
     assert response.status_code == 400
     assert response.json["error"] == "invalid_input"
     assert response.json["details"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        {"path": "/api/lookup?lon=100.05&lat=30.02"},
+        {"path": "/api/lookup", "method": "POST", "json": EVERY_CASE},
+    ],
+    ids=["single", "batch"],
+)
+def test_api_writes_the_json_flask_would(api, request_args):
+    args = dict(request_args)
+    response = api.open(args.pop("path"), method=args.pop("method", "GET"), **args)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    with api.application.app_context():
+        expected = api.application.json.response(response.json).get_data()
+    assert response.get_data() == expected
+
+
+def test_serve_runs_gunicorn_workers(engine, database):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gis", "serve", "--workers", "2"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": database, "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        answer = _get_when_up(
+            f"http://127.0.0.1:{port}/api/lookup?lon=100.05&lat=30.02"
+        )
+        assert code(answer["village"]) == A
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0].decode()
+    assert "gunicorn" in log and log.count("Booting worker") == 2
+
+
+def _get_when_up(url: str, seconds: float = 30) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_cli_lookup(monkeypatch, engine, database, capsys):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, request
+import orjson
+from flask import Blueprint, Response, request
 
 from gis import lookup
 from gis.errors import InvalidInput
@@ -24,6 +25,18 @@ def _json_body():
     return body
 
 
+def _json(body) -> Response:
+    """``body`` as Flask's own JSON response (sorted keys, UTF-8, final newline).
+
+    orjson writes it several times faster than the standard library, which
+    matters for a single lookup under load and for a 10,000-point batch (MBs).
+    """
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE),
+        mimetype="application/json",
+    )
+
+
 def _param(name: str, body=None):
     """A parameter from the query string, else from a JSON object body."""
     value = request.args.get(name)
@@ -35,13 +48,14 @@ def _param(name: str, body=None):
 @bp.get("/lookup")
 def lookup_one():
     """Which village, grid, township, station and officers a point belongs to."""
-    return lookup.lookup(
+    answer = lookup.lookup(
         requestdb.connection(),
         request.args.get("lon"),
         request.args.get("lat"),
         crs=lookup.parse_crs(request.args.get("crs")),
         at=lookup.parse_date(request.args.get("at")),
     )
+    return _json(answer)
 
 
 @bp.post("/lookup")
@@ -56,4 +70,4 @@ def lookup_batch():
         crs=lookup.parse_crs(_param("crs", body)),
         at=lookup.parse_date(_param("at", body)),
     )
-    return {"count": len(answers), "results": answers}
+    return _json({"count": len(answers), "results": answers})
