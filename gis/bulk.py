@@ -54,8 +54,20 @@ def copy_to_temp(
     int
         Number of rows copied.
     """
+    create_temp(cursor, table, columns)
+    return copy_rows(cursor, table, [name for name, _ in columns], rows)
+
+
+def create_temp(cursor, table: str, columns: Sequence[tuple[str, str]]) -> None:
+    """Create temp table ``table`` (dropped at commit) for :func:`copy_rows`."""
     cols = ", ".join(f"{name} {sqltype}" for name, sqltype in columns)
     cursor.execute(f"CREATE TEMP TABLE {table} ({cols}) ON COMMIT DROP")
+
+
+def copy_rows(
+    cursor, table: str, names: Sequence[str], rows: Iterable[Sequence]
+) -> int:
+    """COPY ``rows`` (values in the order of ``names``) into ``table``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     count = 0
@@ -63,8 +75,9 @@ def copy_to_temp(
         writer.writerow([_cell(v) for v in row])
         count += 1
     buffer.seek(0)
-    names = ", ".join(name for name, _ in columns)
     cursor.copy_expert(
-        f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer
+        f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, "
+        f"NULL '{NULL}')",
+        buffer,
     )
     return count

@@ -10,6 +10,7 @@ import getpass
 import json
 import logging
 import sys
+from pathlib import Path
 
 from gis import config, db, embedded, schema
 from gis.errors import InvalidInput, PinganError
@@ -91,6 +92,37 @@ def _assign(args: argparse.Namespace) -> int:
     for table, count in changed.items():
         print(f"  {table:9s} {count}")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from gis import ingest
+    from gis.ingest import fields
+
+    path = Path(args.path)
+    report_path = Path(args.report) if args.report else path.with_suffix(".report.json")
+    report = ingest.import_file(
+        _engine(args),
+        args.layer,
+        path,
+        report_path,
+        crs=args.crs,
+        encoding=args.encoding,
+        layer_name=args.gpkg_layer,
+        mapping=fields.parse_mapping(args.map),
+        lenient=args.lenient,
+        username=getpass.getuser(),
+        progress=sys.stderr.isatty(),
+    )
+    for note in report.notes:
+        print(f"注意 note: {note}", file=sys.stderr)
+    for finding in report.errors[:20]:
+        print(f"  第 {finding.row} 行 row {finding.row}  {finding.field or ''}  "
+              f"{finding.reason}", file=sys.stderr)  # fmt: skip
+    if len(report.errors) > 20:
+        print(f"  … {len(report.errors) - 20} more in the report", file=sys.stderr)
+    print(report.summary())
+    print("报告 report: " + ", ".join(map(str, report.outputs)))
+    return 0 if report.status == "loaded" else 1
 
 
 def _lookup(args: argparse.Namespace) -> int:
@@ -175,6 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assign", help="recompute every point's areas (set-based)")
     p.set_defaults(func=_assign)
+
+    p = sub.add_parser("import", help="import a file into a layer (validated)")
+    p.add_argument("layer", help="posts | cameras | sites | incidents (more to come)")
+    p.add_argument("path", help="CSV, XLSX, GeoJSON, Shapefile (.shp/.zip), GeoPackage")
+    p.add_argument("--crs", help="wgs84 | gcj02 | bd09 | EPSG:n (default: the file's)")
+    p.add_argument("--encoding", help="text encoding (default: detected)")
+    p.add_argument("--layer", dest="gpkg_layer", help="GeoPackage layer to read")
+    p.add_argument("--map", action="append", metavar="TARGET=SOURCE",
+                   help="which column holds a field, e.g. --map name=名称")  # fmt: skip
+    p.add_argument("--lenient", action="store_true",
+                   help="load the good rows, quarantine the bad ones")  # fmt: skip
+    p.add_argument("--report", help="report file (default: PATH.report.json)")
+    p.set_defaults(func=_import)
 
     p = sub.add_parser("lookup", help="which areas, officers and post a point has")
     p.add_argument("lon", help="longitude (or easting for a projected --crs)")

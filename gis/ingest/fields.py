@@ -140,12 +140,21 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
 
 
 def match_columns(
-    columns: list[str], layer: str, mapping: dict[str, str] | None = None
+    columns: list[str],
+    layer: str,
+    mapping: dict[str, str] | None = None,
+    has_geometry: bool = False,
 ) -> dict[str, str]:
     """Target field → source column, for the fields of ``layer`` found in
     ``columns``.  Raises :class:`InvalidInput` for a missing required field (with
-    the columns found and how to ``--map`` them) or a bad ``--map``."""
-    fields = {f.name: f for f in layer_fields(layer)}
+    the columns found and how to ``--map`` them) or a bad ``--map``.  A file with
+    geometry (GeoJSON, Shapefile, GeoPackage) takes its points from it, not from
+    ``lon``/``lat`` columns."""
+    fields = {
+        f.name: f
+        for f in layer_fields(layer)
+        if not (has_geometry and f.name in ("lon", "lat"))
+    }
     found: dict[str, str] = {}
     for target, source in (mapping or {}).items():
         if target not in fields:

@@ -52,6 +52,7 @@ class Report:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)  # report, CSV, quarantine
 
     def add(self, row, field_name, reason, severity="error", **extra) -> None:
         self.findings.append(Finding(row, field_name, severity, reason, **extra))

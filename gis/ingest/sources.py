@@ -73,6 +73,7 @@ class Source:
     crs: str | None = None  # as declared by the file (.prj, GeoJSON, GPKG)
     columns: list[str]
     header: object = None  # what a quarantine file needs to repeat the header
+    geometry_type: str | None = None  # vector files only
 
     def __init__(self, path: Path):
         self.path = path
@@ -359,7 +360,12 @@ class VectorSource(Source):
                 str(name): [_cell_text(v) for v in attributes[name]]
                 for name in attributes.columns
             }
-            raw = attributes.to_dict("records")
+            raw = [
+                {**record, "__geometry__": shape}
+                for record, shape in zip(
+                    attributes.to_dict("records"), geometry, strict=True
+                )
+            ]
             yield Chunk(numbers=numbers, columns=columns, raw=raw, geometry=geometry)
             start += len(frame)
             if len(frame) < size:
