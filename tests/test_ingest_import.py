@@ -212,3 +212,22 @@ def test_cli_import_exit_status_and_summary(engine, tmp_path, monkeypatch, capsy
     assert main(["import", "villages", str(path)]) == 1
     assert "not built yet" in capsys.readouterr().err
     np.testing.assert_equal(table(engine, "SELECT count(*) FROM incident"), [(2,)])
+
+
+def test_resolution_rules_with_a_bad_report_time(engine, tmp_path):
+    path = tmp_path / "in.csv"
+    lon, lat = gcj(IN_A)
+    path.write_text(
+        "编号,事件类型,上报时间,经度,纬度,状态,化解时间,化解层级\n"
+        f"R1,邻里纠纷,not-a-date,{lon},{lat},resolved,2025-03-04,village\n"
+        f"R2,邻里纠纷,2025-03-05,{lon},{lat},resolved,2025-03-04,village\n"
+        f"R3,邻里纠纷,2025-03-05,{lon},{lat},received,2025-03-06,\n"
+        f"R4,邻里纠纷,2025-03-05,{lon},{lat},archived,,village\n"
+        f"R5,邻里纠纷,2025-03-05,{lon},{lat},resolved,2025-03-06,village\n",
+        encoding="utf-8",
+    )
+    report = import_file(engine, "incidents", path, crs="gcj02", lenient=True)
+    assert [(f.row, f.field) for f in report.errors] == [
+        (2, "reported_at"), (3, "resolved_at"), (4, "resolved_at"), (5, "resolved_at"),
+    ]  # fmt: skip
+    assert table(engine, "SELECT code, status FROM incident") == [("R5", "resolved")]

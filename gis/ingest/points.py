@@ -211,10 +211,12 @@ def _layer_rules(layer: str, values: dict) -> list:
                     "固定枪机必须有方位角 / a fixed camera needs an azimuth"
                 )))  # fmt: skip
     if layer == "incidents":
-        status = values.get("status", [None] * len(values["code"]))
-        for i, state in enumerate(status):
+        absent = [None] * len(values["code"])
+        resolved = values.get("resolved_at", absent)
+        reported = values["reported_at"]
+        for i, state in enumerate(values.get("status", absent)):
             done = state in ("resolved", "followed_up", "archived")
-            resolved_at = values.get("resolved_at", [None] * len(status))[i]
+            resolved_at = resolved[i]
             if done and resolved_at is None:
                 problems.append((i, "resolved_at", (
                     f"状态 {state} 需要化解时间 / status {state} needs resolved_at"
@@ -224,7 +226,7 @@ def _layer_rules(layer: str, values: dict) -> list:
                     "未化解的事件不应有化解时间 / an unresolved incident has no "
                     "resolved_at"
                 )))  # fmt: skip
-            elif done and resolved_at < values["reported_at"][i]:
+            elif done and reported[i] is not None and resolved_at < reported[i]:
                 problems.append((i, "resolved_at", (
                     "化解时间早于上报时间 / resolved_at is before reported_at"
                 )))  # fmt: skip
