@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+import numpy as np
 import shapely
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,8 @@ NULL = r"\N"
 def _cell(value) -> str:
     if value is None:
         return NULL
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return NULL  # an empty number cell; COPY would store 'nan' as NaN
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, bool):

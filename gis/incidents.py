@@ -133,11 +133,9 @@ def _choice(value, field: str, choices: dict, default=None) -> str:
         if default is not None:
             return default
         raise InvalidInput(f"缺少 {field} / {field} is required", field=field)
-    if value in choices:
-        return value
-    by_label = {label: code for code, label in choices.items()}
-    if value in by_label:
-        return by_label[value]
+    code = vocab.codes_by_name(choices).get(value)
+    if code is not None:
+        return code
     raise InvalidInput(
         f"{field} 无效 / invalid {field} {value!r}; one of {', '.join(choices)}",
         field=field,
@@ -366,7 +364,7 @@ def _beijing(expression: str) -> str:
     """A timestamptz as ISO 8601 in Beijing time, whatever the session's zone."""
     return (
         f"to_char(({expression}) AT TIME ZONE 'Asia/Shanghai', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"')"
+        '\'YYYY-MM-DD"T"HH24:MI:SS"+08:00"\')'
     )
 
 

@@ -4,6 +4,18 @@ The CHECK constraints in ``gis/schema`` list the same codes; these dictionaries 
 the single place their user-facing labels live.
 """
 
+
+def codes_by_name(choices: dict) -> dict:
+    """Each stored code and each Chinese label of ``choices``, mapped to the code.
+
+    Users type either (``警务室`` or ``police_room``); both mean the same row value.
+    """
+    return {
+        **{label: code for code, label in choices.items()},
+        **{c: c for c in choices},
+    }
+
+
 AREA_KINDS = {
     "district": "区县",
     "township": "乡镇/街道",

@@ -270,8 +270,7 @@ def _number(text: np.ndarray, field: Field):
 
 
 def _choice(text: np.ndarray, field: Field):
-    lookup = {code: code for code in field.choices}
-    lookup.update({label: code for code, label in field.choices.items()})
+    lookup = vocab.codes_by_name(field.choices)
     lookup.update({code.lower(): code for code in field.choices})
     codes = np.array([lookup.get(v, lookup.get(v.lower())) for v in text], dtype=object)
     return codes, np.array([c is None for c in codes], dtype=bool)

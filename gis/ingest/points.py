@@ -273,8 +273,7 @@ class _Loader:
             for c, sqltype in self.columns.items()
         ]  # fmt: skip
         rows = (
-            [_plain(col[i]) for col in columns] + [lon[i], lat[i]]
-            for i in np.flatnonzero(keep)
+            [col[i] for col in columns] + [lon[i], lat[i]] for i in np.flatnonzero(keep)
         )
         self.staged += bulk.copy_rows(
             self.cursor, "stage", [*self.columns, "lon", "lat"], rows
@@ -301,14 +300,6 @@ class _Loader:
 
 def _integers(numbers: np.ndarray) -> list:
     return [int(n) if np.isfinite(n) else None for n in numbers]
-
-
-def _plain(value):
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.floating):
-        return None if not np.isfinite(value) else float(value)
-    return value
 
 
 def _open_batch(conn, layer, path: Path, digest: str, username) -> int:
