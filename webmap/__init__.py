@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=gis_config.secret_key(),
+        TOKEN_HOURS=gis_config.token_hours(),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # a full lookup batch is ~0.5 MB
     )

@@ -14,7 +14,6 @@ import logging
 from flask import Blueprint, current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from gis import config as gis_config
 from gis import users
 from gis.errors import InvalidInput, Unauthorized
 from webmap import requestdb
@@ -42,7 +41,7 @@ def _bearer_user() -> users.User:
             "请先登录：POST /api/token 获取令牌 / sign in first: get a token from "
             "POST /api/token and send Authorization: Bearer <token>"
         )
-    max_age = current_app.config.get("TOKEN_HOURS", gis_config.token_hours()) * 3600
+    max_age = current_app.config["TOKEN_HOURS"] * 3600
     try:
         claims = _serializer().loads(token.strip(), max_age=max_age)
     except SignatureExpired:
@@ -84,7 +83,7 @@ def token():
         if not value or not isinstance(value, str):
             raise InvalidInput(f"缺少 {field} / {field} is required", field=field)
     user = users.authenticate(requestdb.connection(), username, password)
-    hours = current_app.config.get("TOKEN_HOURS", gis_config.token_hours())
+    hours = current_app.config["TOKEN_HOURS"]
     return {
         "token": issue_token(user),
         "token_type": "Bearer",
