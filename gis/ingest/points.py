@@ -280,7 +280,7 @@ class _Loader:
         )
 
     def finish(self) -> tuple[int, int]:
-        """Upsert the staged rows; return (rows written, rows unchanged)."""
+        """Upsert the staged rows; return (rows accepted, of which unchanged)."""
         names = list(self.columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != "code")
         changed = (
@@ -295,7 +295,7 @@ class _Loader:
               FROM stage
             ON CONFLICT (code) DO UPDATE SET {updates}, geom = EXCLUDED.geom
              WHERE {changed}"""))  # fmt: skip
-        return result.rowcount, self.staged - result.rowcount
+        return self.staged, self.staged - result.rowcount
 
 
 def _integers(numbers: np.ndarray) -> list:

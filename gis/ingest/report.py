@@ -44,9 +44,9 @@ class Report:
     path: str
     mode: str  # strict | lenient
     read: int = 0
-    loaded: int = 0
+    loaded: int = 0  # accepted rows: written, or already in the database as is
     rejected: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # of the loaded rows, those the database already held
     status: str = "running"  # loaded | rejected | failed
     crs: str | None = None
     encoding: str | None = None
