@@ -231,3 +231,16 @@ def test_resolution_rules_with_a_bad_report_time(engine, tmp_path):
         (2, "reported_at"), (3, "resolved_at"), (4, "resolved_at"), (5, "resolved_at"),
     ]  # fmt: skip
     assert table(engine, "SELECT code, status FROM incident") == [("R5", "resolved")]
+
+
+def test_dry_run_checks_everything_and_writes_nothing(engine, tmp_path):
+    path = incidents_csv(tmp_path / "in.csv", GOOD)
+    report = import_file(engine, "incidents", path, crs="gcj02", dry_run=True)
+    assert (report.status, report.read, report.loaded) == ("checked", 2, 2)
+    bad = import_file(
+        engine, "incidents", incidents_csv(tmp_path / "bad.csv", GOOD + BAD),
+        crs="gcj02", dry_run=True,
+    )  # fmt: skip
+    assert (bad.status, bad.rejected) == ("rejected", 5)
+    assert table(engine, "SELECT count(*) FROM incident") == [(0,)]
+    assert table(engine, "SELECT count(*) FROM import_batch") == [(0,)]

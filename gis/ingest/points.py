@@ -53,6 +53,7 @@ class Options:
     lenient: bool = False
     username: str | None = None
     progress: bool = False
+    dry_run: bool = False  # check everything, write nothing (the web preview)
 
 
 def import_file(
@@ -102,8 +103,12 @@ def import_file(
             report.loaded, report.unchanged = loader.finish()
             report.status = "loaded"
             _close_batch(conn, batch_id, report)
-            transaction.commit()
-    if report.status == "rejected":
+            if opts.dry_run:
+                report.status = "checked"
+                transaction.rollback()
+            else:
+                transaction.commit()
+    if report.status == "rejected" and not opts.dry_run:
         with engine.begin() as conn:  # the refused attempt is still recorded
             _close_batch(
                 conn, _open_batch(conn, layer, path, digest, opts.username), report

@@ -47,7 +47,7 @@ class Report:
     loaded: int = 0  # accepted rows: written, or already in the database as is
     rejected: int = 0
     unchanged: int = 0  # of the loaded rows, those the database already held
-    status: str = "running"  # loaded | rejected | failed
+    status: str = "running"  # loaded | rejected | failed | checked (dry run)
     crs: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -66,7 +66,8 @@ class Report:
 
     def summary(self) -> str:
         """The one line the CLI prints: read = loaded + rejected."""
-        words = {"loaded": "已导入", "rejected": "已拒绝", "failed": "失败"}
+        words = {"loaded": "已导入", "rejected": "已拒绝", "failed": "失败",
+                 "checked": "已检查（未写入）"}
         return (
             f"{words.get(self.status, self.status)} {self.status}: {self.layer} "
             f"read {self.read} = loaded {self.loaded} + rejected {self.rejected}"
