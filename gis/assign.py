@@ -80,20 +80,28 @@ def assign(engine: sa.Engine, tables=POINT_TABLES) -> dict[str, int]:
             raise ValueError(
                 f"unknown point table {table!r}; known: {', '.join(POINT_TABLES)}"
             )
-    changed = {}
     with engine.begin() as conn:
-        _prepare(conn)
-        for table in tables:
-            start = time.perf_counter()
-            changed[table] = _compute(conn, table)
-            if changed[table]:
-                _write(conn, table, changed[table])
-            logger.info(
-                "%s: %d rows re-assigned in %.2f s",
-                table,
-                changed[table],
-                time.perf_counter() - start,
-            )
+        return assign_in(conn, tables)
+
+
+def assign_in(conn: sa.Connection, tables=POINT_TABLES) -> dict[str, int]:
+    """:func:`assign` inside the caller's transaction (a boundary import runs
+    it before committing, so boundaries and assignments change together)."""
+    changed = {}
+    _prepare(conn)
+    for table in tables:
+        start = time.perf_counter()
+        changed[table] = _compute(conn, table)
+        if changed[table]:
+            _write(conn, table, changed[table])
+        logger.info(
+            "%s: %d rows re-assigned in %.2f s",
+            table,
+            changed[table],
+            time.perf_counter() - start,
+        )
+    # Later statements of the caller's transaction must run the row triggers.
+    conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
     return changed
 
 

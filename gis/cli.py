@@ -112,6 +112,7 @@ def _import(args: argparse.Namespace) -> int:
         lenient=args.lenient,
         username=getpass.getuser(),
         progress=sys.stderr.isatty(),
+        **({"valid_from": args.valid_from} if args.valid_from else {}),
     )
     for note in report.notes:
         print(f"注意 note: {note}", file=sys.stderr)
@@ -120,6 +121,10 @@ def _import(args: argparse.Namespace) -> int:
               f"{finding.reason}", file=sys.stderr)  # fmt: skip
     if len(report.errors) > 20:
         print(f"  … {len(report.errors) - 20} more in the report", file=sys.stderr)
+    others = len(report.findings) - len(report.errors)
+    if others:
+        print(f"  另有 {others} 条修复/拓扑提示 / {others} repairs and topology "
+              "warnings: see the report", file=sys.stderr)  # fmt: skip
     print(report.summary())
     print("报告 report: " + ", ".join(map(str, report.outputs)))
     return 0 if report.status == "loaded" else 1
@@ -209,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_assign)
 
     p = sub.add_parser("import", help="import a file into a layer (validated)")
-    p.add_argument("layer", help="posts | cameras | sites | incidents (more to come)")
+    p.add_argument("layer", help="districts | townships | villages | grids | "
+                   "stations | posts | officers | cameras | sites | incidents")
     p.add_argument("path", help="CSV, XLSX, GeoJSON, Shapefile (.shp/.zip), GeoPackage")
     p.add_argument("--crs", help="wgs84 | gcj02 | bd09 | EPSG:n (default: the file's)")
     p.add_argument("--encoding", help="text encoding (default: detected)")
@@ -219,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lenient", action="store_true",
                    help="load the good rows, quarantine the bad ones")  # fmt: skip
     p.add_argument("--report", help="report file (default: PATH.report.json)")
+    p.add_argument("--valid-from", type=_date, metavar="YYYY-MM-DD",
+                   help="boundary layers: the day changed boundaries take effect "
+                   "(default: today for changes, since ever for new areas)")
     p.set_defaults(func=_import)
 
     p = sub.add_parser("lookup", help="which areas, officers and post a point has")
@@ -247,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_serve)
     return parser
+
+
+def _date(text: str):
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date (YYYY-MM-DD): {text!r}"
+        ) from None
 
 
 def _count(text: str) -> int:

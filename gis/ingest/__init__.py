@@ -15,12 +15,54 @@ unchanged is left alone, a changed one is updated, a new one inserted; the
 database assigns village, grid, township and station.  Each import is one
 transaction and one ``import_batch`` row (file, SHA-256, counts, user, report).
 
-Implemented so far: the point layers (posts, cameras, sites, incidents).
-Boundary layers and officers are refused with a clear message.
+Boundary layers (districts, townships, villages, grids, stations) keep their
+history: a changed boundary opens a new generation (:mod:`.areas`).  Officers
+are a table of people with the villages or grids they answer for
+(:mod:`.officers`).
 """
 
 from __future__ import annotations
 
-from gis.ingest.points import POINT_LAYERS, import_file
+from pathlib import Path
 
-__all__ = ["POINT_LAYERS", "import_file"]
+import sqlalchemy as sa
+
+from gis.ingest import areas, fields, officers, points
+from gis.ingest.areas import AREA_LAYERS
+from gis.ingest.points import POINT_LAYERS
+from gis.ingest.report import Report
+
+LAYERS = tuple(fields.LAYERS)
+"""Every importable layer, in the order the CLI lists them."""
+
+
+def import_file(
+    engine: sa.Engine,
+    layer: str,
+    path: str | Path,
+    report_path: str | Path | None = None,
+    **options,
+) -> Report:
+    """Import ``path`` into ``layer``; return the report (also written to
+    ``report_path`` and, when lenient and rows were rejected, a quarantine file
+    beside it).
+
+    Options: ``crs``, ``encoding``, ``layer_name`` (GeoPackage layer),
+    ``mapping`` (target → source column), ``lenient``, ``username``,
+    ``progress``, ``dry_run`` (check, write nothing) and, for boundary layers,
+    ``valid_from`` (a date: when changed boundaries take effect).
+
+    Raises :class:`~gis.errors.InvalidInput` only for problems with the whole
+    file (unknown layer, unreadable file, missing column, unknown CRS); row
+    problems are in the report, whose ``status`` is ``loaded``, ``rejected`` or
+    (dry run) ``checked``.
+    """
+    fields.layer_fields(layer)  # an unknown layer gets the usual message
+    if layer in AREA_LAYERS:
+        return areas.import_areas(engine, layer, path, report_path, **options)
+    if layer == "officers":
+        return officers.import_officers(engine, layer, path, report_path, **options)
+    return points.import_file(engine, layer, path, report_path, **options)
+
+
+__all__ = ["AREA_LAYERS", "LAYERS", "POINT_LAYERS", "import_file"]

@@ -166,8 +166,8 @@ def check_points(
     """
     problems = []
     finite = np.isfinite(lon) & np.isfinite(lat)
-    in_china = finite & _in_china(lon, lat)
-    swapped = finite & ~in_china & _in_china(lat, lon)
+    china = finite & in_china(lon, lat)
+    swapped = finite & ~china & in_china(lat, lon)
     inside = np.ones(len(lon), dtype=bool)
     if districts is not None:
         inside = np.zeros(len(lon), dtype=bool)
@@ -190,7 +190,8 @@ def check_points(
     return problems
 
 
-def _in_china(lon, lat) -> np.ndarray:
+def in_china(lon, lat) -> np.ndarray:
+    """True where (lon, lat) falls in China's bounding box."""
     return (
         (lon >= CHINA_LON[0]) & (lon <= CHINA_LON[1])
         & (lat >= CHINA_LAT[0]) & (lat <= CHINA_LAT[1])

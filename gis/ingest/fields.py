@@ -24,7 +24,7 @@ from gis.errors import InvalidInput
 logger = logging.getLogger(__name__)
 
 SYNONYMS = {
-    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "id", "code"),
+    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "警号", "id", "code"),
     "name": ("名称", "名字", "姓名", "村名", "name"),
     "lon": ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东经"),
     "lat": ("纬度", "lat", "latitude", "y", "y坐标", "北纬"),
@@ -51,6 +51,8 @@ SYNONYMS = {
     "phone": ("电话", "联系电话", "phone"),
     "post": ("警务室编码", "所属警务室", "post", "post_code"),
     "areas": ("负责村社", "负责区域", "areas"),
+    "wkt": ("wkt", "geometry", "geom", "几何", "边界", "shape"),
+    "valid_from": ("生效日期", "启用日期", "valid_from"),
 }
 
 
@@ -70,12 +72,15 @@ def _f(name, kind="text", required=False, **extra) -> Field:
     return Field(name, kind, required, **extra)
 
 
+# Boundaries: geometry from the file (vector formats) or a WKT column (CSV, XLSX).
 _AREA = [
     _f("code", required=True),
     _f("name", required=True),
     _f("parent"),
     _f("population", "int", low=0),
     _f("households", "int", low=0),
+    _f("valid_from", "time"),
+    _f("wkt", required=True),
 ]
 _POINT = [_f("lon", "float", True), _f("lat", "float", True)]
 LAYERS = {
@@ -148,12 +153,12 @@ def match_columns(
     """Target field → source column, for the fields of ``layer`` found in
     ``columns``.  Raises :class:`InvalidInput` for a missing required field (with
     the columns found and how to ``--map`` them) or a bad ``--map``.  A file with
-    geometry (GeoJSON, Shapefile, GeoPackage) takes its points from it, not from
-    ``lon``/``lat`` columns."""
+    geometry (GeoJSON, Shapefile, GeoPackage) takes its points or polygons from
+    it, not from ``lon``/``lat`` or ``wkt`` columns."""
     fields = {
         f.name: f
         for f in layer_fields(layer)
-        if not (has_geometry and f.name in ("lon", "lat"))
+        if not (has_geometry and f.name in ("lon", "lat", "wkt"))
     }
     found: dict[str, str] = {}
     for target, source in (mapping or {}).items():

@@ -1,0 +1,666 @@
+"""Import boundary layers: districts, townships, villages, grids, stations.
+
+Each feature is checked (code format, names, numbers, geometry), converted to
+WGS84, repaired with ``make_valid`` when that keeps its area (reported as
+*repaired*) and refused otherwise, then staged and written by code:
+
+- a code not in the database is inserted (in force since ``valid_from``: the
+  row's ``valid_from`` column, else ``--valid-from``, else since ever);
+- the same boundary with other attributes (name, parent, population) is updated
+  in place;
+- a changed boundary is a new **generation** (MapIt): the current row is closed
+  with ``valid_to`` and a new one opened (from the row's ``valid_from``, else
+  ``--valid-from``, else today in Beijing).  Incidents keep the village they were
+  filed under; new ones use the new boundary.  The officers, grid members,
+  station users and child areas of the old generation move to the new one.
+- an identical feature is left alone, so re-importing a file changes nothing.
+
+Areas in the database but not in the file are left alone: a file may update
+part of a county.
+
+After writing, points are re-assigned set-based (:func:`gis.assign.assign_in`)
+in the same transaction, and topology is checked where the import touched it
+(:func:`topology`): overlaps and gaps between the villages of one township, grids
+not inside their village, police stations overlapping.  Those are *warnings*
+with a location and an area in m²: real survey data has slivers, and refusing a
+county's file for them would leave planners with nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+import sqlalchemy as sa
+
+from gis import bulk
+from gis.errors import InvalidInput
+from gis.ingest import batch, coords, fields
+from gis.ingest.quarantine import write_quarantine
+from gis.ingest.report import Finding, Report
+from gis.ingest.sources import Chunk, open_source
+
+logger = logging.getLogger(__name__)
+
+AREA_LAYERS = {
+    "districts": "district",
+    "townships": "township",
+    "villages": "village",
+    "grids": "grid",
+    "stations": "police_station",
+}
+"""Import layer → ``area.kind``."""
+
+PARENT_KIND = {
+    "township": "district",
+    "village": "township",
+    "grid": "village",
+    "police_station": "district",
+}
+# The schema's area_code_format, as a message a clerk can act on.
+CODE_FORMAT = {
+    "grid": (re.compile(r"^[0-9]{13,18}$"), "13–18 位数字 / 13-18 digits"),
+    "police_station": (
+        re.compile(r"^[0-9A-Za-z]{6,20}$"),
+        "6–20 位字母或数字 / 6-20 letters or digits",
+    ),
+}
+ADMIN_CODE = (re.compile(r"^[0-9]{12}$"), "12 位统计用区划代码 / 12 digits")
+REPAIR_TOLERANCE = 1e-6
+"""A repair may change a polygon's area by this share (plus 1 m²) at most."""
+TOPOLOGY_MIN_M2 = 1.0
+"""Gaps and overlaps smaller than this are survey noise, not findings."""
+BEIJING = timezone(timedelta(hours=8))
+SINCE_EVER = date(1949, 10, 1)  # the schema's default valid_from
+
+
+def import_areas(
+    engine: sa.Engine, layer: str, path: Path, report_path=None, **options
+) -> Report:
+    """Import the boundary file ``path`` into ``layer`` (see the module doc).
+
+    Same contract as :func:`gis.ingest.import_file`.
+    """
+    opts = batch.Options(**options)
+    kind = AREA_LAYERS[layer]
+    path = Path(path)
+    source = open_source(path, opts.encoding, opts.layer_name)
+    report = Report(layer=layer, path=str(path), mode=opts.mode)
+    report.encoding = source.encoding
+    has_geometry = source.geometry_type is not None
+    matched = fields.match_columns(
+        source.columns, layer, opts.mapping, has_geometry=has_geometry
+    )
+    digest = batch.sha256(path)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        batch_id = batch.open_batch(conn, layer, path, digest, opts.username)
+        loader = _Loader(conn, kind, opts)
+        bad_rows = _read_all(source, layer, kind, matched, opts, report, loader)
+        bad_rows += loader.resolve(report)
+        report.rejected = len(report.rejected_rows())
+        if report.errors and not opts.lenient:
+            report.status = "rejected"
+            transaction.rollback()  # strict: not one row of this file is written
+        else:
+            loader.write(report)
+            report.status = "loaded"
+            batch.close_batch(conn, batch_id, report)
+            if opts.dry_run:
+                report.status = "checked"
+                transaction.rollback()
+            else:
+                transaction.commit()
+    if report.status == "rejected":
+        batch.record_refusal(engine, layer, path, digest, opts, report)
+    if report_path is not None:
+        report.outputs = report.write(report_path)
+        if opts.lenient and bad_rows:
+            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
+    return report
+
+
+def _read_all(source, layer, kind, matched, opts, report, loader) -> list:
+    """Check every chunk, stage its good features; return the bad rows' originals."""
+    seen: dict[str, int] = {}
+    bad_rows, system = [], None
+    bar = batch.progress(opts, source, unit=" features")
+    for chunk in source.chunks(size=5_000):
+        values, problems = fields.parse_chunk(chunk.columns, matched, layer)
+        geoms = _geometries(chunk, values, problems)
+        if system is None:
+            sample = shapely.get_coordinates(geoms[: min(len(geoms), 200)])
+            system, note = coords.choose_crs(
+                source.crs, opts.crs, sample[:, 0], sample[:, 1]
+            )
+            report.crs = system
+            if note:
+                report.notes.append(note)
+        geoms = _to_wgs84(geoms, system)
+        problems += _check_codes(kind, values["code"])
+        problems += batch.duplicates(values["code"], chunk.numbers, seen)
+        geoms, repairs = _repair(geoms, problems)
+        problems += _check_place(kind, geoms, loader.districts)
+        keep = batch.settle(chunk, problems, report)
+        for i, reason, change in repairs:
+            if keep[i]:
+                report.add(chunk.numbers[i], "geometry", reason, "repaired",
+                           area_m2=change)  # fmt: skip
+        bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
+        # Staged even after an error in strict mode: parents and generations
+        # are checked in the database, and the report should list every row.
+        loader.stage(chunk, values, geoms, keep)
+        bar.update(len(chunk))
+    bar.close()
+    return bad_rows
+
+
+def _geometries(chunk: Chunk, values: dict, problems: list) -> np.ndarray:
+    """The chunk's polygons: from the file's geometry or its ``wkt`` column."""
+    if chunk.geometry is not None:
+        geoms = np.asarray(chunk.geometry, dtype=object)
+    else:
+        text = values.pop("wkt")
+        geoms = np.empty(len(text), dtype=object)
+        for i, wkt in enumerate(text):
+            if wkt is None:
+                continue  # parse_chunk already said it is empty
+            try:
+                geoms[i] = shapely.from_wkt(wkt)
+            except shapely.errors.GEOSException as exc:
+                problems.append((i, "wkt", (
+                    f"WKT 无法解析 / the WKT does not parse: {str(exc)[:120]}"
+                )))  # fmt: skip
+    values.pop("wkt", None)
+    types = shapely.get_type_id(geoms)
+    polygonal = np.isin(
+        types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
+    )
+    for i in np.flatnonzero(~polygonal | shapely.is_empty(geoms)):
+        if geoms[i] is None and chunk.geometry is None:
+            continue
+        what = "为空 / is empty" if geoms[i] is None or geoms[i].is_empty else (
+            f"不是面 / is a {geoms[i].geom_type}, not a polygon"
+        )  # fmt: skip
+        problems.append((int(i), "geometry", f"几何{what}"))
+    return np.where(polygonal & ~shapely.is_empty(geoms), geoms, None)
+
+
+def _to_wgs84(geoms: np.ndarray, system: str) -> np.ndarray:
+    if system in ("wgs84", "EPSG:4326", "EPSG:4490"):
+        return geoms
+
+    def convert(xy: np.ndarray) -> np.ndarray:
+        lon, lat = coords.to_wgs84(xy[:, 0], xy[:, 1], system)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, convert)
+
+
+def _check_codes(kind: str, codes) -> list:
+    pattern, words = CODE_FORMAT.get(kind, ADMIN_CODE)
+    return [
+        (i, "code", f"编码 {code} 格式不对，应为{words}")
+        for i, code in enumerate(codes)
+        if code is not None and not pattern.match(code)
+    ]
+
+
+def _repair(geoms: np.ndarray, problems: list):
+    """Make every polygon valid: ``make_valid`` when that keeps its area.
+
+    Returns the geometries (MultiPolygons; None where refused) and the repairs
+    made, ``(position, reason, area change in m²)``.
+    """
+    repairs = []
+    out = np.empty(len(geoms), dtype=object)
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    valid = np.zeros(len(geoms), dtype=bool)
+    valid[present] = shapely.is_valid(geoms[present])
+    for i in np.flatnonzero(present):
+        geom = geoms[i]
+        if not valid[i]:
+            why = shapely.is_valid_reason(geom)
+            fixed = _polygonal(shapely.make_valid(geom))
+            before, after = _area_m2(geom), _area_m2(fixed) if fixed else 0.0
+            change = after - before
+            if fixed is None or abs(change) > REPAIR_TOLERANCE * before + 1.0:
+                problems.append((int(i), "geometry", (
+                    f"无效多边形（{why}），修复会使面积从 {before:,.0f} m² 变为 "
+                    f"{after:,.0f} m²，请在 GIS 软件中修正 / invalid polygon ({why}); "
+                    "repairing it would change its area, fix it in a GIS"
+                )))  # fmt: skip
+                continue
+            repairs.append((int(i), (
+                f"无效多边形已自动修复（{why}），面积不变 / invalid polygon repaired "
+                f"({why}); area kept"
+            ), round(change, 3)))  # fmt: skip
+            geom = fixed
+        out[i] = shapely.MultiPolygon(
+            [geom] if geom.geom_type == "Polygon" else list(geom.geoms)
+        )
+    return out, repairs
+
+
+def _polygonal(geom) -> shapely.Geometry | None:
+    """The polygonal parts of ``make_valid``'s answer (it may add lines)."""
+    parts = [
+        p for p in shapely.get_parts(geom)
+        if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty
+    ]  # fmt: skip
+    return shapely.union_all(parts) if parts else None
+
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def _area_m2(geom) -> float:
+    """Ellipsoidal area of a WGS84 polygon; an invalid one is measured ring by
+    ring, as its own vertices say (a bow-tie's lobes cancel)."""
+    total = 0.0
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon":
+            continue
+        rings = [part.exterior, *part.interiors]
+        for n, ring in enumerate(rings):
+            lon, lat = np.asarray(ring.coords).T
+            area = abs(_GEOD.polygon_area_perimeter(lon, lat)[0])
+            total += area if n == 0 else -area
+    return total
+
+
+def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
+    """Boundaries far from the loaded districts: a wrong CRS, swapped axes."""
+    problems = []
+    present = np.flatnonzero([g is not None for g in geoms])
+    if not len(present):
+        return problems
+    points = shapely.point_on_surface(geoms[present])
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    in_china = coords.in_china(lon, lat)
+    if kind != "district" and districts is not None:
+        inside = shapely.intersects(districts, geoms[present].astype(object))
+    else:
+        inside = in_china
+    for n in np.flatnonzero(~inside):
+        i = int(present[n])
+        swapped = not in_china[n] and coords.in_china(lat[n], lon[n])
+        problems.append((i, "geometry", (
+            "经纬度似乎填反了 / longitude and latitude look swapped" if swapped
+            else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
+            "the boundary is outside the loaded district(s): check --crs"
+            if kind != "district"
+            else f"边界不在中国境内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
+            "the boundary is outside China: check --crs"
+        )))  # fmt: skip
+    return problems
+
+
+class _Loader:
+    """Stages checked features, resolves parents, writes generations."""
+
+    def __init__(self, conn: sa.Connection, kind: str, opts: batch.Options):
+        self.conn = conn
+        self.kind = kind
+        self.opts = opts
+        self.raw: dict[int, object] = {}  # row number → original, for quarantine
+        self.cursor = conn.connection.cursor()
+        bulk.create_temp(self.cursor, "stage_area", [
+            ("row_no", "int"), ("code", "text"), ("name", "text"),
+            ("parent_code", "text"), ("population", "int"), ("households", "int"),
+            ("subkind", "text"), ("valid_from", "date"), ("wkb", "text"),
+        ])  # fmt: skip
+        self.districts = self._districts()
+
+    def _districts(self):
+        if self.kind == "district":
+            return None
+        wkb = self.conn.execute(sa.text(
+            "SELECT ST_AsBinary(ST_Union(geom)) FROM area "
+            "WHERE kind = 'district' AND valid_to IS NULL"
+        )).scalar()  # fmt: skip
+        if wkb is None:
+            raise InvalidInput(
+                "请先导入区县边界 / import the districts first: there is no district "
+                f"for these {self.kind} areas to belong to",
+                field="layer",
+            )
+        districts = shapely.from_wkb(bytes(wkb))
+        shapely.prepare(districts)
+        return districts
+
+    def stage(self, chunk: Chunk, values: dict, geoms, keep) -> None:
+        n = len(chunk)
+        absent = [None] * n
+        since = values.get("valid_from", absent)
+        rows = []
+        for i in np.flatnonzero(keep):
+            self.raw[chunk.numbers[i]] = chunk.raw[i]
+            rows.append([
+                chunk.numbers[i], values["code"][i], values["name"][i],
+                values.get("parent", absent)[i],
+                _int_at(values.get("population"), i),
+                _int_at(values.get("households"), i),
+                values.get("subkind", absent)[i], _day(since[i]),
+                shapely.to_wkb(geoms[i], hex=True, include_srid=False),
+            ])  # fmt: skip
+        bulk.copy_rows(
+            self.cursor, "stage_area",
+            ["row_no", "code", "name", "parent_code", "population", "households",
+             "subkind", "valid_from", "wkb"], rows,
+        )  # fmt: skip
+
+    def resolve(self, report: Report) -> list:
+        """Find each staged area's parent and current generation; report rows
+        that cannot be placed and drop them.  Returns their originals."""
+        conn, kind = self.conn, self.kind
+        conn.execute(sa.text("""
+            ALTER TABLE stage_area ADD COLUMN geom geometry(MultiPolygon, 4326),
+                                   ADD COLUMN parent_id bigint,
+                                   ADD COLUMN current_id bigint"""))
+        conn.execute(sa.text(
+            "UPDATE stage_area SET geom = ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 4326)"
+        ))  # fmt: skip
+        conn.execute(sa.text("""
+            UPDATE stage_area s SET current_id = a.id FROM area a
+             WHERE a.kind = :k AND a.code = s.code AND a.valid_to IS NULL"""),
+            {"k": kind})  # fmt: skip
+        problems = []
+        parent_kind = PARENT_KIND.get(kind)
+        if parent_kind is not None:
+            problems += self._parents(parent_kind)
+        problems += self._generations()
+        bad = []
+        for row, field_name, reason in problems:
+            report.add(row, field_name, reason)
+            bad.append(self.raw.pop(row, None))
+        if problems:
+            conn.execute(
+                sa.text("DELETE FROM stage_area WHERE row_no = ANY(:rows)"),
+                {"rows": [p[0] for p in problems]},
+            )
+        return [b for b in bad if b is not None]
+
+    def _parents(self, parent_kind: str) -> list:
+        """Parent by the ``parent`` column, else by the code (statistical codes
+        nest: township = first 9 digits + 000, village = 12, grid extends its
+        village), else the parent area holding most of the polygon."""
+        conn, kind = self.conn, self.kind
+        conn.execute(sa.text("""
+            UPDATE stage_area s SET parent_id = p.id FROM area p
+             WHERE p.kind = :pk AND p.valid_to IS NULL AND p.code = s.parent_code"""),
+            {"pk": parent_kind})  # fmt: skip
+        derive = {
+            "township": "rpad(left(s.code, 6), 12, '0')",
+            "village": "rpad(left(s.code, 9), 12, '0')",
+            "grid": "left(s.code, 12)",
+        }.get(kind)
+        if derive:
+            conn.execute(sa.text(f"""
+                UPDATE stage_area s SET parent_id = p.id FROM area p
+                 WHERE s.parent_code IS NULL AND s.parent_id IS NULL
+                   AND p.kind = :pk AND p.valid_to IS NULL AND p.code = {derive}"""),
+                {"pk": parent_kind})  # fmt: skip
+        conn.execute(sa.text("""
+            UPDATE stage_area s SET parent_id = (
+                SELECT p.id FROM area p
+                 WHERE p.kind = :pk AND p.valid_to IS NULL AND p.geom && s.geom
+                   AND ST_Intersects(p.geom, ST_PointOnSurface(s.geom))
+                 ORDER BY p.code LIMIT 1)
+             WHERE s.parent_code IS NULL AND s.parent_id IS NULL"""),
+            {"pk": parent_kind})  # fmt: skip
+        problems = []
+        for row, parent_code in conn.execute(sa.text(
+            "SELECT row_no, parent_code FROM stage_area WHERE parent_id IS NULL"
+        )):  # fmt: skip
+            if parent_code:
+                reason = (
+                    f"上级 {parent_code} 不存在（应为现行的{_LABEL[parent_kind]}） / "
+                    f"no current {parent_kind} with code {parent_code}"
+                )
+            else:
+                reason = (
+                    f"找不到所属{_LABEL[parent_kind]}：请填写上级编码列，或先导入"
+                    f"{_LABEL[parent_kind]} / no {parent_kind} found for this area: "
+                    "give a parent column or import that layer first"
+                )
+            problems.append((row, "parent", reason))
+        if kind == "grid":
+            for row, code, village in conn.execute(sa.text("""
+                SELECT s.row_no, s.code, p.code FROM stage_area s
+                  JOIN area p ON p.id = s.parent_id
+                 WHERE left(s.code, length(p.code)) <> p.code""")):  # fmt: skip
+                problems.append((row, "code", (
+                    f"网格编码 {code} 应以所属村社编码 {village} 开头 / grid code "
+                    f"{code} must extend its village code {village}"
+                )))  # fmt: skip
+        return problems
+
+    def _generations(self) -> list:
+        """Rows whose new boundary would start before the current one did."""
+        start = _sql_date(self.opts.valid_from or _today())
+        return [
+            (row, "valid_from", (
+                f"新边界的生效日期 {begins} 必须晚于现行版本的 {current}（用 "
+                f"--valid-from 或生效日期列指定） / the new boundary's valid_from "
+                f"{begins} must be after the current generation's {current}"
+            ))
+            for row, begins, current in self.conn.execute(sa.text(f"""
+                SELECT s.row_no, coalesce(s.valid_from, {start}), a.valid_from
+                  FROM stage_area s JOIN area a ON a.id = s.current_id
+                 WHERE NOT ST_Equals(a.geom, s.geom)
+                   AND coalesce(s.valid_from, {start}) <= a.valid_from"""))
+        ]  # fmt: skip
+
+    def write(self, report: Report) -> None:
+        """Insert new areas, update attributes in place, open new generations;
+        then re-assign points and check topology."""
+        conn, kind = self.conn, self.kind
+        staged = conn.execute(sa.text("SELECT count(*) FROM stage_area")).scalar()
+        same_attrs = """a.name = s.name
+            AND a.parent_id IS NOT DISTINCT FROM s.parent_id
+            AND a.population IS NOT DISTINCT FROM s.population
+            AND a.households IS NOT DISTINCT FROM s.households
+            AND a.subkind IS NOT DISTINCT FROM s.subkind"""
+        conn.execute(sa.text("ALTER TABLE stage_area ADD COLUMN action text"))
+        conn.execute(sa.text(f"""
+            UPDATE stage_area s SET action = 'insert' WHERE current_id IS NULL;
+            UPDATE stage_area s SET action = CASE
+                WHEN NOT ST_Equals(a.geom, s.geom) THEN 'generation'
+                WHEN {same_attrs} THEN 'unchanged' ELSE 'update' END
+              FROM area a WHERE a.id = s.current_id"""))
+        counts = dict(conn.execute(sa.text(
+            "SELECT action, count(*) FROM stage_area GROUP BY action"
+        )).all())  # fmt: skip
+        source = f"import:{Path(report.path).name}"
+        since_new = _sql_date(self.opts.valid_from or SINCE_EVER)
+        since_changed = _sql_date(self.opts.valid_from or _today())
+        conn.execute(sa.text(f"""
+            UPDATE area a SET name = s.name, parent_id = s.parent_id,
+                   population = s.population, households = s.households,
+                   subkind = s.subkind, source = :src
+              FROM stage_area s WHERE s.action = 'update' AND a.id = s.current_id"""),
+            {"src": source})  # fmt: skip
+        conn.execute(sa.text(f"""
+            UPDATE area a SET valid_to = coalesce(s.valid_from, {since_changed})
+              FROM stage_area s
+             WHERE s.action = 'generation' AND a.id = s.current_id"""))  # fmt: skip
+        conn.execute(sa.text(f"""
+            ALTER TABLE stage_area ADD COLUMN new_id bigint;
+            WITH added AS (
+                INSERT INTO area (kind, code, name, parent_id, population,
+                                  households, subkind, valid_from, source, geom)
+                SELECT :k, code, name, parent_id, population, households, subkind,
+                       coalesce(valid_from, CASE action WHEN 'insert'
+                                THEN {since_new} ELSE {since_changed} END),
+                       :src, geom
+                  FROM stage_area WHERE action IN ('insert', 'generation')
+                RETURNING id, code)
+            UPDATE stage_area s SET new_id = added.id FROM added
+             WHERE added.code = s.code"""),
+            {"k": kind, "src": source})  # fmt: skip
+        if counts.get("generation"):
+            self._move_dependants()
+        report.loaded = staged
+        report.unchanged = counts.get("unchanged", 0)
+        report.notes.append(
+            f"新增 {counts.get('insert', 0)}，新版本 {counts.get('generation', 0)}，"
+            f"属性更新 {counts.get('update', 0)}，未变 {counts.get('unchanged', 0)} / "
+            f"new {counts.get('insert', 0)}, new generation "
+            f"{counts.get('generation', 0)}, attributes updated "
+            f"{counts.get('update', 0)}, unchanged {counts.get('unchanged', 0)}"
+        )
+        if counts.get("insert") or counts.get("generation"):
+            from gis import assign
+
+            changed = assign.assign_in(conn)
+            report.notes.append(
+                "重新分配 / re-assigned: "
+                + ", ".join(f"{t} {n}" for t, n in changed.items())
+            )
+        report.findings += topology(conn, kind)
+
+    def _move_dependants(self) -> None:
+        """What pointed at an old generation points at its successor."""
+        moves = "SELECT current_id AS old, new_id AS new FROM stage_area " \
+                "WHERE action = 'generation'"  # fmt: skip
+        for sql in (
+            f"UPDATE area c SET parent_id = m.new FROM ({moves}) m "
+            "WHERE c.parent_id = m.old AND c.valid_to IS NULL",
+            f"UPDATE officer_area o SET area_id = m.new FROM ({moves}) m "
+            "WHERE o.area_id = m.old",
+            f"UPDATE grid_member g SET grid_id = m.new FROM ({moves}) m "
+            "WHERE g.grid_id = m.old",
+            f"UPDATE app_user u SET station_id = m.new FROM ({moves}) m "
+            "WHERE u.station_id = m.old",
+        ):
+            self.conn.execute(sa.text(sql))
+
+
+_LABEL = {"district": "区县", "township": "乡镇街道", "village": "村社区",
+          "grid": "网格", "police_station": "派出所"}  # fmt: skip
+
+
+def _int_at(numbers, i):
+    if numbers is None or not np.isfinite(numbers[i]):
+        return None
+    return int(numbers[i])
+
+
+def _day(moment: datetime | None) -> date | None:
+    """A parsed time (UTC) as its Beijing calendar day."""
+    return None if moment is None else moment.astimezone(BEIJING).date()
+
+
+def _today() -> date:
+    return datetime.now(BEIJING).date()
+
+
+def _sql_date(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def topology(conn: sa.Connection, kind: str) -> list[Finding]:
+    """Topology warnings where this import touched the boundaries.
+
+    Uses the ``stage_area`` table of the import (its ``new_id`` / ``current_id``
+    say which areas were written).  Each finding has the row of the imported
+    feature it concerns (when it is in the file), a point inside the problem
+    and its area in m²; pieces under :data:`TOPOLOGY_MIN_M2` are ignored.
+    """
+    conn.execute(sa.text("""
+        CREATE TEMP TABLE touched ON COMMIT DROP AS
+        SELECT coalesce(new_id, current_id) AS id, row_no FROM stage_area
+         WHERE action <> 'unchanged'"""))
+    rows = dict(conn.execute(sa.text(
+        "SELECT a.code, t.row_no FROM touched t JOIN area a ON a.id = t.id"
+    )).all())  # fmt: skip
+    findings = []
+    checks = {
+        "village": (_VILLAGE_OVERLAPS, _TOWNSHIP_GAPS, _GRIDS_OUTSIDE),
+        "township": (_TOWNSHIP_GAPS,),
+        "grid": (_GRIDS_OUTSIDE,),
+        "police_station": (_STATION_OVERLAPS,),
+    }.get(kind, ())
+    for sql, words in checks:
+        for first, second, wkb, area in conn.execute(
+            sa.text(sql), {"min": TOPOLOGY_MIN_M2}
+        ):
+            point = shapely.from_wkb(bytes(wkb))
+            row = rows.get(first, rows.get(second))
+            findings.append(Finding(
+                row, "geometry", "warning", words(first, second, area),
+                location=(round(point.x, 7), round(point.y, 7)),
+                area_m2=round(float(area), 1),
+            ))  # fmt: skip
+    conn.execute(sa.text("DROP TABLE touched"))
+    return findings
+
+
+_CURRENT = "valid_to IS NULL"
+_VILLAGE_OVERLAPS = (f"""
+    WITH townships AS (
+        SELECT DISTINCT a.parent_id AS id FROM touched t JOIN area a ON a.id = t.id)
+    SELECT a.code, b.code, ST_AsBinary(ST_PointOnSurface(x)), ST_Area(x::geography)
+      FROM area a JOIN area b ON b.parent_id = a.parent_id AND a.code < b.code
+       AND b.kind = 'village' AND b.{_CURRENT} AND a.geom && b.geom
+     CROSS JOIN LATERAL (SELECT ST_CollectionExtract(
+                ST_Intersection(a.geom, b.geom), 3) AS x) i
+     WHERE a.kind = 'village' AND a.{_CURRENT}
+       AND a.parent_id IN (SELECT id FROM townships)
+       AND ST_Relate(a.geom, b.geom, '2********')
+       AND ST_Area(x::geography) >= :min
+     ORDER BY a.code, b.code""", lambda a, b, m2: (
+    f"村社 {a} 与 {b} 重叠 {m2:,.0f} m² / villages {a} and {b} overlap by "
+    f"{m2:,.0f} m²"
+))  # fmt: skip
+_TOWNSHIP_GAPS = (f"""
+    WITH townships AS (
+        SELECT DISTINCT CASE a.kind WHEN 'village' THEN a.parent_id ELSE a.id END
+               AS id FROM touched t JOIN area a ON a.id = t.id)
+    SELECT t.code, NULL, ST_AsBinary(ST_PointOnSurface(d.geom)),
+           ST_Area(d.geom::geography)
+      FROM area t
+     CROSS JOIN LATERAL (SELECT ST_Union(v.geom) AS u FROM area v
+                          WHERE v.parent_id = t.id AND v.kind = 'village'
+                            AND v.{_CURRENT}) vs
+     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Difference(
+                t.geom, coalesce(vs.u, 'SRID=4326;POLYGON EMPTY'::geometry)), 3)) d
+     WHERE t.id IN (SELECT id FROM townships) AND t.kind = 'township'
+       AND ST_Area(d.geom::geography) >= :min
+     ORDER BY t.code""", lambda t, _, m2: (
+    f"乡镇街道 {t} 内有 {m2:,.0f} m² 不属于任何村社（空隙） / a gap of {m2:,.0f} m² in "
+    f"township {t} belongs to no village"
+))  # fmt: skip
+_GRIDS_OUTSIDE = (f"""
+    SELECT g.code, v.code, ST_AsBinary(ST_PointOnSurface(x)), ST_Area(x::geography)
+      FROM area g JOIN area v ON v.id = g.parent_id
+     CROSS JOIN LATERAL (SELECT ST_CollectionExtract(
+                ST_Difference(g.geom, v.geom), 3) AS x) d
+     WHERE g.kind = 'grid' AND g.{_CURRENT}
+       AND (g.id IN (SELECT id FROM touched) OR v.id IN (SELECT id FROM touched))
+       AND NOT ST_Covers(v.geom, g.geom) AND NOT ST_IsEmpty(x)
+       AND ST_Area(x::geography) >= :min
+     ORDER BY g.code""", lambda g, v, m2: (
+    f"网格 {g} 有 {m2:,.0f} m² 超出所属村社 {v} / grid {g} reaches {m2:,.0f} m² "
+    f"outside its village {v}"
+))  # fmt: skip
+_STATION_OVERLAPS = (f"""
+    SELECT a.code, b.code, ST_AsBinary(ST_PointOnSurface(x)), ST_Area(x::geography)
+      FROM area a JOIN area b ON a.code < b.code AND b.kind = 'police_station'
+       AND b.{_CURRENT} AND a.geom && b.geom
+     CROSS JOIN LATERAL (SELECT ST_CollectionExtract(
+                ST_Intersection(a.geom, b.geom), 3) AS x) i
+     WHERE a.kind = 'police_station' AND a.{_CURRENT}
+       AND (a.id IN (SELECT id FROM touched) OR b.id IN (SELECT id FROM touched))
+       AND ST_Relate(a.geom, b.geom, '2********')
+       AND ST_Area(x::geography) >= :min
+     ORDER BY a.code, b.code""", lambda a, b, m2: (
+    f"派出所辖区 {a} 与 {b} 重叠 {m2:,.0f} m² / police stations {a} and {b} overlap "
+    f"by {m2:,.0f} m²"
+))  # fmt: skip
