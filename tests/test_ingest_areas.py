@@ -125,6 +125,15 @@ def test_every_layer_arrives_with_names_parents_and_places(world, tmp_path):
         shapely.from_wkt(wkt), box(100.0, 100.1)
     ) < 1e-7
     assert not report_path.exists()  # no report asked for, none written
+    # The lookup pieces (cut in Python, migration 0006) cover each area exactly.
+    pieces = table(world, """
+        SELECT a.code, count(*), max(ST_NPoints(p.geom)),
+               abs(ST_Area(ST_Union(p.geom)) - ST_Area(a.geom)) / ST_Area(a.geom)
+          FROM area a JOIN area_part p ON p.area_id = a.id
+         GROUP BY a.id ORDER BY a.code""")
+    assert [p[0] for p in pieces] == [r[1] for r in rows]
+    assert all(n >= 1 and vertices <= 128 and share < 1e-9
+               for _, n, vertices, share in pieces)  # fmt: skip
 
 
 def test_gbk_gauss_kruger_villages_report_crs_encoding_and_the_gap(engine, tmp_path):
