@@ -19,6 +19,7 @@ PINGAN_BASEMAP_ATTR    attribution shown for that base map                (empty
 PINGAN_BASEMAP_CRS     ``wgs84`` or ``gcj02`` (AMap/Tencent-style tiles)  wgs84
 PINGAN_SECRET_KEY      signing key of API tokens and sessions             var/secret_key
 PINGAN_TOKEN_HOURS     lifetime of an API token, hours                    12
+PINGAN_UPLOAD_MB       largest file upload on the import page, MB         200
 =====================  =================================================  =========
 """
 
@@ -134,3 +135,18 @@ def token_hours() -> float:
             f"got {raw!r}"
         )
     return hours
+
+
+def upload_mb() -> int:
+    """The largest file upload the import page takes, in megabytes."""
+    raw = os.environ.get("PINGAN_UPLOAD_MB", "200")
+    try:
+        megabytes = int(raw)
+    except ValueError:
+        megabytes = -1
+    if not 0 < megabytes <= 100_000:
+        raise ConfigError(
+            f"PINGAN_UPLOAD_MB 必须是 1 到 100000 之间的整数 / must be whole "
+            f"megabytes in [1, 100000], got {raw!r}"
+        )
+    return megabytes

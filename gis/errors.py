@@ -67,6 +67,13 @@ class Conflict(PinganError):
     code = "conflict"
 
 
+class PayloadTooLarge(PinganError):
+    """An upload is bigger than the configured limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class DatabaseUnavailable(PinganError):
     """The database cannot be reached (stopped, wrong URL, network)."""
 

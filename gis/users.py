@@ -48,6 +48,7 @@ PERMISSIONS = {
     "incident.create": frozenset({"admin", "planner", "station"}),
     "incident.update": frozenset({"admin", "planner", "station"}),
     "user.manage": frozenset({"admin"}),
+    "data.import": frozenset({"admin", "planner"}),
 }
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")

@@ -114,3 +114,54 @@ def test_user_text_in_popups_cannot_run_script(evil_url, browser):
     finally:
         page.page.close()
         server.close()
+
+
+def test_login_upload_preview_and_import(make_database, browser, tmp_path, artifacts):
+    import sqlalchemy as sa
+
+    from gis import crs, db, users
+    from tests.conftest import OfflinePage
+    from tests.test_assignment import build_areas
+    from webmap import create_app
+
+    url = make_database()
+    engine = db.get_engine(url)
+    with engine.begin() as conn:
+        build_areas(conn)
+        users.add(conn, "zongzhi", "planner", "correct-horse-1", actor="test")
+    rows = ["编号,事件类型,上报时间,经度,纬度"]
+    for code, point in (("B1", (100.05, 30.05)), ("B2", (100.15, 30.05))):
+        lon, lat = crs.from_wgs84(*point, "gcj02")  # as AMap gives them
+        rows.append(f"{code},邻里纠纷,2025-03-01 08:30,{lon:.7f},{lat:.7f}")
+    path = tmp_path / "矛盾纠纷.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    app = create_app({"DATABASE_URL": url, "UPLOAD_DIR": str(tmp_path / "uploads")})
+    server, page = LiveServer(app), OfflinePage(browser)
+    try:
+        tab = page.page
+        tab.goto(f"{server.url}/import", wait_until="load")
+        assert tab.url.startswith(f"{server.url}/login?next=")  # sign in first
+        tab.fill("input[name=username]", "zongzhi")
+        tab.fill("input[name=password]", "correct-horse-1")
+        tab.get_by_role("button", name="登录").click()
+        tab.wait_for_url(f"{server.url}/import")
+        assert "zongzhi" in tab.locator("header").inner_text()
+        tab.select_option("select[name=layer]", "incidents")
+        tab.set_input_files("input[name=file]", str(path))
+        tab.fill("input[name=crs]", "gcj02")
+        tab.get_by_role("button", name="上传并预览").click()
+        tab.wait_for_selector("h1:has-text('导入预览')")
+        assert "已检查（未写入）" in tab.locator(".summary").inner_text()
+        assert tab.locator("table.rows tbody tr").count() == 2
+        tab.screenshot(path=str(artifacts / "import-preview.png"), full_page=True)
+        tab.get_by_role("button", name="确认导入").click()
+        tab.wait_for_selector("h1:has-text('导入报告')")
+        assert tab.locator(".summary").inner_text().startswith("已导入 loaded")
+        tab.screenshot(path=str(artifacts / "import-report.png"), full_page=True)
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM incident")).scalar()
+        assert count == 2
+        assert page.external == [] and page.errors == []
+    finally:
+        page.page.close()
+        server.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask
 
@@ -27,9 +28,15 @@ def create_app(config: dict | None = None) -> Flask:
         TOKEN_HOURS=gis_config.token_hours(),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # a full lookup batch is ~0.5 MB
+        UPLOAD_MB=gis_config.upload_mb(),  # the import page only (webmap.uploads)
+        UPLOAD_DIR=str(gis_config.var_dir() / "uploads"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if config:
         app.config.update(config)
+    # A browser session lasts as long as an API token.
+    app.permanent_session_lifetime = timedelta(hours=app.config["TOKEN_HOURS"])
     if not app.config.get("DATABASE_URL"):
         # The embedded cluster's URL is known without starting it; /healthz says
         # 503 if it is not running.
@@ -37,13 +44,27 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BASEMAP", gis_config.basemap())
     app.json.ensure_ascii = False
 
-    from webmap import api, auth, errors, health, incidents, pages, requestdb
+    from webmap import (
+        api,
+        auth,
+        errors,
+        forms,
+        health,
+        incidents,
+        login,
+        pages,
+        requestdb,
+        uploads,
+    )
 
     requestdb.init_app(app)
     errors.init_app(app)
+    forms.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(uploads.bp)
     return app

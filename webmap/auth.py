@@ -1,22 +1,26 @@
-"""Who is calling: API tokens (``POST /api/token``, ``Authorization: Bearer``).
+"""Who is calling: API tokens (``POST /api/token``, ``Authorization: Bearer``)
+or the browser session made by the login page (:mod:`webmap.login`).
 
 A token is the user name and their password stamp, signed with the app's secret
-key and timed (itsdangerous).  Nothing is kept in server memory, so any worker
-can check a token any other worker issued; each request re-reads the user, so a
-disabled user or a changed password stops old tokens at once.
+key and timed (itsdangerous).  The session is the same claim in Flask's signed
+session cookie (HttpOnly, SameSite=Lax), with the time of sign-in, and lasts as
+long as a token.  Nothing is kept in server memory, so any worker can check what
+any other worker issued; each request re-reads the user, so a disabled user or a
+changed password ends old tokens and sessions at once.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from gis import users
 from gis.errors import InvalidInput, Unauthorized
-from webmap import requestdb
+from webmap import errors, forms, requestdb
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +58,67 @@ def _bearer_user() -> users.User:
     return user
 
 
+def start_session(user: users.User) -> None:
+    """Sign ``user`` in on this browser: a fresh session (and CSRF token), so
+    nothing set before sign-in carries over."""
+    session.clear()
+    session.permanent = True  # the cookie expires; lifetime = TOKEN_HOURS
+    session.update(u=user.username, s=user.password_stamp, t=int(time.time()))
+    forms.csrf_token()
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def session_user() -> users.User | None:
+    """The user signed in through the login page, or None.
+
+    A session older than ``TOKEN_HOURS``, of a disabled user, or from before a
+    password change is ended here.
+    """
+    if "session_user" in g:
+        return g.session_user
+    user = None
+    username = session.get("u")
+    if username:
+        age = time.time() - session.get("t", 0)
+        if 0 <= age <= current_app.config["TOKEN_HOURS"] * 3600:
+            user = users.get(requestdb.connection(), username)
+        if user is None or user.password_stamp != session.get("s"):
+            user = None
+            end_session()
+    g.session_user = user
+    return user
+
+
+def _page_login():
+    """Send a browser to the login page, to come back here afterwards."""
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("login.form", next=target))
+
+
 def login_required(permission: str):
     """Decorator: the view needs a signed-in user holding ``permission``.
 
-    The user is ``g.user``; their scope (``g.user.scope``) limits what they see.
+    A Bearer token wins; otherwise the browser session counts.  Without either,
+    API clients get a 401 and browsers the login page.  The user is ``g.user``;
+    their scope (``g.user.scope``) limits what they see.
     """
 
     def decorate(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            g.user = _bearer_user()
+            if request.headers.get("Authorization"):
+                g.user = _bearer_user()
+            else:
+                g.user = session_user()
+                if g.user is None:
+                    if not errors.wants_json():
+                        return _page_login()
+                    _bearer_user()  # raises the 401 that says how to sign in
+                if request.method not in forms.SAFE_METHODS:
+                    forms.check_csrf()  # a cookie is sent by any site's form
             users.require(g.user, permission)
             return view(*args, **kwargs)
 

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from gis.ingest import areas, fields, officers, points
 from gis.ingest.areas import AREA_LAYERS
 from gis.ingest.points import POINT_LAYERS
+from gis.ingest.preview import preview
 from gis.ingest.report import Report
 
 LAYERS = tuple(fields.LAYERS)
@@ -65,4 +66,4 @@ def import_file(
     return points.import_file(engine, layer, path, report_path, **options)
 
 
-__all__ = ["AREA_LAYERS", "LAYERS", "POINT_LAYERS", "import_file"]
+__all__ = ["AREA_LAYERS", "LAYERS", "POINT_LAYERS", "import_file", "preview"]

@@ -1,0 +1,168 @@
+"""The import pages: upload a file, see a preview and the dry-run report, confirm.
+
+``GET /import`` is the form; ``POST /import`` stores the upload
+(:mod:`gis.ingest.uploads`) and shows :func:`gis.ingest.preview` and a dry run
+of :func:`gis.ingest.import_file`; ``POST /import/<id>/commit`` runs the import
+with the options stored at upload time, so what is imported is exactly what was
+previewed.  For admins and planners (``data.import``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, render_template, request, send_file
+
+from gis import audit, ingest
+from gis.errors import InvalidInput
+from gis.ingest import fields, uploads
+from webmap import forms, requestdb
+from webmap.auth import login_required
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("uploads", __name__)
+
+LAYER_LABELS = {
+    "districts": "区县界",
+    "townships": "乡镇/街道",
+    "villages": "村/社区",
+    "grids": "网格",
+    "stations": "派出所辖区",
+    "posts": "警务室/工作站",
+    "officers": "民警/辅警",
+    "cameras": "视频监控(雪亮工程)",
+    "sites": "重点场所",
+    "incidents": "矛盾纠纷/事件",
+}
+SEVERITY_LABELS = {"error": "错误", "repaired": "已修复", "warning": "提示"}
+FINDINGS_SHOWN = 500  # the rest are in the downloadable CSV
+_ACCEPT = ",".join(uploads.SINGLE_FILES + uploads.SHAPEFILE_PARTS)
+
+
+def _root() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _render_form(status: int = 200, error: str | None = None, values=None):
+    page = render_template(
+        "import.html",
+        layers=LAYER_LABELS,
+        accept=_ACCEPT,
+        limit_mb=current_app.config["UPLOAD_MB"],
+        values=values or {},
+        error=error,
+    )
+    return page, status
+
+
+def _options(form) -> tuple[str, dict]:
+    """The layer and the import options a form asks for (InvalidInput if bad)."""
+    layer = form.get("layer", "")
+    if layer not in LAYER_LABELS:
+        raise InvalidInput(f"请选择图层 / choose a layer, got {layer!r}", field="layer")
+    pairs = [line for line in form.get("mapping", "").splitlines() if line.strip()]
+    options = {
+        "crs": form.get("crs", "").strip() or None,
+        "encoding": form.get("encoding", "").strip() or None,
+        "layer_name": form.get("layer_name", "").strip() or None,
+        "mapping": fields.parse_mapping(pairs) or None,
+        "lenient": form.get("lenient") == "1",
+    }
+    return layer, options
+
+
+def _load(upload_id: str) -> uploads.Upload:
+    return uploads.load(_root(), upload_id, g.user.username, g.user.role)
+
+
+@bp.get("/import")
+@login_required("data.import")
+def form():
+    """The upload form."""
+    return _render_form()
+
+
+@bp.post("/import")
+@forms.accepts_upload("UPLOAD_MB")
+@login_required("data.import")
+def upload():
+    """Store the upload, then show its preview and dry-run report."""
+    try:
+        layer, options = _options(request.form)
+        files = [(f.filename, f.stream) for f in request.files.getlist("file")]
+        uploads.sweep(_root())
+        stored = uploads.save(_root(), g.user.username, layer, files, options)
+    except InvalidInput as exc:
+        return _render_form(400, exc.message, request.form)
+    return _preview(stored)
+
+
+def _preview(upload: uploads.Upload):
+    info = report = error = None
+    opts = upload.options
+    try:
+        info = ingest.preview(
+            upload.path, upload.layer, encoding=opts["encoding"],
+            layer_name=opts["layer_name"], mapping=opts["mapping"],
+        )  # fmt: skip
+        report = ingest.import_file(
+            requestdb.engine(), upload.layer, upload.path,
+            upload.report_path(uploads.CHECK), dry_run=True, **opts,
+        )  # fmt: skip
+    except InvalidInput as exc:  # the file as a whole cannot be imported
+        error = exc.message
+    page = render_template(
+        "import_preview.html", **_page(upload), info=info, report=report, error=error
+    )
+    return page, 400 if error else 200
+
+
+@bp.post("/import/<upload_id>/commit")
+@login_required("data.import")
+def commit(upload_id: str):
+    """Run the import that was previewed, and show its report."""
+    upload = _load(upload_id)
+    if upload.committed:  # a second click: show what the first one did
+        return render_template(
+            "import_report.html", **_page(upload), report=upload.saved_report()
+        )
+    upload.claim_commit()
+    try:
+        report = ingest.import_file(
+            requestdb.engine(), upload.layer, upload.path, upload.report_path(),
+            username=g.user.username, **upload.options,
+        )  # fmt: skip
+    except BaseException:
+        upload.release_commit()  # nothing was imported: a retry may run
+        raise
+    conn = requestdb.connection()
+    audit.record(conn, g.user.username, "data.import", "layer", upload.layer, {
+        "file": ", ".join(upload.sent_names), "upload": upload.id,
+        "status": report.status, "read": report.read, "loaded": report.loaded,
+        "rejected": report.rejected, "unchanged": report.unchanged,
+    })  # fmt: skip
+    conn.commit()
+    return render_template("import_report.html", **_page(upload), report=report)
+
+
+@bp.get("/import/<upload_id>/files/<name>")
+@login_required("data.import")
+def download(upload_id: str, name: str):
+    """A report or quarantine file of an upload (its owner and admins only)."""
+    upload = _load(upload_id)
+    stem = Path(upload.filename).stem
+    return send_file(
+        upload.download(name), as_attachment=True, download_name=f"{stem}.{name}"
+    )
+
+
+def _page(upload: uploads.Upload) -> dict:
+    """What every page about one upload shows."""
+    return {
+        "upload": upload,
+        "layer_label": LAYER_LABELS[upload.layer],
+        "severity_labels": SEVERITY_LABELS,
+        "shown": FINDINGS_SHOWN,
+    }
