@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -311,8 +312,11 @@ class _Loader:
         self.opts = opts
         self.raw: dict[int, object] = {}  # row number → original, for quarantine
         self.cursor = conn.connection.cursor()
+        # Attributes and geometries apart: the many UPDATEs on stage_area then
+        # rewrite narrow rows, not kilobytes of geometry each.
         bulk.create_temp(self.cursor, "stage_area", _STAGE)
-        bulk.create_temp(self.cursor, "stage_part", _PARTS)
+        bulk.create_temp(self.cursor, "stage_geom", _GEOMS)
+        self.geoms: dict[int, shapely.Geometry] = {}  # row number → polygon
         self.districts = self._districts()
 
     def _districts(self):
@@ -333,30 +337,29 @@ class _Loader:
         return districts
 
     def stage(self, chunk: Chunk, values: dict, geoms, keep) -> None:
-        """COPY the kept rows (binary: a detailed village is kilobytes of WKB)
-        and their lookup pieces (see :mod:`gis.subdivide`)."""
+        """COPY the kept rows (binary: a detailed village is kilobytes of WKB).
+
+        The polygons are also kept in memory (a county's 10,000 villages are
+        some 60 MB) to cut the lookup pieces of those that get written."""
         positions = np.flatnonzero(keep)
         absent = [None] * len(chunk)
         since = values.get("valid_from", absent)
         kept = shapely.set_srid(geoms[positions].astype(object), 4326)
-        ewkb = shapely.to_wkb(kept, include_srid=True)
+        numbers = [chunk.numbers[i] for i in positions]
         rows = []
-        for n, i in enumerate(positions):
-            self.raw[chunk.numbers[i]] = chunk.raw[i]
+        for n, i in zip(numbers, positions, strict=True):
+            self.raw[n] = chunk.raw[i]
             rows.append((
-                chunk.numbers[i], values["code"][i], values["name"][i],
+                n, values["code"][i], values["name"][i],
                 values.get("parent", absent)[i],
                 _int_at(values.get("population"), i),
                 _int_at(values.get("households"), i),
-                values.get("subkind", absent)[i], _day(since[i]), ewkb[n],
+                values.get("subkind", absent)[i], _day(since[i]),
             ))  # fmt: skip
+        self.geoms.update(zip(numbers, kept, strict=True))
         bulk.copy_binary(self.cursor, "stage_area", _STAGE, rows)
-        pieces, which = subdivide(kept)
-        numbers = np.asarray(chunk.numbers)[positions][which]
-        pieces = shapely.to_wkb(shapely.set_srid(pieces, 4326), include_srid=True)
-        bulk.copy_binary(
-            self.cursor, "stage_part", _PARTS, zip(numbers.tolist(), pieces)
-        )
+        ewkb = shapely.to_wkb(kept, include_srid=True)
+        bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, zip(numbers, ewkb))
 
     def resolve(self, report: Report) -> list:
         """Find each staged area's parent and current generation; report rows
@@ -364,7 +367,9 @@ class _Loader:
         conn, kind = self.conn, self.kind
         conn.execute(sa.text("""
             ALTER TABLE stage_area ADD COLUMN parent_id bigint,
-                                   ADD COLUMN current_id bigint"""))
+                                   ADD COLUMN current_id bigint;
+            ANALYZE stage_area;
+            ANALYZE stage_geom"""))
         conn.execute(sa.text("""
             UPDATE stage_area s SET current_id = a.id FROM area a
              WHERE a.kind = :k AND a.code = s.code AND a.valid_to IS NULL"""),
@@ -407,9 +412,10 @@ class _Loader:
                 {"pk": parent_kind})  # fmt: skip
         conn.execute(sa.text("""
             UPDATE stage_area s SET parent_id = (
-                SELECT p.id FROM area p
-                 WHERE p.kind = :pk AND p.valid_to IS NULL AND p.geom && s.geom
-                   AND ST_Intersects(p.geom, ST_PointOnSurface(s.geom))
+                SELECT p.id FROM stage_geom g, area p
+                 WHERE g.row_no = s.row_no
+                   AND p.kind = :pk AND p.valid_to IS NULL AND p.geom && g.geom
+                   AND ST_Intersects(p.geom, ST_PointOnSurface(g.geom))
                  ORDER BY p.code LIMIT 1)
              WHERE s.parent_code IS NULL AND s.parent_id IS NULL"""),
             {"pk": parent_kind})  # fmt: skip
@@ -452,7 +458,8 @@ class _Loader:
             for row, begins, current in self.conn.execute(sa.text(f"""
                 SELECT s.row_no, coalesce(s.valid_from, {start}), a.valid_from
                   FROM stage_area s JOIN area a ON a.id = s.current_id
-                 WHERE NOT ST_Equals(a.geom, s.geom)
+                  JOIN stage_geom g USING (row_no)
+                 WHERE NOT ST_Equals(a.geom, g.geom)
                    AND coalesce(s.valid_from, {start}) <= a.valid_from"""))
         ]  # fmt: skip
 
@@ -470,9 +477,10 @@ class _Loader:
         conn.execute(sa.text(f"""
             UPDATE stage_area s SET action = 'insert' WHERE current_id IS NULL;
             UPDATE stage_area s SET action = CASE
-                WHEN NOT ST_Equals(a.geom, s.geom) THEN 'generation'
+                WHEN NOT ST_Equals(a.geom, g.geom) THEN 'generation'
                 WHEN {same_attrs} THEN 'unchanged' ELSE 'update' END
-              FROM area a WHERE a.id = s.current_id"""))
+              FROM area a, stage_geom g
+             WHERE a.id = s.current_id AND g.row_no = s.row_no"""))
         counts = dict(conn.execute(sa.text(
             "SELECT action, count(*) FROM stage_area GROUP BY action"
         )).all())  # fmt: skip
@@ -489,26 +497,39 @@ class _Loader:
             UPDATE area a SET valid_to = coalesce(s.valid_from, {since_changed})
               FROM stage_area s
              WHERE s.action = 'generation' AND a.id = s.current_id"""))  # fmt: skip
-        # area_part is written below from the pieces cut while staging.
-        conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'on'"))
-        conn.execute(sa.text(f"""
-            ALTER TABLE stage_area ADD COLUMN new_id bigint;
-            WITH added AS (
-                INSERT INTO area (kind, code, name, parent_id, population,
-                                  households, subkind, valid_from, source, geom)
-                SELECT :k, code, name, parent_id, population, households, subkind,
-                       coalesce(valid_from, CASE action WHEN 'insert'
-                                THEN {since_new} ELSE {since_changed} END),
-                       :src, geom
-                  FROM stage_area WHERE action IN ('insert', 'generation')
-                RETURNING id, code)
-            UPDATE stage_area s SET new_id = added.id FROM added
-             WHERE added.code = s.code"""),
-            {"k": kind, "src": source})  # fmt: skip
-        conn.execute(sa.text("""
-            INSERT INTO area_part (area_id, kind, geom)
-            SELECT s.new_id, :k, p.geom FROM stage_part p JOIN stage_area s
-             USING (row_no) WHERE s.new_id IS NOT NULL"""), {"k": kind})
+        # The lookup pieces of the new rows are cut in Python (gis.subdivide)
+        # on the other core while the database inserts the areas.
+        new_rows = conn.execute(sa.text(
+            "SELECT row_no FROM stage_area WHERE action IN ('insert', 'generation')"
+        )).scalars().all()  # fmt: skip
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            cutting = pool.submit(self._pieces, new_rows)
+            conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'on'"))
+            conn.execute(sa.text(f"""
+                ALTER TABLE stage_area ADD COLUMN new_id bigint;
+                WITH added AS (
+                    INSERT INTO area (kind, code, name, parent_id, population,
+                                      households, subkind, valid_from, source, geom)
+                    SELECT :k, s.code, s.name, s.parent_id, s.population,
+                           s.households, s.subkind,
+                           coalesce(s.valid_from, CASE s.action WHEN 'insert'
+                                    THEN {since_new} ELSE {since_changed} END),
+                           :src, g.geom
+                      FROM stage_area s JOIN stage_geom g USING (row_no)
+                     WHERE s.action IN ('insert', 'generation')
+                    RETURNING id, code)
+                UPDATE stage_area s SET new_id = added.id FROM added
+                 WHERE added.code = s.code"""),
+                {"k": kind, "src": source})  # fmt: skip
+            new_ids = dict(conn.execute(sa.text(
+                "SELECT row_no, new_id FROM stage_area WHERE new_id IS NOT NULL"
+            )).all())  # fmt: skip
+            rows, pieces = cutting.result()
+        bulk.copy_binary(
+            self.cursor, "area_part", [("area_id", "bigint"), ("kind", "text"),
+                                       ("geom", "geometry")],
+            ((new_ids[r], kind, piece) for r, piece in zip(rows, pieces, strict=True)),
+        )  # fmt: skip
         conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'off'"))
         if counts.get("generation"):
             self._move_dependants()
@@ -531,6 +552,12 @@ class _Loader:
             )
         report.findings += topology(conn, kind)
 
+    def _pieces(self, rows: list[int]) -> tuple[list[int], list[bytes]]:
+        """Lookup pieces (EWKB) of the polygons of ``rows``, with their row."""
+        pieces, which = subdivide(np.array([self.geoms[r] for r in rows], dtype=object))
+        ewkb = shapely.to_wkb(shapely.set_srid(pieces, 4326), include_srid=True)
+        return np.asarray(rows, dtype=int)[which].tolist(), list(ewkb)
+
     def _move_dependants(self) -> None:
         """What pointed at an old generation points at its successor."""
         moves = "SELECT current_id AS old, new_id AS new FROM stage_area " \
@@ -551,9 +578,9 @@ class _Loader:
 _STAGE = [
     ("row_no", "int"), ("code", "text"), ("name", "text"), ("parent_code", "text"),
     ("population", "int"), ("households", "int"), ("subkind", "text"),
-    ("valid_from", "date"), ("geom", "geometry"),
+    ("valid_from", "date"),
 ]  # fmt: skip
-_PARTS = [("row_no", "int"), ("geom", "geometry")]
+_GEOMS = [("row_no", "int"), ("geom", "geometry")]
 _LABEL = {"district": "区县", "township": "乡镇街道", "village": "村社区",
           "grid": "网格", "police_station": "派出所"}  # fmt: skip
 
