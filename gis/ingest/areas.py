@@ -502,8 +502,12 @@ class _Loader:
         new_rows = conn.execute(sa.text(
             "SELECT row_no FROM stage_area WHERE action IN ('insert', 'generation')"
         )).scalars().all()  # fmt: skip
+        inputs = self._village_inputs() if kind == "village" else None
         with ThreadPoolExecutor(max_workers=1) as pool:
             cutting = pool.submit(self._pieces, new_rows)
+            # A village import's overlaps and gaps depend only on the boundaries
+            # as they will be: worked out meanwhile, from memory.
+            checking = pool.submit(_township_findings, *inputs) if inputs else None
             conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'on'"))
             conn.execute(sa.text(f"""
                 ALTER TABLE stage_area ADD COLUMN new_id bigint;
@@ -525,6 +529,7 @@ class _Loader:
                 "SELECT row_no, new_id FROM stage_area WHERE new_id IS NOT NULL"
             )).all())  # fmt: skip
             rows, pieces = cutting.result()
+            early = checking.result() if checking else []
         bulk.copy_binary(
             self.cursor, "area_part", [("area_id", "bigint"), ("kind", "text"),
                                        ("geom", "geometry")],
@@ -550,7 +555,33 @@ class _Loader:
                 "重新分配 / re-assigned: "
                 + ", ".join(f"{t} {n}" for t, n in changed.items())
             )
-        report.findings += topology(conn, kind)
+        report.findings += topology(conn, kind, early)
+
+    def _village_inputs(self) -> tuple[dict, dict] | None:
+        """The townships a village import touches, and their villages as they
+        will be after it: the file's, plus the database's not in the file."""
+        townships = _areas(self.conn, """a.kind = 'township' AND a.id IN (
+            SELECT parent_id FROM stage_area WHERE action <> 'unchanged'
+            UNION
+            SELECT c.parent_id FROM stage_area s JOIN area c ON c.id = s.current_id
+             WHERE s.action <> 'unchanged')""", {})  # fmt: skip
+        if not len(townships["id"]):
+            return None
+        wanted = townships["id"].tolist()
+        others = _areas(self.conn, """a.kind = 'village' AND a.parent_id = ANY(:t)
+            AND a.code NOT IN (SELECT code FROM stage_area)""", {"t": wanted})
+        mine = self.conn.execute(sa.text(
+            "SELECT row_no, code, parent_id FROM stage_area WHERE parent_id = ANY(:t)"
+        ), {"t": wanted}).all()  # fmt: skip
+        villages = {
+            "code": np.concatenate([others["code"],
+                                    np.array([m[1] for m in mine], dtype=object)]),
+            "parent": np.concatenate([others["parent"],
+                                      np.array([m[2] for m in mine], dtype=object)]),
+            "geom": np.concatenate([others["geom"], np.array(
+                [self.geoms[m[0]] for m in mine], dtype=object)]),
+        }  # fmt: skip
+        return townships, villages
 
     def _pieces(self, rows: list[int]) -> tuple[list[int], list[bytes]]:
         """Lookup pieces (EWKB) of the polygons of ``rows``, with their row."""
@@ -604,13 +635,15 @@ def _sql_date(day: date) -> str:
     return f"DATE '{day.isoformat()}'"
 
 
-def topology(conn: sa.Connection, kind: str) -> list[Finding]:
+def topology(conn: sa.Connection, kind: str, found=()) -> list[Finding]:
     """Topology warnings where this import touched the boundaries.
 
     Uses the ``stage_area`` table of the import (its ``new_id`` / ``current_id``
     say which areas were written).  Each finding has the row of the imported
     feature it concerns (when it is in the file), a point inside the problem
     and its area in m²; pieces under :data:`TOPOLOGY_MIN_M2` are ignored.
+    ``found`` are findings the caller computed already, as
+    ``(code, other code, piece, what)``.
 
     GEOS's coverage validation (shapely's ``coverage_invalid_edges``) finds the
     villages whose edges do not match their neighbours' in one pass over the
@@ -628,9 +661,12 @@ def topology(conn: sa.Connection, kind: str) -> list[Finding]:
         sa.text("SELECT id, code FROM area WHERE id = ANY(:ids)"), {"ids": ids}
     ).all())  # fmt: skip
     rows = {codes[i]: row for i, row in touched.items()}
-    found: list[tuple[str, str | None, shapely.Geometry, str]] = []
-    if kind in ("village", "township"):
-        found += _township_findings(conn, kind, ids)
+    found = list(found)
+    if kind == "township":
+        townships = _areas(conn, "a.id = ANY(:ids)", {"ids": ids})
+        villages = _areas(conn, "a.kind = 'village' AND a.parent_id = ANY(:t)",
+                          {"t": townships["id"].tolist()})  # fmt: skip
+        found += _township_findings(townships, villages)
     if kind in ("village", "grid"):
         found += _grids_outside(conn, ids)
     if kind == "police_station":
@@ -669,13 +705,9 @@ def _areas(conn, where: str, params: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _township_findings(conn, kind: str, ids: list[int]) -> list:
-    """Overlapping villages and gaps, in each township the import touched."""
-    pick = "a.parent_id" if kind == "village" else "a.id"
-    townships = _areas(conn, f"""a.kind = 'township' AND a.id IN (
-        SELECT {pick} FROM area a WHERE a.id = ANY(:ids))""", {"ids": ids})
-    villages = _areas(conn, "a.kind = 'village' AND a.parent_id = ANY(:t)",
-                      {"t": townships["id"].tolist()})  # fmt: skip
+def _township_findings(townships: dict, villages: dict) -> list:
+    """Overlapping villages and gaps in ``townships`` (arrays of id, code, geom),
+    given their ``villages`` (arrays of code, parent id, geom)."""
     found = []
     for township_id, code, outline in zip(
         townships["id"], townships["code"], townships["geom"], strict=True
