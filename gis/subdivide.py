@@ -48,8 +48,10 @@ def subdivide(
     >>> import shapely
     >>> circle = shapely.Point(0, 0).buffer(1, quad_segs=64)  # 257 vertices
     >>> pieces, index = subdivide(np.array([circle]))
-    >>> len(pieces) > 1, round(shapely.union_all(pieces).area, 6) == round(circle.area, 6)
-    (True, True)
+    >>> len(pieces) > 1
+    True
+    >>> round(shapely.union_all(pieces).area, 6) == round(circle.area, 6)
+    True
     """
     geoms = np.asarray(geoms, dtype=object)
     parts, index = shapely.get_parts(geoms, return_index=True)

@@ -57,17 +57,19 @@ def wkt_csv(path, header, rows, encoding="utf-8-sig"):
 
 def villages_shapefile(path, rows, geometries, encoding="GBK"):
     """Villages the way a surveying bureau sends them: GBK, Gauss-Kruger."""
-    frame = gpd.GeoDataFrame(
-        rows, geometry=list(geometries), crs="EPSG:4326"
-    ).to_crs(GK)
+    frame = gpd.GeoDataFrame(rows, geometry=list(geometries), crs="EPSG:4326").to_crs(
+        GK
+    )
     frame.to_file(path, encoding=encoding)
     return path
 
 
 def load_base(engine, tmp_path) -> None:
     """District, township and station: the parents every other layer needs."""
-    district = geojson(tmp_path / "d.geojson",
-                       [{"code": DISTRICT, "name": "测试区"}], [box(100.0, 100.2)])  # fmt: skip
+    district = geojson(
+        tmp_path / "d.geojson", [{"code": DISTRICT, "name": "测试区"}],
+        [box(100.0, 100.2)],
+    )  # fmt: skip
     assert import_file(engine, "districts", district).status == "loaded"
     book = Workbook()
     sheet = book.active
@@ -104,10 +106,13 @@ def world(engine, tmp_path):
 
 def test_every_layer_arrives_with_names_parents_and_places(world, tmp_path):
     report_path = tmp_path / "v.report.json"
-    rows = table(world, """
+    rows = table(
+        world,
+        """
         SELECT a.kind, a.code, a.name, p.code, a.population, a.households,
                a.subkind, a.valid_from, a.valid_to
-          FROM area a LEFT JOIN area p ON p.id = a.parent_id ORDER BY a.code""")
+          FROM area a LEFT JOIN area p ON p.id = a.parent_id ORDER BY a.code""",
+    )
     since = date(1949, 10, 1)
     assert rows == [
         ("district", DISTRICT, "测试区", None, None, None, None, since, None),
@@ -119,18 +124,22 @@ def test_every_layer_arrives_with_names_parents_and_places(world, tmp_path):
     ]  # fmt: skip
     # The Gauss-Kruger round trip puts every corner back within 1e-7 degrees.
     (wkt,) = table(world, "SELECT ST_AsText(geom) FROM area WHERE code = :c", c=V1)[0]
-    assert shapely.equals_exact(
-        shapely.from_wkt(wkt), shapely.MultiPolygon([box(100.0, 100.1)]), 1e-7
-    ) or shapely.hausdorff_distance(
-        shapely.from_wkt(wkt), box(100.0, 100.1)
-    ) < 1e-7
+    assert (
+        shapely.equals_exact(
+            shapely.from_wkt(wkt), shapely.MultiPolygon([box(100.0, 100.1)]), 1e-7
+        )
+        or shapely.hausdorff_distance(shapely.from_wkt(wkt), box(100.0, 100.1)) < 1e-7
+    )
     assert not report_path.exists()  # no report asked for, none written
     # The lookup pieces (cut in Python, migration 0006) cover each area exactly.
-    pieces = table(world, """
+    pieces = table(
+        world,
+        """
         SELECT a.code, count(*), max(ST_NPoints(p.geom)),
                abs(ST_Area(ST_Union(p.geom)) - ST_Area(a.geom)) / ST_Area(a.geom)
           FROM area a JOIN area_part p ON p.area_id = a.id
-         GROUP BY a.id ORDER BY a.code""")
+         GROUP BY a.id ORDER BY a.code""",
+    )
     assert [p[0] for p in pieces] == [r[1] for r in rows]
     assert all(n >= 1 and vertices <= 128 and share < 1e-9
                for _, n, vertices, share in pieces)  # fmt: skip
@@ -176,43 +185,58 @@ def test_changed_attributes_update_in_place(world, tmp_path):
     )
     report = import_file(world, "villages", path)
     assert (report.loaded, report.unchanged) == (2, 1)
-    assert table(world, "SELECT name, population, valid_to FROM area "
-                        "WHERE code = :c", c=V1) == [("东关新村", 1300, None)]  # fmt: skip
+    assert table(
+        world, "SELECT name, population, valid_to FROM area WHERE code = :c", c=V1
+    ) == [("东关新村", 1300, None)]
 
 
 def test_changed_boundary_opens_a_generation_and_history_keeps_its_village(
     world, tmp_path
 ):
     with world.begin() as conn:
-        conn.execute(sa.text("""
+        conn.execute(
+            sa.text("""
             INSERT INTO incident (code, category, reported_at, geom) VALUES
             ('OLD', 'dispute_neighbour', '2025-03-01',
              ST_SetSRID(ST_MakePoint(100.12, 30.05), 4326)),
             ('NEW', 'dispute_neighbour', '2025-08-01',
-             ST_SetSRID(ST_MakePoint(100.12, 30.05), 4326))"""))
-        conn.execute(sa.text("""
+             ST_SetSRID(ST_MakePoint(100.12, 30.05), 4326))""")
+        )
+        conn.execute(
+            sa.text("""
             INSERT INTO officer (code, name, kind) VALUES ('J1', '张警官', 'police');
             INSERT INTO officer_area SELECT o.id, a.id FROM officer o, area a
-             WHERE o.code = 'J1' AND a.code = :v"""), {"v": V2})
+             WHERE o.code = 'J1' AND a.code = :v"""),
+            {"v": V2},
+        )
     # Village 001 takes over the west part of 002 from 2025-06-01.
     path = villages_shapefile(
         tmp_path / "moved.shp", VILLAGES, [box(100.0, 100.15), box(100.15, 100.18)]
     )
     report = import_file(world, "villages", path, valid_from=date(2025, 6, 1))
     assert report.status == "loaded" and report.unchanged == 0
-    generations = table(world, """
+    generations = table(
+        world,
+        """
         SELECT code, valid_from, valid_to FROM area WHERE kind = 'village'
-         ORDER BY code, valid_from""")
+         ORDER BY code, valid_from""",
+    )
     june = date(2025, 6, 1)
     since = date(1949, 10, 1)
     assert generations == [(V1, since, june), (V1, june, None),
                            (V2, since, june), (V2, june, None)]  # fmt: skip
-    filed = table(world, """SELECT i.code, v.code, v.valid_from FROM incident i
-                             JOIN area v ON v.id = i.village_id ORDER BY i.code""")
+    filed = table(
+        world,
+        """SELECT i.code, v.code, v.valid_from FROM incident i
+                             JOIN area v ON v.id = i.village_id ORDER BY i.code""",
+    )
     assert filed == [("NEW", V1, june), ("OLD", V2, since)]
     # The officer answers for the village, whichever generation is current.
-    assert table(world, """SELECT a.valid_to FROM officer_area oa
-                            JOIN area a ON a.id = oa.area_id""") == [(None,)]
+    assert table(
+        world,
+        """SELECT a.valid_to FROM officer_area oa
+                            JOIN area a ON a.id = oa.area_id""",
+    ) == [(None,)]
     with world.connect() as conn:
         then = lookup.lookup(conn, 100.12, 30.05, at=date(2025, 3, 1))
         now = lookup.lookup(conn, 100.12, 30.05)
@@ -251,8 +275,10 @@ def test_bow_tie_strict_rejects_the_file_and_writes_nothing(engine, tmp_path):
     assert (error.row, error.field) == (2, "geometry")
     assert "Self-intersection" in error.reason and "area" in error.reason
     assert table(engine, "SELECT count(*) FROM area") == before
-    assert table(engine, "SELECT status, read_count, rejected_count FROM import_batch"
-                         " WHERE layer = 'villages'") == [("rejected", 2, 1)]  # fmt: skip
+    batches = "SELECT status, read_count, rejected_count FROM import_batch"
+    assert table(engine, batches + " WHERE layer = 'villages'") == [
+        ("rejected", 2, 1)
+    ]
 
 
 def test_bow_tie_lenient_loads_the_rest_and_quarantines_it(engine, tmp_path):
@@ -340,7 +366,9 @@ def test_topology_findings_overlaps_grids_outside_stations(world, tmp_path):
     report = import_file(world, "stations", second)
     (overlap,) = report.findings
     assert STATION in overlap.reason and "100000520000" in overlap.reason
-    assert overlap.area_m2 == pytest.approx(_geodesic_area(box(100.15, 100.2)), rel=1e-3)
+    assert overlap.area_m2 == pytest.approx(
+        _geodesic_area(box(100.15, 100.2)), rel=1e-3
+    )
 
 
 def test_layers_need_their_parents_first(engine, tmp_path):
@@ -351,20 +379,25 @@ def test_layers_need_their_parents_first(engine, tmp_path):
 
 def test_officers_with_their_areas(world, tmp_path):
     with world.begin() as conn:
-        conn.execute(sa.text("""
+        conn.execute(
+            sa.text("""
             INSERT INTO post (code, name, kind, geom) VALUES
             ('P1', '东关警务室', 'police_room',
-             ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"""))
-    rows = [("J001", "张三", "民警", "P1", f"{V1}；{V2}"),
-            ("J002", "李四", "辅警", "", V2),
-            ("J003", "王五", "民警", "P9", V1),  # line 4: no such post
-            ("J004", "赵六", "民警", "P1", "100000009999")]  # line 5: no such village
-    path = wkt_csv(tmp_path / "o.csv", ["警号", "姓名", "类型", "所属警务室", "负责村社"],
-                   rows)  # fmt: skip
+             ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))""")
+        )
+    rows = [
+        ("J001", "张三", "民警", "P1", f"{V1}；{V2}"),
+        ("J002", "李四", "辅警", "", V2),
+        ("J003", "王五", "民警", "P9", V1),  # line 4: no such post
+        ("J004", "赵六", "民警", "P1", "100000009999"),
+    ]  # line 5: no such village
+    header = ["警号", "姓名", "类型", "所属警务室", "负责村社"]
+    path = wkt_csv(tmp_path / "o.csv", header, rows)
     report = import_file(world, "officers", path, tmp_path / "r.json", lenient=True)
     assert (report.read, report.loaded, report.rejected) == (4, 2, 2)
-    assert sorted((f.row, f.field) for f in report.errors) == [(4, "post"),
-                                                               (5, "areas")]  # fmt: skip
+    assert sorted((f.row, f.field) for f in report.errors) == [
+        (4, "post"), (5, "areas"),
+    ]  # fmt: skip
     assert table(world, """
         SELECT o.code, o.kind, p.code, array_agg(a.code ORDER BY a.code)
           FROM officer o LEFT JOIN post p ON p.id = o.post_id

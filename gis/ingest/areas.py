@@ -40,12 +40,12 @@ import shapely
 import sqlalchemy as sa
 
 from gis import bulk
-from gis.subdivide import subdivide
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields
 from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Finding, Report
 from gis.ingest.sources import Chunk, open_source
+from gis.subdivide import subdivide
 
 logger = logging.getLogger(__name__)
 
@@ -294,8 +294,8 @@ def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
         swapped = not in_china[n] and coords.in_china(lat[n], lon[n])
         problems.append((i, "geometry", (
             "经纬度似乎填反了 / longitude and latitude look swapped" if swapped
-            else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
-            "the boundary is outside the loaded district(s): check --crs"
+            else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系"
+            " / the boundary is outside the loaded district(s): check --crs"
             if kind != "district"
             else f"边界不在中国境内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
             "the boundary is outside China: check --crs"
@@ -359,17 +359,20 @@ class _Loader:
         self.geoms.update(zip(numbers, kept, strict=True))
         bulk.copy_binary(self.cursor, "stage_area", _STAGE, rows)
         ewkb = shapely.to_wkb(kept, include_srid=True)
-        bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, zip(numbers, ewkb))
+        geometries = zip(numbers, ewkb, strict=True)
+        bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, geometries)
 
     def resolve(self, report: Report) -> list:
         """Find each staged area's parent and current generation; report rows
         that cannot be placed and drop them.  Returns their originals."""
         conn, kind = self.conn, self.kind
-        conn.execute(sa.text("""
+        conn.execute(
+            sa.text("""
             ALTER TABLE stage_area ADD COLUMN parent_id bigint,
                                    ADD COLUMN current_id bigint;
             ANALYZE stage_area;
-            ANALYZE stage_geom"""))
+            ANALYZE stage_geom""")
+        )
         conn.execute(sa.text("""
             UPDATE stage_area s SET current_id = a.id FROM area a
              WHERE a.kind = :k AND a.code = s.code AND a.valid_to IS NULL"""),
@@ -474,20 +477,22 @@ class _Loader:
             AND a.households IS NOT DISTINCT FROM s.households
             AND a.subkind IS NOT DISTINCT FROM s.subkind"""
         conn.execute(sa.text("ALTER TABLE stage_area ADD COLUMN action text"))
-        conn.execute(sa.text(f"""
+        conn.execute(
+            sa.text(f"""
             UPDATE stage_area s SET action = 'insert' WHERE current_id IS NULL;
             UPDATE stage_area s SET action = CASE
                 WHEN NOT ST_Equals(a.geom, g.geom) THEN 'generation'
                 WHEN {same_attrs} THEN 'unchanged' ELSE 'update' END
               FROM area a, stage_geom g
-             WHERE a.id = s.current_id AND g.row_no = s.row_no"""))
+             WHERE a.id = s.current_id AND g.row_no = s.row_no""")
+        )
         counts = dict(conn.execute(sa.text(
             "SELECT action, count(*) FROM stage_area GROUP BY action"
         )).all())  # fmt: skip
         source = f"import:{Path(report.path).name}"
         since_new = _sql_date(self.opts.valid_from or SINCE_EVER)
         since_changed = _sql_date(self.opts.valid_from or _today())
-        conn.execute(sa.text(f"""
+        conn.execute(sa.text("""
             UPDATE area a SET name = s.name, parent_id = s.parent_id,
                    population = s.population, households = s.households,
                    subkind = s.subkind, source = :src
@@ -568,8 +573,12 @@ class _Loader:
         if not len(townships["id"]):
             return None
         wanted = townships["id"].tolist()
-        others = _areas(self.conn, """a.kind = 'village' AND a.parent_id = ANY(:t)
-            AND a.code NOT IN (SELECT code FROM stage_area)""", {"t": wanted})
+        others = _areas(
+            self.conn,
+            """a.kind = 'village' AND a.parent_id = ANY(:t)
+            AND a.code NOT IN (SELECT code FROM stage_area)""",
+            {"t": wanted},
+        )
         mine = self.conn.execute(sa.text(
             "SELECT row_no, code, parent_id FROM stage_area WHERE parent_id = ANY(:t)"
         ), {"t": wanted}).all()  # fmt: skip
@@ -692,16 +701,20 @@ def topology(conn: sa.Connection, kind: str, found=()) -> list[Finding]:
 
 def _areas(conn, where: str, params: dict) -> dict[str, np.ndarray]:
     """Current areas matching ``where`` (SQL over ``area a``), as arrays."""
-    result = conn.execute(sa.text(f"""
+    result = conn.execute(
+        sa.text(f"""
         SELECT a.id, a.code, a.parent_id, ST_AsBinary(a.geom) FROM area a
-         WHERE a.valid_to IS NULL AND {where} ORDER BY a.code"""), params).all()
+         WHERE a.valid_to IS NULL AND {where} ORDER BY a.code"""),
+        params,
+    ).all()
     columns = list(zip(*result, strict=True)) if result else [[], [], [], []]
     return {
         "id": np.array(columns[0], dtype=np.int64),
         "code": np.array(columns[1], dtype=object),
         "parent": np.array(columns[2], dtype=object),
         "geom": shapely.from_wkb(np.array([bytes(g) for g in columns[3]], dtype=object))
-        if result else np.array([], dtype=object),
+        if result
+        else np.array([], dtype=object),
     }
 
 
@@ -784,8 +797,8 @@ _WORDS = {
         f"{m2:,.0f} m²"
     ),
     "gap": lambda t, _, m2: (
-        f"乡镇街道 {t} 内有 {m2:,.0f} m² 不属于任何村社（空隙） / a gap of {m2:,.0f} m² "
-        f"in township {t} belongs to no village"
+        f"乡镇街道 {t} 内有 {m2:,.0f} m² 不属于任何村社（空隙） / a gap of "
+        f"{m2:,.0f} m² in township {t} belongs to no village"
     ),
     "grid_outside": lambda g, v, m2: (
         f"网格 {g} 有 {m2:,.0f} m² 超出所属村社 {v} / grid {g} reaches {m2:,.0f} m² "

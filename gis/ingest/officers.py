@@ -108,14 +108,17 @@ def _array(codes: list[str]) -> str:
 
 def _resolve(conn: sa.Connection) -> list:
     """Find posts and areas; return the rows that name ones that do not exist."""
-    conn.execute(sa.text("""
+    conn.execute(
+        sa.text("""
         ALTER TABLE stage_officer ADD COLUMN post_id bigint,
                                   ADD COLUMN area_ids bigint[];
-        UPDATE stage_officer s SET post_id = p.id FROM post p WHERE p.code = s.post_code;
+        UPDATE stage_officer s SET post_id = p.id
+          FROM post p WHERE p.code = s.post_code;
         UPDATE stage_officer s SET area_ids = coalesce((
             SELECT array_agg(a.id ORDER BY a.id) FROM area a
              WHERE a.code = ANY(s.areas) AND a.kind IN ('village', 'grid')
-               AND a.valid_to IS NULL), '{}')"""))
+               AND a.valid_to IS NULL), '{}')""")
+    )
     problems = []
     for row, code in conn.execute(sa.text(
         "SELECT row_no, post_code FROM stage_officer "
