@@ -449,3 +449,18 @@ def test_gauss_kruger_with_zone_prefix_and_no_prj_needs_crs(engine, tmp_path):
     (wkt,) = table(engine, "SELECT ST_AsText(geom) FROM area WHERE code = :c", c=V1)[0]
     assert shapely.hausdorff_distance(shapely.from_wkt(wkt), box(100.0, 100.1)) < 1e-7
     assert np.isfinite(crs.from_wgs84(100.0, 30.0, GK)[0])
+
+
+def test_new_township_generation_keeps_its_villages_and_reports_gaps(world, tmp_path):
+    path = wkt_csv(tmp_path / "t2.csv", ["code", "name", "parent", "wkt"],
+                   [(TOWNSHIP, "城关镇", DISTRICT, box(100.0, 100.19).wkt)])  # fmt: skip
+    report = import_file(world, "townships", path, valid_from=date(2025, 6, 1))
+    assert report.status == "loaded" and report.unchanged == 0
+    (gap,) = report.findings
+    assert (gap.row, gap.severity) == (2, "warning") and TOWNSHIP in gap.reason
+    assert gap.area_m2 == pytest.approx(_geodesic_area(box(100.18, 100.19)), rel=1e-3)
+    assert table(world, """
+        SELECT v.code, t.valid_from FROM area v JOIN area t ON t.id = v.parent_id
+         WHERE v.kind = 'village' ORDER BY v.code""") == [
+        (V1, date(2025, 6, 1)), (V2, date(2025, 6, 1)),
+    ]  # fmt: skip

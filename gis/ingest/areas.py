@@ -258,22 +258,20 @@ def _polygonal(geom) -> shapely.Geometry | None:
     return shapely.union_all(parts) if parts else None
 
 
-_GEOD = pyproj.Geod(ellps="WGS84")
+# Areas in m² on an equal-area cylindrical projection of the WGS84 ellipsoid
+# (EASE-Grid 2.0).  Parallels stay straight there, as they are in the stored
+# lon/lat polygons, so a sliver along a parallel measures what it is; geodesic
+# areas would count the bulge of each long east-west edge (hectares over 10 km).
+_EQUAL_AREA = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:6933", always_xy=True)
 
 
 def _area_m2(geom) -> float:
-    """Ellipsoidal area of a WGS84 polygon; an invalid one is measured ring by
-    ring, as its own vertices say (a bow-tie's lobes cancel)."""
-    total = 0.0
-    for part in shapely.get_parts(geom):
-        if part.geom_type != "Polygon":
-            continue
-        rings = [part.exterior, *part.interiors]
-        for n, ring in enumerate(rings):
-            lon, lat = np.asarray(ring.coords).T
-            area = abs(_GEOD.polygon_area_perimeter(lon, lat)[0])
-            total += area if n == 0 else -area
-    return total
+    """Area of a WGS84 polygon in m²; an invalid one is measured as its rings
+    say (a bow-tie's lobes cancel)."""
+    projected = shapely.transform(
+        geom, lambda xy: np.column_stack(_EQUAL_AREA.transform(xy[:, 0], xy[:, 1]))
+    )
+    return float(shapely.area(projected))
 
 
 def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
