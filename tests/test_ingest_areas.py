@@ -276,9 +276,7 @@ def test_bow_tie_strict_rejects_the_file_and_writes_nothing(engine, tmp_path):
     assert "Self-intersection" in error.reason and "area" in error.reason
     assert table(engine, "SELECT count(*) FROM area") == before
     batches = "SELECT status, read_count, rejected_count FROM import_batch"
-    assert table(engine, batches + " WHERE layer = 'villages'") == [
-        ("rejected", 2, 1)
-    ]
+    assert table(engine, batches + " WHERE layer = 'villages'") == [("rejected", 2, 1)]
 
 
 def test_bow_tie_lenient_loads_the_rest_and_quarantines_it(engine, tmp_path):
@@ -452,8 +450,8 @@ def test_gauss_kruger_with_zone_prefix_and_no_prj_needs_crs(engine, tmp_path):
 
 
 def test_new_township_generation_keeps_its_villages_and_reports_gaps(world, tmp_path):
-    path = wkt_csv(tmp_path / "t2.csv", ["code", "name", "parent", "wkt"],
-                   [(TOWNSHIP, "城关镇", DISTRICT, box(100.0, 100.19).wkt)])  # fmt: skip
+    row = (TOWNSHIP, "城关镇", DISTRICT, box(100.0, 100.19).wkt)
+    path = wkt_csv(tmp_path / "t2.csv", ["code", "name", "parent", "wkt"], [row])
     report = import_file(world, "townships", path, valid_from=date(2025, 6, 1))
     assert report.status == "loaded" and report.unchanged == 0
     (gap,) = report.findings
