@@ -512,21 +512,22 @@ class _Loader:
             # as they will be: worked out meanwhile, from memory.
             checking = pool.submit(_township_findings, *inputs) if inputs else None
             conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'on'"))
-            conn.execute(sa.text(f"""
+            # Ids drawn first, so the insert is a plain INSERT ... SELECT.
+            conn.execute(sa.text("""
                 ALTER TABLE stage_area ADD COLUMN new_id bigint;
-                WITH added AS (
-                    INSERT INTO area (kind, code, name, parent_id, population,
-                                      households, subkind, valid_from, source, geom)
-                    SELECT :k, s.code, s.name, s.parent_id, s.population,
-                           s.households, s.subkind,
-                           coalesce(s.valid_from, CASE s.action WHEN 'insert'
-                                    THEN {since_new} ELSE {since_changed} END),
-                           :src, g.geom
-                      FROM stage_area s JOIN stage_geom g USING (row_no)
-                     WHERE s.action IN ('insert', 'generation')
-                    RETURNING id, code)
-                UPDATE stage_area s SET new_id = added.id FROM added
-                 WHERE added.code = s.code"""),
+                UPDATE stage_area SET new_id = nextval(
+                       pg_get_serial_sequence('area', 'id'))
+                 WHERE action IN ('insert', 'generation')"""))
+            conn.execute(sa.text(f"""
+                INSERT INTO area (id, kind, code, name, parent_id, population,
+                                  households, subkind, valid_from, source, geom)
+                SELECT s.new_id, :k, s.code, s.name, s.parent_id, s.population,
+                       s.households, s.subkind,
+                       coalesce(s.valid_from, CASE s.action WHEN 'insert'
+                                THEN {since_new} ELSE {since_changed} END),
+                       :src, g.geom
+                  FROM stage_area s JOIN stage_geom g USING (row_no)
+                 WHERE s.new_id IS NOT NULL"""),
                 {"k": kind, "src": source})  # fmt: skip
             new_ids = dict(conn.execute(sa.text(
                 "SELECT row_no, new_id FROM stage_area WHERE new_id IS NOT NULL"
