@@ -130,6 +130,22 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if report.status == "loaded" else 1
 
 
+def _export(args: argparse.Namespace) -> int:
+    from gis import export
+
+    count = export.export_layer(
+        _engine(args),
+        args.layer,
+        Path(args.path),
+        encoding=args.encoding,
+        at=args.at,
+        username=getpass.getuser(),
+        progress=sys.stderr.isatty(),
+    )
+    print(f"已导出 exported {count} features to {args.path}")
+    return 0
+
+
 def _lookup(args: argparse.Namespace) -> int:
     from gis import lookup
 
@@ -229,6 +245,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="boundary layers: the day changed boundaries take effect "
                    "(default: today for changes, since ever for new areas)")
     p.set_defaults(func=_import)
+
+    p = sub.add_parser("export", help="export a layer to a file (re-importable)")
+    p.add_argument(
+        "layer",
+        help="districts | townships | villages | grids | stations | posts | "
+        "officers | cameras | sites | incidents",
+    )
+    p.add_argument(
+        "path",
+        help="format from the extension: .geojson, .gpkg, .shp, .zip (zipped "
+        "Shapefile), .csv, .xlsx",
+    )
+    p.add_argument(
+        "--encoding",
+        help="CSV: utf-8-sig (default, with a BOM for Excel), utf-8, gbk; "
+        "Shapefile: utf-8 (default), gbk",
+    )
+    p.add_argument(
+        "--at",
+        metavar="YYYY-MM-DD",
+        help="boundary layers: the generation in force on that day (default: "
+        "the current one)",
+    )
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("lookup", help="which areas, officers and post a point has")
     p.add_argument("lon", help="longitude (or easting for a projected --crs)")

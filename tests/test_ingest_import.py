@@ -210,7 +210,8 @@ def test_cli_import_exit_status_and_summary(engine, tmp_path, monkeypatch, capsy
                  "--map", "category=事件类型"]) == 0  # fmt: skip
     assert "read 3 = loaded 2 + rejected 1" in capsys.readouterr().out
     assert main(["import", "villages", str(path)]) == 1
-    assert "not built yet" in capsys.readouterr().err
+    # A boundary layer needs names and polygons, which an incident sheet lacks.
+    assert "missing required column(s) name, wkt" in capsys.readouterr().err
     np.testing.assert_equal(table(engine, "SELECT count(*) FROM incident"), [(2,)])
 
 

@@ -320,6 +320,11 @@ class VectorSource(Source):
     def _encoding_option(self) -> str | None:
         return self.encoding if self.format == "shapefile" else None
 
+    def _open_options(self) -> dict:
+        # GDAL would read ISO times in GeoJSON as its own date type, which keeps
+        # only milliseconds and turns an empty one into NaT: take the text.
+        return {"DATE_AS_STRING": "YES"} if self.format == "geojson" else {}
+
     def _choose_layer(self, layer: str | None) -> str | None:
         layers = [str(row[0]) for row in pyogrio.list_layers(self._target)]
         if layer is not None:
@@ -348,6 +353,7 @@ class VectorSource(Source):
                 self._target,
                 layer=self.layer,
                 encoding=self._encoding_option(),
+                **self._open_options(),
                 skip_features=start,
                 max_features=size,
             )
