@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 from pyproj import CRS
 
@@ -40,6 +41,9 @@ FORMATS = {
     ".zip": "shapefile",
     ".gpkg": "gpkg",
 }
+# A boundary's WKT in one CSV cell can run to megabytes (Python's default
+# limit is 128 KiB); the file is still read one line at a time.
+csv.field_size_limit(1 << 30)
 SNIFF_BYTES = 1 << 20  # enough text to tell UTF-8 from GBK
 CHUNK_ROWS = 50_000
 
@@ -288,6 +292,8 @@ def _cell_text(value) -> str:
     floats without ``.0`` (Excel and DBF store 12 as 12.0)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
+    if value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        return ""  # an empty date or time column of a GeoPackage or Shapefile
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
