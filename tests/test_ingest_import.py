@@ -11,6 +11,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -245,3 +246,19 @@ def test_dry_run_checks_everything_and_writes_nothing(engine, tmp_path):
     assert (bad.status, bad.rejected) == ("rejected", 5)
     assert table(engine, "SELECT count(*) FROM incident") == [(0,)]
     assert table(engine, "SELECT count(*) FROM import_batch") == [(0,)]
+
+
+def test_geopackage_with_an_empty_time_column(engine, tmp_path):
+    """GDAL hands an empty datetime as NaT: it is an empty cell, not a bad time."""
+    frame = gpd.GeoDataFrame(
+        {"code": ["T1", "T2"], "category": ["邻里纠纷", "债务纠纷"],
+         "reported_at": pd.to_datetime(["2025-03-01 08:30", "2025-03-02 09:00"]),
+         "status": ["resolved", "received"],
+         "resolved_at": pd.to_datetime(["2025-03-03 10:00", None])},
+        geometry=[shapely.Point(IN_A), shapely.Point(IN_B)], crs="EPSG:4326",
+    )  # fmt: skip
+    frame.to_file(tmp_path / "inc.gpkg", driver="GPKG")
+    report = import_file(engine, "incidents", tmp_path / "inc.gpkg")
+    assert report.status == "loaded", report.errors
+    assert table(engine, "SELECT code, resolved_at IS NULL FROM incident "
+                         "ORDER BY code") == [("T1", False), ("T2", True)]  # fmt: skip
