@@ -23,9 +23,9 @@ BEIJING_0830 = datetime(2025, 3, 1, 0, 30, tzinfo=UTC)
         (["编号", "事件类型", "上报时间", "经度(°)", "纬度（°）", "状态"], "incidents",
          {"code": "编号", "category": "事件类型", "reported_at": "上报时间",
           "lon": "经度(°)", "lat": "纬度（°）", "status": "状态"}),
-        (["区划代码", "村名", "人口", "户数"], "villages",
+        (["区划代码", "村名", "人口", "户数", "边界"], "villages",
          {"code": "区划代码", "name": "村名", "population": "人口",
-          "households": "户数"}),
+          "households": "户数", "wkt": "边界"}),
     ],
 )  # fmt: skip
 def test_common_column_names_are_recognised(columns, layer, expected):
@@ -103,7 +103,8 @@ def test_values_are_typed_and_problems_named():
 )  # fmt: skip
 def test_integer_limits(field, value, ok):
     columns = {"编码": ["1"], "名称": ["村"], field: [value]}
-    matched = fields.match_columns(list(columns), "villages")
+    # The attributes of a Shapefile: its polygons are the geometry, not a column.
+    matched = fields.match_columns(list(columns), "villages", has_geometry=True)
     _values, problems = fields.parse_chunk(columns, matched, "villages")
     assert (problems == []) is ok
 
