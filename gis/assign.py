@@ -29,6 +29,8 @@ import time
 
 import sqlalchemy as sa
 
+from gis import bulk
+
 logger = logging.getLogger(__name__)
 
 POINT_TABLES = ("incident", "camera", "post", "site")
@@ -88,7 +90,7 @@ def assign_in(conn: sa.Connection, tables=POINT_TABLES) -> dict[str, int]:
     """:func:`assign` inside the caller's transaction (a boundary import runs
     it before committing, so boundaries and assignments change together)."""
     changed = {}
-    _prepare(conn)
+    prepare(conn)
     for table in tables:
         start = time.perf_counter()
         changed[table] = _compute(conn, table)
@@ -105,8 +107,18 @@ def assign_in(conn: sa.Connection, tables=POINT_TABLES) -> dict[str, int]:
     return changed
 
 
-def _prepare(conn: sa.Connection) -> None:
-    """Session settings, locks, and ``assign_area``: every area's sort key."""
+def prepare(conn: sa.Connection, lock: str = "SHARE ROW EXCLUSIVE") -> None:
+    """Session settings, locks, and ``assign_area``: every area's sort key.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Inside the caller's transaction; the settings last until its end.
+    lock : str
+        Mode in which ``area`` is locked until commit.  ``SHARE ROW EXCLUSIVE``
+        (assign) conflicts with itself; ``SHARE`` (a dry-run import) only keeps
+        boundaries from changing under the caller.
+    """
     # Transaction-local: the row triggers stand aside for our own UPDATE.
     conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'on'"))
     conn.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
@@ -118,7 +130,7 @@ def _prepare(conn: sa.Connection) -> None:
     # the ids we are about to write, and one assign at a time (this mode
     # conflicts with itself, and the bulk write needs it to drop keys).
     # Readers and row-level key checks (FOR KEY SHARE) go on as usual.
-    conn.execute(sa.text("LOCK TABLE area IN SHARE ROW EXCLUSIVE MODE"))
+    conn.execute(sa.text(f"LOCK TABLE area IN {lock} MODE"))
     slot = " ".join(f"WHEN '{kind}' THEN {n}" for n, kind in enumerate(KINDS))
     conn.execute(sa.text("DROP TABLE IF EXISTS assign_area"))
     conn.execute(
@@ -141,8 +153,15 @@ def _kinds() -> str:
     return ", ".join(f"'{kind}'" for kind in KINDS)
 
 
-def _hits(table: str) -> str:
-    """Per point that lies in any area: the smallest key of each kind.
+def hits(points: str, key: str = "id", dated: bool = False) -> str:
+    """SQL: per point of ``points`` that lies in any area, the smallest sort key
+    of each kind (``key`` names the point; the area id is ``key & ID_MASK``).
+
+    ``dated``: use the boundaries in force on each point's report day (its
+    ``reported_at``; the query then takes ``:earliest``, a day on or before
+    every report, so that areas valid throughout skip the per-point test),
+    else today's.  Needs :func:`prepare` first and a GiST index on
+    ``points.geom``.
 
     Only the points' index can serve ``p.geom && ST_Envelope(ap.geom)`` and
     ``_ST_Intersects`` (the same test as ``ST_Intersects``) adds no index
@@ -150,7 +169,7 @@ def _hits(table: str) -> str:
     should.  Left free, the planner sometimes turns the join around and probes
     the parts' index once per point: 52 s instead of 11 s on the county.
     """
-    if table == "incident":
+    if dated:
         day = "(p.reported_at AT TIME ZONE 'Asia/Shanghai')::date"
         # Areas valid on every report date need no per-point date test.
         always = "r.valid_to IS NULL AND r.valid_from <= :earliest"
@@ -161,15 +180,15 @@ def _hits(table: str) -> str:
         for n, column in enumerate(KINDS.values())
     )
     return f"""
-        SELECT p.id, {keys}
+        SELECT p.{key}, {keys}
           FROM area_part ap
           JOIN assign_area r ON r.id = ap.area_id
-          JOIN {table} p ON p.geom && ST_Envelope(ap.geom)
-                        AND _ST_Intersects(ap.geom, p.geom)
+          JOIN {points} p ON p.geom && ST_Envelope(ap.geom)
+                         AND _ST_Intersects(ap.geom, p.geom)
          WHERE ap.kind IN ({_kinds()})
            AND ({always} OR (r.valid_from <= {day}
                              AND (r.valid_to IS NULL OR r.valid_to > {day})))
-         GROUP BY p.id"""
+         GROUP BY p.{key}"""
 
 
 def _compute(conn: sa.Connection, table: str) -> int:
@@ -197,7 +216,8 @@ def _compute(conn: sa.Connection, table: str) -> int:
         CREATE TEMP TABLE assign_changed ON COMMIT DROP AS
         SELECT p.id, {inputs},
                {", ".join(f"{f} AS {c}" for f, c in zip(fresh, columns, strict=True))}
-          FROM {table} p LEFT JOIN ({_hits(table)}) h ON h.id = p.id
+          FROM {table} p
+          LEFT JOIN ({hits(table, "id", table == "incident")}) h ON h.id = p.id
          WHERE ({current}) IS DISTINCT FROM ({", ".join(fresh)})"""),
         params,
     )
@@ -228,22 +248,9 @@ def _bulk_write(conn: sa.Connection, table: str) -> None:
     locks ``table`` until commit; the definitions come back from the catalog
     unchanged, names included, and a failed re-validation rolls everything back.
     """
-    keys, indexes = _assignment_keys(conn, table)
-    logger.info(
-        "%s: bulk write (%d keys, %d indexes set aside)", table, len(keys), len(indexes)
-    )
-    if keys:
-        drops = ", ".join(f"DROP CONSTRAINT {name}" for name, _ in keys)
-        conn.execute(sa.text(f"ALTER TABLE {table} {drops}"))
-    if indexes:
-        conn.execute(sa.text(f"DROP INDEX {', '.join(n for n, _ in indexes)}"))
+    aside = bulk.SetAside(conn, table, list(KINDS.values()))
     _update(conn, table)
-    for _, definition in indexes:
-        conn.execute(sa.text(definition))
-    # Fresh statistics: the validation below (and later queries) plan with them.
-    conn.execute(sa.text(f"ANALYZE {table}"))
-    for name, definition in keys:
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
+    aside.restore()
 
 
 def _update(conn: sa.Connection, table: str) -> None:
@@ -260,33 +267,3 @@ def _update(conn: sa.Connection, table: str) -> None:
             f"WHERE p.id = c.id AND {same}"
         )
     )
-
-
-def _assignment_keys(conn: sa.Connection, table: str):
-    """Foreign keys and plain indexes on the assignment columns of ``table``.
-
-    Returns ``([(name, constraint definition)], [(name, CREATE INDEX ...)])``,
-    names quoted, definitions as the catalog prints them.
-    """
-    attnums = """(SELECT array_agg(attnum) FROM pg_attribute
-                   WHERE attrelid = CAST(:t AS regclass) AND attname = ANY(:columns))"""
-    params = {"t": table, "columns": list(KINDS.values())}
-    keys = conn.execute(
-        sa.text(f"""
-        SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint
-         WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'
-           AND conkey <@ {attnums} ORDER BY conname"""),
-        params,
-    ).all()
-    indexes = conn.execute(
-        sa.text(f"""
-        SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid)
-          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-         WHERE i.indrelid = CAST(:t AS regclass)
-           AND i.indkey::int2[] && {attnums}
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint k
-                            WHERE k.conindid = i.indexrelid)
-         ORDER BY c.relname"""),
-        params,
-    ).all()
-    return [tuple(k) for k in keys], [tuple(i) for i in indexes]

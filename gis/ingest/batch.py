@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,9 +27,11 @@ class Options:
     mapping: dict[str, str] | None = None
     lenient: bool = False
     username: str | None = None
-    progress: bool = False
+    # A progress bar on stderr: True, False, or None for "when it is a terminal".
+    progress: bool | None = False
     dry_run: bool = False  # check everything, write nothing (the web preview)
     valid_from: date | None = None  # boundary layers: when changed areas apply
+    timings: dict | None = None  # filled with seconds per stage (benchmarks)
 
     @property
     def mode(self) -> str:
@@ -83,12 +86,13 @@ def record_refusal(engine, layer: str, path: Path, digest: str, opts, report) ->
 
 
 def progress(opts: Options, source: Source, unit: str = " rows"):
-    """A tqdm bar over the source's rows; silent unless ``opts.progress``."""
+    """A tqdm bar over the source's rows; silent unless ``opts.progress`` (None:
+    when stderr is a terminal)."""
     from tqdm import tqdm
 
+    show = sys.stderr.isatty() if opts.progress is None else opts.progress
     return tqdm(
-        total=source.count_hint(), unit=unit, disable=not opts.progress,
-        desc=source.path.name,
+        total=source.count_hint(), unit=unit, disable=not show, desc=source.path.name,
     )  # fmt: skip
 
 

@@ -230,22 +230,27 @@ def layer_fields(layer: str) -> list[Field]:
 
 
 def parse_chunk(
-    columns: dict[str, list], matched: dict[str, str], layer: str
+    columns: dict[str, list],
+    matched: dict[str, str],
+    layer: str,
+    raw_times: bool = False,
 ) -> tuple[dict[str, np.ndarray], list[tuple[int, str, str]]]:
     """Typed values of each matched field, and ``(position, field, reason)``
-    problems.  Empty cells become None (NaN for numbers)."""
+    problems.  Empty cells become None (NaN for numbers).
+
+    Times are timezone-aware datetimes, or with ``raw_times`` a
+    ``datetime64[ns]`` array in UTC (NaT when empty or bad), which costs
+    nothing per row.  Only rows with a problem take a step in Python.
+    """
     values, problems = {}, []
     for field in layer_fields(layer):
         if field.name not in matched:
             continue
-        text = np.array(
-            [
-                ("" if v is None else str(v)).strip()
-                for v in columns[matched[field.name]]
-            ],
-            dtype=object,
-        )
-        parsed, bad = _PARSERS[field.kind](text, field)
+        text = _stripped(columns[matched[field.name]])
+        if field.kind == "time":
+            parsed, bad = _time(text, field, raw_times)
+        else:
+            parsed, bad = _PARSERS[field.kind](text, field)
         empty = text == ""
         if field.required:
             for i in np.flatnonzero(empty):
@@ -255,6 +260,17 @@ def parse_chunk(
         values[field.name] = parsed
     problems.sort()
     return values, problems
+
+
+def _stripped(cells) -> np.ndarray:
+    """The cells as an object array of stripped text ("" for None)."""
+    try:
+        text = [v.strip() for v in cells]
+    except AttributeError:  # None or numbers: not from a text file
+        text = [("" if v is None else str(v)).strip() for v in cells]
+    out = np.empty(len(text), dtype=object)
+    out[:] = text
+    return out
 
 
 def _missing(field: Field) -> str:
@@ -284,8 +300,13 @@ def _text(text: np.ndarray, field: Field):
 
 
 def _number(text: np.ndarray, field: Field):
-    plain = pd.Series([t.replace(",", "") for t in text], dtype=object)
-    numbers = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
+    numbers = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=float)
+    # Thousands separators (1,200): only cells that did not parse can have one.
+    retry = np.flatnonzero(np.isnan(numbers))
+    if retry.size:
+        grouped = [t.replace(",", "") for t in text[retry]]
+        again = pd.to_numeric(pd.Series(grouped, dtype=object), errors="coerce")
+        numbers[retry] = again.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(numbers)
         if field.kind == "int":
@@ -300,8 +321,12 @@ def _number(text: np.ndarray, field: Field):
 def _choice(text: np.ndarray, field: Field):
     lookup = vocab.codes_by_name(field.choices)
     lookup.update({code.lower(): code for code in field.choices})
-    codes = np.array([lookup.get(v, lookup.get(v.lower())) for v in text], dtype=object)
-    return codes, np.array([c is None for c in codes], dtype=bool)
+    # A column holds few distinct values: look each up once.
+    positions, distinct = pd.factorize(text)
+    found = np.empty(len(distinct), dtype=object)
+    found[:] = [lookup.get(v, lookup.get(v.lower())) for v in distinct]
+    codes = found[positions]
+    return codes, np.equal(codes, None)
 
 
 # Formats tried in turn: ISO 8601 first (what exports write), then the slashes
@@ -309,23 +334,62 @@ def _choice(text: np.ndarray, field: Field):
 _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日")
 
 
-def _time(text: np.ndarray, field: Field):
+_BEIJING = pd.Timedelta(hours=8)
+
+
+def _time(text: np.ndarray, field: Field, raw: bool = False):
     series = pd.Series(text, dtype=object)
     times = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+    # What exports write (2025-03-01 08:30:00, no offset): all such rows at
+    # once, exactly as the ISO 8601 pass below would read them.
+    plain = _plain_iso(text)
+    if plain.any():
+        parsed = _datetimes(series[plain], "ISO8601")
+        times[plain] = parsed - _BEIJING  # read as UTC; it was Beijing time
     for fmt in ("ISO8601", *_TIME_FORMATS):
         todo = times.isna() & (series != "")
         if not todo.any():
             break
-        parsed = pd.to_datetime(series[todo], format=fmt, errors="coerce", utc=True)
+        parsed = _datetimes(series[todo], fmt)
         naive = ~series[todo].str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
         # utc=True read naive times as UTC; they were Beijing time.
         parsed[naive] = parsed[naive] - pd.Timedelta(hours=8)
         times[todo] = parsed
     bad = (times.isna() & (series != "")).to_numpy()
+    if raw:
+        return times.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), bad
     out = np.array(
         [None if pd.isna(t) else t.to_pydatetime() for t in times], dtype=object
     )
     return out, bad
+
+
+def _datetimes(series: pd.Series, fmt: str) -> pd.Series:
+    """``series`` read in ``fmt`` as UTC; NaT where it does not fit, or falls
+    outside the years nanoseconds can hold (1677-2262)."""
+    parsed = pd.to_datetime(series, format=fmt, errors="coerce", utc=True)
+    low, high = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    inside = (parsed > low + _BEIJING) & (parsed < high - _BEIJING)
+    return parsed.where(inside).astype("datetime64[ns, UTC]")
+
+
+def _plain_iso(text: np.ndarray) -> np.ndarray:
+    """Which cells are ``YYYY-MM-DD HH:MM:SS`` (or with a ``T``): digits and
+    separators only, hence no offset."""
+    shape = np.fromiter(map(len, text), dtype=np.int64, count=len(text)) == 19
+    if not shape.any():
+        return shape
+    joined = "".join(text[shape])
+    if not joined.isascii():
+        return np.zeros(len(text), dtype=bool)
+    chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 19)
+    digits = (chars >= 48) & (chars <= 57)
+    ok = digits[:, [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]].all(axis=1)
+    ok &= (chars[:, 4] == 45) & (chars[:, 7] == 45)  # -
+    ok &= (chars[:, 10] == 32) | (chars[:, 10] == 84)  # space or T
+    ok &= (chars[:, 13] == 58) & (chars[:, 16] == 58)  # :
+    shape[shape] = ok
+    return shape
 
 
 _PARSERS = {

@@ -1,20 +1,27 @@
-"""Import point layers: posts, cameras, sites and incidents (see :mod:`gis.ingest`)."""
+"""Import point layers: posts, cameras, sites and incidents (see :mod:`gis.ingest`).
+
+A chunk at a time, every row is parsed and checked with whole-column
+operations — Python steps only for the rows with a problem — while the
+database writes the previous chunk (:class:`~gis.ingest.loader.PointLoader`:
+COPY, set-based assignment to areas, upsert by code).  Memory stays bounded
+by the chunk size: nothing of a good row is kept once it is staged, the
+duplicate check keeps 20 bytes a row (:mod:`gis.ingest.codes`).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gis import bulk
 from gis.errors import InvalidInput
-from gis.ingest import coords, fields
+from gis.ingest import batch, coords, fields, sources
+from gis.ingest.codes import SeenCodes
+from gis.ingest.loader import PointLoader, Stopwatch
 from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Report
 from gis.ingest.sources import Chunk, Source, open_source
@@ -42,18 +49,7 @@ _DEFAULTS = {
     "cameras": {"status": "online", "range_m": 100.0},
     "incidents": {"status": "received", "risk": "yellow"},
 }
-
-
-@dataclass
-class Options:
-    crs: str | None = None
-    encoding: str | None = None
-    layer_name: str | None = None  # GeoPackage layer
-    mapping: dict[str, str] | None = None
-    lenient: bool = False
-    username: str | None = None
-    progress: bool = False
-    dry_run: bool = False  # check everything, write nothing (the web preview)
+_DONE = ("resolved", "followed_up", "archived")
 
 
 def import_file(
@@ -71,17 +67,16 @@ def import_file(
     layer, unreadable file, missing column, unknown CRS); row problems are in the
     report, whose ``status`` is ``loaded`` or ``rejected``.
     """
-    opts = Options(**options)
+    opts = batch.Options(**options)
     if layer not in POINT_LAYERS:
-        fields.layer_fields(layer)  # an unknown name gets the usual message
         raise InvalidInput(
-            f"暂不支持导入 {layer}（目前支持 {', '.join(POINT_LAYERS)}）/ importing "
-            f"{layer} is not built yet; supported: {', '.join(POINT_LAYERS)}",
+            f"{layer} 不是点图层 / {layer} is not a point layer; point layers: "
+            f"{', '.join(POINT_LAYERS)}",
             field="layer",
         )
     path = Path(path)
     source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report(layer=layer, path=str(path), mode=_mode(opts))
+    report = Report(layer=layer, path=str(path), mode=opts.mode)
     report.encoding = source.encoding
     matched = fields.match_columns(
         source.columns,
@@ -89,30 +84,10 @@ def import_file(
         opts.mapping,
         has_geometry=source.geometry_type is not None,
     )
-    digest = _sha256(path)
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = _open_batch(conn, layer, path, digest, opts.username)
-        loader = _Loader(conn, layer, matched)
-        bad_rows = _read_all(source, layer, matched, opts, report, loader)
-        report.rejected = len(report.rejected_rows())
-        if report.errors and not opts.lenient:
-            report.status = "rejected"
-            transaction.rollback()  # strict: not one row of this file is written
-        else:
-            report.loaded, report.unchanged = loader.finish()
-            report.status = "loaded"
-            _close_batch(conn, batch_id, report)
-            if opts.dry_run:
-                report.status = "checked"
-                transaction.rollback()
-            else:
-                transaction.commit()
-    if report.status == "rejected" and not opts.dry_run:
-        with engine.begin() as conn:  # the refused attempt is still recorded
-            _close_batch(
-                conn, _open_batch(conn, layer, path, digest, opts.username), report
-            )
+    digest = batch.sha256(path)
+    bad_rows = _load(engine, source, layer, matched, opts, report, digest)
+    if report.status == "rejected":
+        batch.record_refusal(engine, layer, path, digest, opts, report)
     if report_path is not None:
         report.outputs = report.write(report_path)
         if opts.lenient and bad_rows:
@@ -120,63 +95,109 @@ def import_file(
     return report
 
 
-def _mode(opts: Options) -> str:
-    return "lenient" if opts.lenient else "strict"
+def _load(engine, source, layer, matched, opts, report, digest) -> list:
+    """Read, check and write in one transaction, committed unless strict and
+    something was wrong, or a dry run.  Returns the bad rows' originals."""
+    clock = Stopwatch(opts.timings)
+    table, columns = POINT_LAYERS[layer]
+    written = {c: t for c, t in columns.items() if c in matched}
+    written |= {c: columns[c] for c in _DEFAULTS.get(layer, {})}
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        batch_id = batch.open_batch(conn, layer, source.path, digest, opts.username)
+        with PointLoader(conn, table, written, opts.dry_run, clock) as loader:
+            bad_rows = _read_all(source, layer, matched, opts, report, loader, clock)
+            report.rejected = len(report.rejected_rows())
+            if report.errors and not opts.lenient:
+                report.status = "rejected"
+            else:
+                report.loaded, report.unchanged = loader.finish()
+                report.status = "loaded"
+        if report.status == "rejected":
+            transaction.rollback()  # strict: not one row of this file is written
+            return bad_rows
+        batch.close_batch(conn, batch_id, report)
+        if opts.dry_run:
+            report.status = "checked"
+            transaction.rollback()
+        else:
+            transaction.commit()
+    return bad_rows
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_all(source, layer, matched, opts, report, loader) -> list:
+def _read_all(source, layer, matched, opts, report, loader, clock) -> list:
     """Check every chunk; stage the good rows; return the bad rows' originals."""
     districts = loader.districts()
-    seen: dict[str, int] = {}
+    codes = SeenCodes()
     bad_rows, system = [], None
-    progress = _progress(opts, source)
-    for chunk in source.chunks():
-        values, problems = fields.parse_chunk(chunk.columns, matched, layer)
-        x, y = _coordinates(chunk, values, problems)
+    progress = _Progress(opts, source)
+    chunks = iter(source.chunks(sources.CHUNK_ROWS))  # read now: tests shrink it
+    while True:
+        with clock("read"):
+            chunk = next(chunks, None)
+        if chunk is None:
+            break
+        with clock("parse"):
+            values, problems = fields.parse_chunk(
+                chunk.columns, matched, layer, raw_times=True
+            )
+            x, y = _coordinates(chunk, values, problems)
         if system is None:
             system, note = coords.choose_crs(source.crs, opts.crs, x, y)
             report.crs = system
             if note:
                 report.notes.append(note)
-        lon, lat = coords.to_wgs84(x, y, system)
-        problems += coords.check_points(lon, lat, districts)
-        problems += _duplicates(values["code"], chunk.numbers, seen)
-        problems += _layer_rules(layer, values)
-        # A row that could not be decoded is reported for that alone: its
-        # garbled values would only add noise.
-        problems = [p for p in problems if p[0] not in chunk.broken]
-        problems += [(i, None, reason) for i, reason in chunk.broken.items()]
-        rejected, said = set(), set()
-        for i, field_name, reason in sorted(problems, key=lambda p: p[0]):
-            if (i, field_name) not in said:  # an empty lon is not also "not a number"
-                report.add(chunk.numbers[i], field_name, reason)
-                said.add((i, field_name))
-            rejected.add(i)
-        report.read += len(chunk)
-        keep = np.array([i not in rejected for i in range(len(chunk))], dtype=bool)
-        bad_rows += [chunk.raw[i] for i in sorted(rejected)]
+        with clock("transform"):
+            lon, lat = coords.to_wgs84(x, y, system)
+        with clock("check"):
+            problems += coords.check_points(lon, lat, districts)
+            problems += codes.duplicates(values["code"], chunk.numbers)
+            problems += _layer_rules(layer, values)
+            keep = batch.settle(chunk, problems, report)
+            bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
         if opts.lenient or not report.errors:
+            _fill_defaults(layer, values, len(chunk))
             loader.stage(values, lon, lat, keep)
-        progress.update(len(chunk))
+        progress.update(chunk)
     progress.close()
     return bad_rows
 
 
-def _progress(opts: Options, source: Source):
-    from tqdm import tqdm
+def _fill_defaults(layer: str, values: dict, n: int) -> None:
+    for column, default in _DEFAULTS.get(layer, {}).items():
+        if column not in values:
+            values[column] = np.full(n, default, dtype=object)
 
-    return tqdm(
-        total=source.count_hint(), unit=" rows", disable=not opts.progress,
-        desc=source.path.name,
-    )  # fmt: skip
+
+class _Progress:
+    """A bar on stderr: by bytes for CSV files, else by rows (of a known
+    total when the format says it).  Shown only when asked, and by default
+    (``progress=None``) only when stderr is a terminal."""
+
+    def __init__(self, opts: batch.Options, source: Source):
+        from tqdm import tqdm
+
+        show = sys.stderr.isatty() if opts.progress is None else opts.progress
+        self.bytes = source.format == "csv"
+        total = source.path.stat().st_size if self.bytes else source.count_hint()
+        self.bar = tqdm(
+            total=total, disable=not show, desc=source.path.name, leave=False,
+            unit="B" if self.bytes else " rows", unit_scale=self.bytes,
+            unit_divisor=1024 if self.bytes else 1000,
+        )  # fmt: skip
+        self.rows = 0
+
+    def update(self, chunk: Chunk) -> None:
+        self.rows += len(chunk)
+        if self.bytes:
+            if chunk.offset is not None:
+                self.bar.update(chunk.offset - self.bar.n)
+            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)
+        else:
+            self.bar.update(len(chunk))
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _coordinates(chunk: Chunk, values: dict, problems: list):
@@ -190,146 +211,43 @@ def _coordinates(chunk: Chunk, values: dict, problems: list):
     return shapely.get_x(geometry), shapely.get_y(geometry)
 
 
-def _duplicates(codes, numbers, seen: dict[str, int]) -> list:
-    problems = []
-    for i, code in enumerate(codes):
-        if code is None:
-            continue
-        if code in seen:
-            problems.append((i, "code", (
-                f"编码 {code} 重复（第一次在第 {seen[code]} 行） / duplicate code "
-                f"{code} (first at row {seen[code]})"
-            )))  # fmt: skip
-        else:
-            seen[code] = numbers[i]
-    return problems
-
-
 def _layer_rules(layer: str, values: dict) -> list:
     """Rules between fields, as the schema's CHECK constraints have them."""
     problems = []
     if layer == "cameras" and "kind" in values:
         azimuth = values.get("azimuth")
-        for i, kind in enumerate(values["kind"]):
-            if kind == "fixed" and (azimuth is None or not np.isfinite(azimuth[i])):
-                problems.append((i, "azimuth", (
-                    "固定枪机必须有方位角 / a fixed camera needs an azimuth"
-                )))  # fmt: skip
+        fixed = np.equal(values["kind"], "fixed")
+        if azimuth is not None:
+            fixed &= ~np.isfinite(azimuth)
+        for i in np.flatnonzero(fixed):
+            problems.append((int(i), "azimuth", (
+                "固定枪机必须有方位角 / a fixed camera needs an azimuth"
+            )))  # fmt: skip
     if layer == "incidents":
-        absent = [None] * len(values["code"])
-        resolved = values.get("resolved_at", absent)
-        reported = values["reported_at"]
-        for i, state in enumerate(values.get("status", absent)):
-            done = state in ("resolved", "followed_up", "archived")
-            resolved_at = resolved[i]
-            if done and resolved_at is None:
-                problems.append((i, "resolved_at", (
-                    f"状态 {state} 需要化解时间 / status {state} needs resolved_at"
-                )))  # fmt: skip
-            elif not done and resolved_at is not None:
-                problems.append((i, "resolved_at", (
-                    "未化解的事件不应有化解时间 / an unresolved incident has no "
-                    "resolved_at"
-                )))  # fmt: skip
-            elif done and reported[i] is not None and resolved_at < reported[i]:
-                problems.append((i, "resolved_at", (
-                    "化解时间早于上报时间 / resolved_at is before reported_at"
-                )))  # fmt: skip
+        problems += _resolution_rules(values)
     return problems
 
 
-class _Loader:
-    """Stages good rows with COPY, then upserts them by code in one statement."""
-
-    def __init__(self, conn: sa.Connection, layer: str, matched: dict):
-        self.conn = conn
-        self.layer = layer
-        self.table, columns = POINT_LAYERS[layer]
-        self.columns = {c: t for c, t in columns.items() if c in matched} | {
-            c: columns[c] for c in _DEFAULTS.get(layer, {}) if c not in matched
-        }
-        self.cursor = conn.connection.cursor()
-        bulk.create_temp(
-            self.cursor,
-            "stage",
-            [*self.columns.items(), ("lon", "float8"), ("lat", "float8")],
-        )
-        self.staged = 0
-
-    def districts(self):
-        """The current districts, to catch points far outside (None if none)."""
-        wkb = self.conn.execute(
-            sa.text(
-                "SELECT ST_AsBinary(ST_Union(geom)) FROM area "
-                "WHERE kind = 'district' AND valid_to IS NULL"
-            )
-        ).scalar()
-        if wkb is None:
-            return None
-        districts = shapely.from_wkb(bytes(wkb))
-        shapely.prepare(districts)  # many points against one polygon
-        return districts
-
-    def stage(self, values: dict, lon, lat, keep) -> None:
-        defaults = _DEFAULTS.get(self.layer, {})
-        columns = [
-            _integers(values[c]) if sqltype == "int" else values[c]
-            if c in values else [defaults[c]] * len(lon)
-            for c, sqltype in self.columns.items()
-        ]  # fmt: skip
-        rows = (
-            [col[i] for col in columns] + [lon[i], lat[i]] for i in np.flatnonzero(keep)
-        )
-        self.staged += bulk.copy_rows(
-            self.cursor, "stage", [*self.columns, "lon", "lat"], rows
-        )
-
-    def finish(self) -> tuple[int, int]:
-        """Upsert the staged rows; return (rows accepted, of which unchanged)."""
-        names = list(self.columns)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != "code")
-        changed = (
-            " OR ".join(
-                f"{self.table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in names
-            )
-            + f" OR NOT ST_Equals({self.table}.geom, EXCLUDED.geom)"
-        )
-        result = self.conn.execute(sa.text(f"""
-            INSERT INTO {self.table} ({", ".join(names)}, geom)
-            SELECT {", ".join(names)}, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-              FROM stage
-            ON CONFLICT (code) DO UPDATE SET {updates}, geom = EXCLUDED.geom
-             WHERE {changed}"""))  # fmt: skip
-        return self.staged, self.staged - result.rowcount
-
-
-def _integers(numbers: np.ndarray) -> list:
-    return [int(n) if np.isfinite(n) else None for n in numbers]
-
-
-def _open_batch(conn, layer, path: Path, digest: str, username) -> int:
-    return conn.execute(
-        sa.text(
-            "INSERT INTO import_batch (layer, filename, sha256, username) "
-            "VALUES (:l, :f, :h, :u) RETURNING id"
-        ),
-        {"l": layer, "f": path.name, "h": digest, "u": username},
-    ).scalar()
-
-
-def _close_batch(conn, batch_id: int, report: Report) -> None:
-    conn.execute(
-        sa.text(
-            "UPDATE import_batch SET finished_at = now(), read_count = :r, "
-            "loaded_count = :l, rejected_count = :j, status = :s, "
-            "report = CAST(:rep AS jsonb) WHERE id = :id"
-        ),
-        {
-            "r": report.read,
-            "l": report.loaded,
-            "j": report.rejected,
-            "s": report.status,
-            "rep": json.dumps(report.to_dict(), ensure_ascii=False, default=str),
-            "id": batch_id,
-        },
-    )
+def _resolution_rules(values: dict) -> list:
+    """A resolved incident has a resolution time, not before its report; an
+    open one has none."""
+    n = len(values["code"])
+    status = values.get("status", np.full(n, None, dtype=object))
+    resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
+    reported = values["reported_at"]
+    done = np.isin(status, _DONE)
+    has_time = ~np.isnat(resolved)
+    problems = []
+    for i in np.flatnonzero(done & ~has_time):
+        problems.append((int(i), "resolved_at", (
+            f"状态 {status[i]} 需要化解时间 / status {status[i]} needs resolved_at"
+        )))  # fmt: skip
+    for i in np.flatnonzero(~done & has_time):
+        problems.append((int(i), "resolved_at", (
+            "未化解的事件不应有化解时间 / an unresolved incident has no resolved_at"
+        )))  # fmt: skip
+    for i in np.flatnonzero(done & has_time & (resolved < reported)):
+        problems.append((int(i), "resolved_at", (
+            "化解时间早于上报时间 / resolved_at is before reported_at"
+        )))  # fmt: skip
+    return problems

@@ -10,12 +10,18 @@ Encodings: CSV may be UTF-8 with or without a BOM, or GBK/GB18030 (what Excel
 saves on a Chinese Windows); a Shapefile's ``.cpg`` is honoured, else the DBF is
 sniffed.  A byte that is not valid in the detected encoding rejects its row (the
 line number is reported), never the whole file silently.
+
+Large CSV files are read a block of bytes at a time, decoded and parsed at C
+speed (pandas); only a block with something unusual in it — a bad byte, a blank
+row, a row with the wrong number of fields — goes line by line (see
+:meth:`CsvSource.chunks`).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import logging
 import zipfile
 from collections.abc import Iterator
@@ -46,6 +52,11 @@ FORMATS = {
 csv.field_size_limit(1 << 30)
 SNIFF_BYTES = 1 << 20  # enough text to tell UTF-8 from GBK
 CHUNK_ROWS = 50_000
+# Encodings in which a newline, quote or delimiter byte is always that
+# character (never part of a multi-byte one): their bytes can be split into
+# rows before decoding.
+BLOCK_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312"})
+MAX_BLOCK_BYTES = 64 << 20  # past this without a row end, read line by line
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Chunk:
     raw: list
     geometry: np.ndarray | None = None
     broken: dict[int, str] = field(default_factory=dict)
+    offset: int | None = None  # bytes of the file read so far (CSV), for progress
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -171,7 +183,8 @@ class CsvSource(Source):
         with path.open("rb") as handle:
             sample = handle.read(SNIFF_BYTES)
         self.encoding = encoding or sniff_encoding(sample)
-        first = sample.split(b"\n", 1)[0].decode(self.encoding, errors="replace")
+        head = sample.split(b"\n", 1)[0]
+        first = head.decode(self.encoding, errors="replace")
         self.delimiter = max(",;\t", key=first.count)
         self.header = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
         self.columns = [name.strip().lstrip("\ufeff") for name in self.header]
@@ -180,64 +193,341 @@ class CsvSource(Source):
                 f"{path.name} 第 1 行没有列名 / line 1 has no column names",
                 field="header",
             )
-
-    def _lines(self, broken: dict[int, str]) -> Iterator[str]:
-        """Decoded physical lines; a line with an invalid byte is noted in
-        ``broken`` (by line number) and passed on with the byte replaced."""
-        decode = codecs.getdecoder(
-            "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        self._body = len(head) + 1  # where line 2 starts
+        self._row_bytes = len(sample) / max(1, sample.count(b"\n"))
+        # A header with an open quote runs on past line 1: only the
+        # sequential reader knows where.
+        self._blockwise = (
+            codecs.lookup(self.encoding).name in BLOCK_ENCODINGS
+            and head.count(b'"') % 2 == 0
         )
-        with self.path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number == 1 and line.startswith(codecs.BOM_UTF8):
-                    line = line[3:]
-                try:
-                    text = decode(line)[0]
-                except UnicodeDecodeError as exc:
-                    broken[number] = (
-                        f"第 {exc.start + 1} 个字节不是有效的 {self.encoding} 编码 / "
-                        f"byte {exc.start + 1} is not valid {self.encoding}"
-                    )
-                    text = line.decode(self.encoding, errors="replace")
-                yield text
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        """Chunks of ``size`` rows (the last may be smaller).
+
+        Blocks of bytes that end where a row ends are decoded whole and parsed
+        by pandas' C parser.  A block with a byte that does not decode, a blank
+        row, a row whose field count differs from the header's, or a row with
+        no ASCII letter or digit (it may be blank once stripped) is read line by
+        line instead, so that each such row is reported by its line number as
+        before.  Quotes used other than around whole fields make row ends a
+        matter for the sequential reader: from there on the whole file is read
+        line by line.
+        """
+        batch = _Batch(self.columns, size)
+        with self.path.open("rb") as handle:
+            if not self._blockwise:
+                rows = self._rows(handle, 1, header=True)
+                yield from batch.add_rows(rows, offset=None)
+                yield from batch.flush()
+                return
+            handle.seek(self._body)
+            number = 2
+            for offset, block in _blocks(handle, size * self._row_bytes):
+                if block is None:  # no row end in sight: the careful way
+                    handle.seek(offset)
+                    rows = self._rows(handle, number)
+                    yield from batch.add_rows(rows, offset=None)
+                    break
+                piece = self._parse_block(block, number)
+                if piece is _UNCLEAN:
+                    handle.seek(offset)
+                    rows = self._rows(handle, number)
+                    yield from batch.add_rows(rows, offset=None)
+                    break
+                end = offset + len(block)
+                if piece is None:
+                    rows = self._rows(block.splitlines(keepends=True), number)
+                    yield from batch.add_rows(rows, offset=end)
+                else:
+                    yield from batch.add(piece, offset=end)
+                number += block.count(b"\n")
+        yield from batch.flush()
+
+    def _rows(self, lines, number: int, header: bool = False):
+        """``(line number, row, reason or None)`` of each row of ``lines``
+        (bytes; the first is line ``number``), one line at a time: a line with
+        an invalid byte gives its row the reason, with the byte replaced."""
         broken: dict[int, str] = {}
-        lines = self._lines(broken)
+        lines = self._decoded(lines, number, broken)
         reader = csv.reader(lines, delimiter=self.delimiter)
-        next(reader)  # the header
+        if header:
+            next(reader, None)
         width = len(self.columns)
-        rows, numbers, bad = [], [], {}
-        previous = 1  # physical line where the last row ended
+        previous = number - 1 + reader.line_num  # physical line of the last row's end
         for row in reader:
-            first, previous = previous + 1, reader.line_num  # a row may span lines
+            first, previous = previous + 1, number - 1 + reader.line_num
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are not rows
             hit = (
                 [n for n in range(first, previous + 1) if n in broken] if broken else []
             )
+            reason = None
             if hit:
-                bad[len(rows)] = broken.pop(hit[0])
+                reason = broken.pop(hit[0])
             elif len(row) != width:
-                bad[len(rows)] = (
+                reason = (
                     f"有 {len(row)} 列，表头有 {width} 列 / {len(row)} fields, "
                     f"the header has {width}"
                 )
-            rows.append(row)
-            numbers.append(first)
-            if len(rows) == size:
-                yield self._chunk(numbers, rows, bad)
-                rows, numbers, bad = [], [], {}
-        if rows:
-            yield self._chunk(numbers, rows, bad)
+            yield first, row, reason
 
-    def _chunk(self, numbers, rows, bad) -> Chunk:
+    def _decoded(self, lines, number: int, broken: dict[int, str]) -> Iterator[str]:
+        decode = codecs.getdecoder(
+            "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        )
+        for n, line in enumerate(lines, start=number):
+            if n == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[3:]
+            try:
+                text = decode(line)[0]
+            except UnicodeDecodeError as exc:
+                broken[n] = (
+                    f"第 {exc.start + 1} 个字节不是有效的 {self.encoding} 编码 / "
+                    f"byte {exc.start + 1} is not valid {self.encoding}"
+                )
+                text = line.decode(self.encoding, errors="replace")
+            yield text
+
+    def _parse_block(self, block: bytes, number: int):
+        """The rows of ``block`` (whole rows, the first on line ``number``) as a
+        :class:`_Piece`; None when a row needs the line-by-line reader;
+        ``_UNCLEAN`` when quotes sit inside fields."""
+        rows = _row_bounds(block, self.delimiter)
+        if rows is None:
+            return _UNCLEAN
+        starts, lines, fields, letters = rows
+        if (fields != len(self.columns)).any() or not letters.all():
+            return None
+        encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         width = len(self.columns)
-        padded = [r if len(r) == width else (r + [""] * width)[:width] for r in rows]
-        columns = {
-            name: [row[i] for row in padded] for i, name in enumerate(self.columns)
-        }
-        return Chunk(numbers=numbers, columns=columns, raw=rows, broken=bad)
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(block), sep=self.delimiter, header=None,
+                names=range(width), index_col=False, dtype=str, na_filter=False,
+                skip_blank_lines=False, encoding=encoding, encoding_errors="strict",
+                engine="c", quotechar='"', doublequote=True,
+            )  # fmt: skip
+        except UnicodeDecodeError:
+            return None
+        if len(frame) != len(starts):
+            return None  # cannot happen for the rows checked above; be safe
+        columns = [frame[i].to_numpy(dtype=object) for i in range(width)]
+        return _Piece(number + lines, columns)
+
+
+_UNCLEAN = object()
+
+
+def _blocks(handle, want: float) -> Iterator[tuple[int, bytes | None]]:
+    """``(offset, bytes)`` from ``handle``'s position on, each block ending
+    where a row ends (a newline outside quotes; the last gets one if the file
+    lacks it).  ``(offset, None)`` when no row end turns up within
+    :data:`MAX_BLOCK_BYTES`: the rest is for the line-by-line reader."""
+    want = max(1 << 16, int(want))
+    offset, tail = handle.tell(), b""
+    while True:
+        data = handle.read(want)
+        buffer = tail + data if tail else data
+        if not data:
+            if buffer:
+                yield offset, buffer if buffer.endswith(b"\n") else buffer + b"\n"
+            return
+        cut = _row_end(buffer)
+        if cut < 0:
+            if len(buffer) > MAX_BLOCK_BYTES:
+                yield offset, None
+                return
+            tail = buffer
+            continue
+        yield offset, buffer[:cut]
+        offset, tail = offset + cut, buffer[cut:]
+
+
+def _row_end(buffer: bytes) -> int:
+    """Index just past the last newline of ``buffer`` with an even number of
+    quote characters before it (outside any quoted field), or -1."""
+    quotes, end = buffer.count(b'"'), len(buffer)
+    position = buffer.rfind(b"\n")
+    while position >= 0:
+        quotes -= buffer.count(b'"', position, end)
+        if quotes % 2 == 0:
+            return position + 1
+        end, position = position, buffer.rfind(b"\n", 0, position)
+    return -1
+
+
+# Bytes that make a cell non-blank for certain: ASCII letters, digits and signs
+# (whitespace, the delimiters and quotes do not; nor, conservatively, non-ASCII
+# bytes, which may be a full-width space).
+_LETTERS = bytes(int(32 < b < 127 and b != ord('"')) for b in range(256))
+
+
+def _row_bounds(block: bytes, delimiter: str):
+    """Where the rows of ``block`` start, the line of each (from 0), its field
+    count and whether it has a letter; None when quotes are not only around
+    whole fields or a carriage return stands alone."""
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return None
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    delimiters = np.flatnonzero(data == ord(delimiter))
+    quotes = np.flatnonzero(data == 34)
+    ends = np.arange(len(newlines))
+    if quotes.size:
+        if not _quotes_around_fields(data, quotes, ord(delimiter)):
+            return None
+        ends = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
+        if not ends.size or ends[-1] != len(newlines) - 1:
+            return None  # the file ends inside a quoted field
+        delimiters = delimiters[np.searchsorted(quotes, delimiters) % 2 == 0]
+    stops = newlines[ends]
+    starts = np.concatenate(([0], stops[:-1] + 1))
+    lines = np.concatenate(([0], ends[:-1] + 1))
+    fields = (
+        np.searchsorted(delimiters, stops) - np.searchsorted(delimiters, starts) + 1
+    )
+    letters = np.frombuffer(block.translate(_LETTERS), dtype=np.uint8).copy()
+    letters[delimiters] = 0  # those between fields (a quoted one is a letter)
+    has_letter = np.maximum.reduceat(letters, starts) > 0
+    return starts, lines, fields, has_letter
+
+
+def _quotes_around_fields(data: np.ndarray, quotes: np.ndarray, delimiter: int):
+    """Every opening quote starts a field (or doubles a quote) and every closing
+    one ends it: then counting quotes tells what the csv module reads."""
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    ok_before = (opening == 0) | np.isin(before, (delimiter, 10, 34))
+    after = data[np.minimum(closing + 1, len(data) - 1)]
+    ok_after = np.isin(after, (delimiter, 13, 10, 34))
+    return bool(ok_before.all() and ok_after.all())
+
+
+class _Piece:
+    """Rows parsed together: line numbers, one object array per header column,
+    reasons for broken rows and the rows as read where they differ from the
+    columns (by position)."""
+
+    def __init__(self, numbers, columns, broken=None, raw=None):
+        self.numbers = np.asarray(numbers, dtype=np.int64)
+        self.columns = columns
+        self.broken = broken or {}
+        self.raw = raw or {}
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def take(self, start: int, stop: int) -> _Piece:
+        def within(d):
+            return {i - start: v for i, v in d.items() if start <= i < stop}
+
+        return _Piece(
+            self.numbers[start:stop],
+            [c[start:stop] for c in self.columns],
+            within(self.broken),
+            within(self.raw),
+        )
+
+
+class _Batch:
+    """Turns pieces of any size into chunks of ``size`` rows."""
+
+    def __init__(self, names: list[str], size: int):
+        self.names, self.size = names, size
+        self.pending: list[_Piece] = []
+        self.count = 0
+        self.offset = None
+
+    def add(self, piece: _Piece, offset) -> Iterator[Chunk]:
+        self.pending.append(piece)
+        self.count += len(piece)
+        self.offset = offset
+        while self.count >= self.size:
+            yield self._emit(self.size)
+
+    def add_rows(self, rows, offset) -> Iterator[Chunk]:
+        """Pieces from ``(number, row, reason)`` rows, a chunk's worth at a time."""
+        width = len(self.names)
+        numbers, cells, broken, raw = [], [], {}, {}
+        for number, row, reason in rows:
+            if reason is not None:
+                broken[len(numbers)] = reason
+            if len(row) != width:
+                raw[len(numbers)] = row
+                row = (row + [""] * width)[:width]
+            numbers.append(number)
+            cells.append(row)
+            if len(numbers) == self.size:
+                yield from self.add(_piece(numbers, cells, broken, raw), offset)
+                numbers, cells, broken, raw = [], [], {}, {}
+        if numbers:
+            yield from self.add(_piece(numbers, cells, broken, raw), offset)
+
+    def flush(self) -> Iterator[Chunk]:
+        if self.count:
+            yield self._emit(self.count)
+
+    def _emit(self, n: int) -> Chunk:
+        taken, left = [], n
+        while left:
+            piece = self.pending[0]
+            if len(piece) <= left:
+                taken.append(self.pending.pop(0))
+                left -= len(piece)
+            else:
+                taken.append(piece.take(0, left))
+                self.pending[0] = piece.take(left, len(piece))
+                left = 0
+        self.count -= n
+        return _chunk(self.names, taken, self.offset)
+
+
+def _piece(numbers, cells, broken, raw) -> _Piece:
+    columns = [np.empty(len(cells), dtype=object) for _ in cells[0]]
+    for i, column in enumerate(zip(*cells, strict=True)):
+        columns[i][:] = column
+    return _Piece(numbers, columns, broken, raw)
+
+
+def _chunk(names: list[str], pieces: list[_Piece], offset) -> Chunk:
+    if len(pieces) == 1:
+        joined = pieces[0]
+    else:
+        base = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+        joined = _Piece(
+            np.concatenate([p.numbers for p in pieces]),
+            [np.concatenate(c) for c in zip(*(p.columns for p in pieces), strict=True)],
+            _merged(base, [p.broken for p in pieces]),
+            _merged(base, [p.raw for p in pieces]),
+        )
+    return Chunk(
+        numbers=joined.numbers.tolist(),
+        columns=dict(zip(names, joined.columns, strict=True)),
+        raw=_RawRows(joined.columns, joined.raw),
+        broken={int(i): r for i, r in joined.broken.items()},
+        offset=offset,
+    )
+
+
+def _merged(bases, dicts: list[dict]) -> dict:
+    return {b + i: v for b, d in zip(bases, dicts, strict=True) for i, v in d.items()}
+
+
+class _RawRows:
+    """Each row as read, made from the columns when asked (only rejected rows
+    are ever asked for: the quarantine file)."""
+
+    def __init__(self, columns: list[np.ndarray], differing: dict[int, list]):
+        self.columns, self.differing = columns, differing
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __getitem__(self, i: int) -> list:
+        if i in self.differing:
+            return self.differing[i]
+        return [column[i] for column in self.columns]
 
 
 # -- XLSX -------------------------------------------------------------------------
@@ -315,7 +605,10 @@ class VectorSource(Source):
         if kind == "shapefile":
             self.encoding = encoding or _shapefile_encoding(path, self._target)
         info = pyogrio.read_info(
-            self._target, layer=self.layer, encoding=self._encoding_option()
+            self._target,
+            layer=self.layer,
+            encoding=self._encoding_option(),
+            **self._open_options(),
         )
         self.columns = [str(name) for name in info["fields"]]
         self.header = self.columns
