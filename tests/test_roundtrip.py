@@ -51,7 +51,9 @@ def same_areas(expected: list[tuple], got: list[tuple]) -> None:
     [(".gpkg", None), (".shp", "gbk"), (".csv", None)],
     ids=["geopackage", "gbk-shapefile", "csv-wkt"],
 )
-def test_demo_county_round_trips(demo_engine, make_database, tmp_path, suffix, encoding):
+def test_demo_county_round_trips(
+    demo_engine, make_database, tmp_path, suffix, encoding
+):
     target = db.get_engine(make_database())
     for layer in BOUNDARIES:
         path = tmp_path / f"{layer}{suffix}"
