@@ -15,6 +15,7 @@ import logging
 import math
 import struct
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import numpy as np
@@ -352,3 +353,28 @@ def _keys_and_indexes(conn: sa.Connection, table: str, columns):
         params,
     ).all()
     return [tuple(k) for k in keys], [tuple(i) for i in indexes]
+
+
+# -- planner settings ---------------------------------------------------------------
+
+
+@contextmanager
+def planner(cursor, **settings):
+    """Planner settings for the statements inside, put back afterwards.
+
+    ``cursor`` is a DBAPI cursor inside the caller's transaction; the settings
+    are transaction-local (``set_config(..., true)``) in any case.
+    """
+    names = list(settings)
+    cursor.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))
+    before = dict(zip(names, cursor.fetchone(), strict=True))
+    _set(cursor, settings)
+    yield  # after an error the transaction is lost anyway: nothing to put back
+    _set(cursor, before)
+
+
+def _set(cursor, settings: dict) -> None:
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+        [str(v) for pair in settings.items() for v in pair],
+    )

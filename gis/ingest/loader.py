@@ -218,7 +218,7 @@ class PointLoader:
         # Probe the code index for each staged row: hashing the whole table
         # once per chunk, as the planner likes to, costs a scan of a million
         # rows for fifty thousand.
-        with _planner(self.cursor, enable_hashjoin="off", enable_mergejoin="off"):
+        with bulk.planner(self.cursor, enable_hashjoin="off", enable_mergejoin="off"):
             self.cursor.execute(
                 f"DELETE FROM {STAGE} s USING {self.table} t "
                 f"WHERE t.code = s.code AND NOT ({self._changed('t', 's')})"
@@ -251,7 +251,7 @@ class PointLoader:
         # The stage has no statistics (ANALYZE would cost more than it saves):
         # the planner expects few points and sorts them to group; hashing is
         # ~10 % faster for the whole statement.
-        with _planner(self.cursor, enable_sort="off"):
+        with bulk.planner(self.cursor, enable_sort="off"):
             self.conn.execute(
                 sa.text(f"""
                 INSERT INTO {HITS} (n, {", ".join(columns)})
@@ -286,24 +286,6 @@ class PointLoader:
 
 
 _FAR_PAST = date(1900, 1, 1)
-
-
-@contextmanager
-def _planner(cursor, **settings):
-    """Planner settings for the statements inside, put back afterwards."""
-    names = list(settings)
-    cursor.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))
-    before = dict(zip(names, cursor.fetchone(), strict=True))
-    _set(cursor, settings)
-    yield  # after an error the transaction is lost anyway: nothing to put back
-    _set(cursor, before)
-
-
-def _set(cursor, settings: dict) -> None:
-    cursor.execute(
-        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
-        [v for pair in settings.items() for v in pair],
-    )
 
 
 def _spatial_order(rows: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
