@@ -23,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
@@ -245,6 +246,65 @@ def test_batch_gives_each_point_its_single_answer(conn):
     batch = lookup.lookup_many(conn, *zip(*EVERY_CASE, strict=True))
     assert batch == [lookup.lookup(conn, lon, lat) for lon, lat in EVERY_CASE]
     assert [code(a["grid"]) for a in batch[:2]] == [None, A + "001"]
+
+
+def _large_batch(seed: int) -> list[tuple[float, float]]:
+    """Every edge case and random points in and around the squares (some far
+    from any post), repeated up to the size that goes through the points table."""
+    rng = np.random.default_rng(seed)
+    extra = list(
+        zip(
+            rng.uniform(99.9, 100.4, 300).tolist(),
+            rng.uniform(29.9, 30.2, 300).tolist(),
+            strict=True,
+        )
+    )
+    points = EVERY_CASE + extra
+    return points * -(-lookup.TABLE_BATCH // len(points))
+
+
+def test_large_batch_through_the_points_table_gives_the_single_answers(conn):
+    # From TABLE_BATCH points on, the areas and posts probe an indexed table of
+    # the points instead of each point probing theirs: the answers stay the same.
+    conn.execute(  # posts close enough together to compete inside one box
+        sa.text("""
+        INSERT INTO post (code, name, kind, geom)
+        SELECT 'R' || i, 'R' || i, 'workstation',
+               ST_SetSRID(ST_MakePoint(100.05 + (i % 6) * 0.013,
+                                       30.01 + (i / 6) * 0.011), 4326)
+          FROM generate_series(0, 29) i""")
+    )
+    points = _large_batch(7)
+    assert len(points) >= lookup.TABLE_BATCH
+    batch = lookup.lookup_many(conn, *zip(*points, strict=True))
+    single = {point: lookup.lookup(conn, *point) for point in set(points)}
+    assert batch == [single[point] for point in points]
+    nearest = {  # every post measured on the sphere, the nearest kept
+        point: conn.execute(
+            sa.text("""
+            SELECT code, round(ST_Distance(geom::geography, ST_SetSRID(
+                       ST_MakePoint(:x, :y), 4326)::geography, false)::numeric, 1)
+              FROM post ORDER BY 2, id LIMIT 1"""),
+            {"x": point[0], "y": point[1]},
+        ).one()
+        for point in set(points)
+    }
+    assert [
+        (a["nearest_post"]["code"], a["nearest_post"]["distance_m"]) for a in batch
+    ] == [(nearest[p][0], float(nearest[p][1])) for p in points]
+    assert sum(a["nearest_post"]["distance_m"] > 3000 for a in batch) > 50
+
+
+def test_large_batches_outside_a_transaction_leave_none_open(engine):
+    with engine.connect() as connection:
+        for seed in (1, 2):  # the second batch reuses the session's table
+            points = _large_batch(seed)
+            batch = lookup.lookup_many(connection, *zip(*points, strict=True))
+            assert [code(a["village"]) for a in batch[:3]] == [None, A, A]
+            assert len(batch) == len(points)
+            assert not connection.in_transaction()
+            status = connection.connection.dbapi_connection.info.transaction_status
+            assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 def test_lookup_outside_a_transaction_leaves_none_open(engine):
