@@ -366,6 +366,17 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
         return _execute(cursor, prepared, "pingan_lookup_table", (when,))
 
 
+def refresh_post_index(cursor) -> None:
+    """Rebuild the nearest-post index after posts were written in bulk.
+
+    ``post_geog_gist`` is built with pages a tenth full (migration 0009) so that
+    a nearest-post search visits a few pages and posts, not all of them; rows
+    inserted one by one fill its pages again.  Cheap (posts are few); it locks
+    the index until the caller's transaction ends.
+    """
+    cursor.execute("REINDEX INDEX post_geog_gist")
+
+
 def _array(values: np.ndarray) -> str:
     # repr() is the shortest text that reads back as the same float8.
     return "{" + ",".join(map(repr, values.tolist())) + "}"

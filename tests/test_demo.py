@@ -170,6 +170,18 @@ def test_incidents_follow_the_real_mix_and_have_hotspots(conn):
     assert busiest > 8 * 5000 / cells
 
 
+def test_the_nearest_post_index_is_built_sparse(conn):
+    # Pages a tenth full (migration 0009), rebuilt after the demo's posts went
+    # in: 149 posts on one page would make every search measure all of them.
+    posts, pages = conn.execute(
+        sa.text(
+            "SELECT (SELECT count(*) FROM post), relpages FROM pg_class "
+            "WHERE relname = 'post_geog_gist'"
+        )
+    ).one()
+    assert posts == 149 and pages >= 10
+
+
 def test_generation_is_deterministic():
     a = world.generate(seed=7, incidents=30, cameras=30)
     b = world.generate(seed=7, incidents=30, cameras=30)

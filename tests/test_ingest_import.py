@@ -124,8 +124,11 @@ def test_bd09_xlsx_posts(engine, tmp_path):
         lon, lat = crs.from_wgs84(*point, "bd09")
         sheet.append([code, f"{code}号警务室", "警务室", float(lon), float(lat), 3])
     book.save(tmp_path / "posts.xlsx")
+    index = "SELECT relfilenode FROM pg_class WHERE relname = 'post_geog_gist'"
+    before = table(engine, index)
     report = import_file(engine, "posts", tmp_path / "posts.xlsx", crs="bd09")
     assert report.status == "loaded" and report.loaded == 2
+    assert table(engine, index) != before  # rebuilt sparse after the posts went in
     rows = table(engine, "SELECT name, kind, staff, ST_X(geom), ST_Y(geom) FROM post "
                          "ORDER BY code")  # fmt: skip
     assert [r[:3] for r in rows] == [("P1号警务室", "police_room", 3),

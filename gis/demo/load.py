@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
+from gis import lookup
 from gis.bulk import copy_to_temp
 from gis.demo.world import DISTRICT_CODE, World, generate
 
@@ -182,8 +183,9 @@ def _sync(
     columns: list[tuple[str, str]],
     records: list[dict],
     select: dict[str, str] | None = None,
-) -> None:
-    """Upsert synthetic ``rows`` into ``table`` by code and drop stale ones.
+) -> int:
+    """Upsert synthetic ``rows`` into ``table`` by code and drop stale ones;
+    return the number of rows deleted, inserted or updated.
 
     ``columns`` describe the staged values (``code`` first); staged ``lon``/``lat``
     and ``*_code`` columns are inputs to expressions, not target columns.
@@ -203,6 +205,7 @@ def _sync(
         f"DELETE FROM {table} t WHERE t.synthetic AND NOT EXISTS "
         f"(SELECT 1 FROM {stage} s WHERE s.code = t.code)"
     )
+    changed = cur.rowcount
     # Unchanged rows are filtered out before the INSERT: BEFORE INSERT triggers
     # (area assignment) would otherwise run for every row even when the
     # conflict clause then leaves it alone.
@@ -217,6 +220,7 @@ def _sync(
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
         + f" WHERE {table}.synthetic"
     )
+    return changed + cur.rowcount
 
 
 POINT = {"geom": "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"}
@@ -294,13 +298,14 @@ SPECS = {
 }
 
 
-def _write(cur, table: str, records: list[dict]) -> None:
+def _write(cur, table: str, records: list[dict]) -> int:
     columns, select = SPECS[table]
-    _sync(cur, table, columns, records, select)
+    return _sync(cur, table, columns, records, select)
 
 
 def _posts(cur, world: World) -> None:
-    _write(cur, "post", world.posts)
+    if _write(cur, "post", world.posts):
+        lookup.refresh_post_index(cur)
 
 
 def _people(cur, world: World) -> None:

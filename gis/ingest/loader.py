@@ -35,7 +35,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gis import assign, bulk
+from gis import assign, bulk, lookup
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ class PointLoader:
         if self.aside is not None:
             with self.clock("indexes"):
                 self.aside.restore()
+        if self.table == "post" and self.written and not self.dry_run:
+            lookup.refresh_post_index(self.cursor)
         # Later statements of the transaction must run the row triggers.
         self.conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
         return self.staged, self.staged - self.written
