@@ -418,8 +418,9 @@ def lookup_many(
 
     Notes
     -----
-    Answers for points in the same area share that area's ``{code, name}`` and
-    officer objects; copy an answer before changing it in place.
+    Answers for points in the same area share that area's ``{code, name}``,
+    officer, grid member and flag objects; copy an answer before changing it in
+    place.
     """
     if len(lons) != len(lats):
         raise InvalidInput("lon 与 lat 数量不同 / lon and lat differ in length")
@@ -458,12 +459,21 @@ def _refs(refs: dict | None) -> tuple[dict, dict, dict, dict]:
 def _answers(rows, lons, lats, crs, x, y, when) -> list[dict]:
     areas, officers, members, posts = _refs(rows[0][-1])
     at = when.isoformat()
+    people: dict[tuple, list] = {}  # (village, grid) -> officers of both
+    flags: dict[tuple, dict] = {}  # (shared kinds, district, village) -> flags
     answers = []
     for row, lon, lat, wx, wy in zip(
         rows, lons, lats, x.tolist(), y.tolist(), strict=True
     ):
         district, township, village, grid, station, shared, post, distance = row[:8]
-        shared = sorted(shared or [])
+        place = (village, grid)
+        if (officers_here := people.get(place)) is None:
+            officers_here = people[place] = (
+                officers.get(village, []) + officers.get(grid, [])
+            )
+        edge = (tuple(shared or ()), district is None, village is None)
+        if (flags_here := flags.get(edge)) is None:
+            flags_here = flags[edge] = _flags(*edge)
         answers.append({
             "query": {
                 "lon": float(lon),
@@ -477,19 +487,23 @@ def _answers(rows, lons, lats, crs, x, y, when) -> list[dict]:
             "village": areas.get(village),
             "grid": areas.get(grid),
             "police_station": areas.get(station),
-            "officers": officers.get(village, []) + officers.get(grid, []),
-            "grid_members": list(members.get(grid, ())),
+            "officers": officers_here,
+            "grid_members": members.get(grid, []),
             "nearest_post": (
                 None if post is None else {**posts[post], "distance_m": distance}
             ),
-            "flags": {
-                "on_boundary": bool(shared),
-                "boundary_kinds": shared,
-                "in_gap": district is not None and village is None,
-                "outside_district": district is None,
-            },
+            "flags": flags_here,
         })  # fmt: skip
     return answers
+
+
+def _flags(shared: tuple, outside: bool, no_village: bool) -> dict:
+    return {
+        "on_boundary": bool(shared),
+        "boundary_kinds": sorted(shared),
+        "in_gap": not outside and no_village,
+        "outside_district": outside,
+    }
 
 
 def parse_points(body) -> tuple[list, list]:
