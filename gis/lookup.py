@@ -294,7 +294,10 @@ _STATEMENTS = {
     ),
 }
 TABLE_BATCH = 1000
-"""Batches of this many points or more go through the temporary table."""
+"""Batches of this many points or more go through the temporary table, unless
+there are more area pieces than points: then each point probing the pieces'
+index stays cheaper (the synthetic county's 250,000 pieces against 10,000
+points: 1.3 s, against 2.7 s the other way round)."""
 _PREPARED = "pingan_lookup_prepared"  # key in the pooled connection's info dict
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
@@ -344,7 +347,7 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
             return _execute(
                 cursor, prepared, "pingan_lookup_one", (float(x[0]), float(y[0]), when)
             )
-        if len(x) < TABLE_BATCH:
+        if len(x) < max(TABLE_BATCH, _area_parts(cursor)):
             return _execute(
                 cursor, prepared, "pingan_lookup_many", (_array(x), _array(y), when)
             )
@@ -359,11 +362,20 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
             f"""INSERT INTO {_TABLE}
                 SELECT u.ord, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
                   FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY
-                       AS u(lon, lat, ord);
-                ANALYZE {_TABLE}""",
+                       AS u(lon, lat, ord)""",
             (_array(x), _array(y)),
         )
         return _execute(cursor, prepared, "pingan_lookup_table", (when,))
+
+
+def _area_parts(cursor) -> float:
+    """About how many pieces ``area_part`` holds (an upper bound before the
+    table's first ANALYZE: no piece is smaller than 200 bytes)."""
+    cursor.execute("""
+        SELECT CASE WHEN reltuples >= 0 THEN reltuples
+                    ELSE pg_relation_size(oid) / 200 END
+          FROM pg_class WHERE oid = 'area_part'::regclass""")
+    return cursor.fetchone()[0]
 
 
 def refresh_post_index(cursor) -> None:
