@@ -347,7 +347,7 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
             return _execute(
                 cursor, prepared, "pingan_lookup_one", (float(x[0]), float(y[0]), when)
             )
-        if len(x) < max(TABLE_BATCH, _area_parts(cursor)):
+        if len(x) < max(TABLE_BATCH, _table_from(cursor)):
             return _execute(
                 cursor, prepared, "pingan_lookup_many", (_array(x), _array(y), when)
             )
@@ -368,11 +368,16 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
         return _execute(cursor, prepared, "pingan_lookup_table", (when,))
 
 
-def _area_parts(cursor) -> float:
-    """About how many pieces ``area_part`` holds (an upper bound before the
-    table's first ANALYZE: no piece is smaller than 200 bytes)."""
+def _table_from(cursor) -> float:
+    """From how many points the table is worth it: about as many as there are
+    pieces in ``area_part`` (an upper bound before the table's first ANALYZE:
+    no piece is smaller than 200 bytes); never where nothing may be written (a
+    read-only transaction, a hot standby serving reads)."""
     cursor.execute("""
-        SELECT CASE WHEN reltuples >= 0 THEN reltuples
+        SELECT CASE WHEN pg_is_in_recovery()
+                      OR current_setting('transaction_read_only') = 'on'
+                    THEN 'Infinity'
+                    WHEN reltuples >= 0 THEN reltuples
                     ELSE pg_relation_size(oid) / 200 END
           FROM pg_class WHERE oid = 'area_part'::regclass""")
     return cursor.fetchone()[0]

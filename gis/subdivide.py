@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-MAX_VERTICES = 128
-"""Largest piece, as the schema's ``ST_Subdivide(geom, 128)``."""
+MAX_VERTICES = 512
+"""Largest piece, as the schema's ``ST_Subdivide(geom, 512)`` (migration 0010
+says why not smaller)."""
 MAX_DEPTH = 30
 """Halvings before giving up on a piece (a billionth of its width by then)."""
 
@@ -46,7 +47,7 @@ def subdivide(
     Examples
     --------
     >>> import shapely
-    >>> circle = shapely.Point(0, 0).buffer(1, quad_segs=64)  # 257 vertices
+    >>> circle = shapely.Point(0, 0).buffer(1, quad_segs=256)  # 1,025 vertices
     >>> pieces, index = subdivide(np.array([circle]))
     >>> len(pieces) > 1
     True

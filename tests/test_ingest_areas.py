@@ -21,7 +21,7 @@ import shapely
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from gis import crs, db, lookup
+from gis import crs, db, lookup, subdivide
 from gis.cli import main
 from gis.ingest import import_file
 
@@ -141,7 +141,7 @@ def test_every_layer_arrives_with_names_parents_and_places(world, tmp_path):
          GROUP BY a.id ORDER BY a.code""",
     )
     assert [p[0] for p in pieces] == [r[1] for r in rows]
-    assert all(n >= 1 and vertices <= 128 and share < 1e-9
+    assert all(n >= 1 and vertices <= subdivide.MAX_VERTICES and share < 1e-9
                for _, n, vertices, share in pieces)  # fmt: skip
 
 

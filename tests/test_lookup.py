@@ -307,6 +307,16 @@ def test_large_batches_outside_a_transaction_leave_none_open(engine):
             assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
+def test_large_batch_in_a_read_only_transaction(engine):
+    # As on a hot standby: no points table can be written, the batch still runs.
+    points = _large_batch(3)
+    with engine.connect() as connection:
+        connection.execute(sa.text("SET TRANSACTION READ ONLY"))
+        batch = lookup.lookup_many(connection, *zip(*points, strict=True))
+        assert [code(a["village"]) for a in batch[:3]] == [None, A, A]
+        connection.rollback()
+
+
 def test_lookup_outside_a_transaction_leaves_none_open(engine):
     with engine.connect() as connection:
         for _ in range(3):  # the second and later calls reuse the prepared plan

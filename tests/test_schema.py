@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from gis import db, schema
@@ -123,6 +124,22 @@ def test_camera_valid_row_accepted(conn):
     _camera(conn)
     _camera(conn, code="C2", kind="dome", azimuth=None, fov=360.0)
     assert conn.execute(sa.text("SELECT count(*) FROM camera")).scalar() == 2
+
+
+def test_big_polygons_are_cut_into_pieces_that_cover_them(conn):
+    # 2,049 vertices: the trigger cuts it into pieces of at most 512 (0010).
+    circle = shapely.Point(100, 30).buffer(0.1, quad_segs=512)
+    circle = "SRID=4326;" + shapely.MultiPolygon([circle]).wkt
+    area = _district(conn, geom=circle)
+    pieces, vertices, gap = conn.execute(
+        sa.text("""
+        SELECT count(*), max(ST_NPoints(p.geom)),
+               abs(ST_Area(ST_Union(p.geom)) - ST_Area(a.geom)) / ST_Area(a.geom)
+          FROM area a JOIN area_part p ON p.area_id = a.id
+         WHERE a.id = :a GROUP BY a.id"""),
+        {"a": area},
+    ).one()
+    assert pieces >= 4 and vertices <= 512 and gap < 1e-9
 
 
 def test_invalid_polygon_rejected(conn):
