@@ -389,9 +389,15 @@ def refresh_post_index(cursor) -> None:
     ``post_geog_gist`` is built with pages a tenth full (migration 0009) so that
     a nearest-post search visits a few pages and posts, not all of them; rows
     inserted one by one fill its pages again.  Cheap (posts are few); it locks
-    the index until the caller's transaction ends.
+    the index until the caller's transaction ends.  A role that does not own
+    the table may not rebuild it, and leaves it as it is.
     """
-    cursor.execute("REINDEX INDEX post_geog_gist")
+    cursor.execute(
+        "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
+        "WHERE oid = 'post_geog_gist'::regclass"
+    )
+    if cursor.fetchone()[0]:
+        cursor.execute("REINDEX INDEX post_geog_gist")
 
 
 def _array(values: np.ndarray) -> str:
