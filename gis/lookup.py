@@ -283,6 +283,7 @@ _STATEMENTS = {
         "float8[], float8[], date",
         _LOOKUP_SQL.format(points=_MANY, at="$3", inline=""),
     ),
+    "pingan_lookup_fill": ("float8[], float8[]", f"INSERT INTO {_TABLE} {_MANY}"),
     # NOT MATERIALIZED: each use of pts reads the table, with its index.
     "pingan_lookup_table": (
         "date",
@@ -337,7 +338,7 @@ def _execute(cursor, prepared: set, name: str, params: tuple) -> list[tuple]:
         cursor.execute(f"PREPARE {name} ({types}) AS {sql}")
         prepared.add(name)
     cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
-    return cursor.fetchall()
+    return cursor.fetchall() if cursor.description else []
 
 
 def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tuple]:
@@ -358,13 +359,7 @@ def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tupl
             CREATE TEMP TABLE IF NOT EXISTS {_TABLE} (ord bigint, geom geometry);
             CREATE INDEX IF NOT EXISTS {_TABLE}_geom ON {_TABLE} USING gist (geom);
             TRUNCATE {_TABLE}""")
-        cursor.execute(
-            f"""INSERT INTO {_TABLE}
-                SELECT u.ord, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
-                  FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY
-                       AS u(lon, lat, ord)""",
-            (_array(x), _array(y)),
-        )
+        _execute(cursor, prepared, "pingan_lookup_fill", (_array(x), _array(y)))
         return _execute(cursor, prepared, "pingan_lookup_table", (when,))
 
 
@@ -491,9 +486,8 @@ def _answers(rows, lons, lats, crs, x, y, when) -> list[dict]:
         district, township, village, grid, station, shared, post, distance = row[:8]
         place = (village, grid)
         if (officers_here := people.get(place)) is None:
-            officers_here = people[place] = (
-                officers.get(village, []) + officers.get(grid, [])
-            )
+            officers_here = officers.get(village, []) + officers.get(grid, [])
+            people[place] = officers_here
         edge = (tuple(shared or ()), district is None, village is None)
         if (flags_here := flags.get(edge)) is None:
             flags_here = flags[edge] = _flags(*edge)
