@@ -137,12 +137,24 @@ class LiveServer:
         self.server = create_server(
             flask_app, host="127.0.0.1", port=self.port, threads=4
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            # close() may pull the socket from under the loop's select():
+            # that EBADF is the loop ending, anything else a real failure.
+            if not self.closing:
+                raise
+
     def close(self) -> None:
+        self.closing = True
         self.server.close()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
