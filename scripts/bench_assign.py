@@ -13,6 +13,13 @@ It then inserts N incidents at random inside the district, unassigned and
 stored in spatial order as a bulk import would, and times ``assign`` R times
 twice over: once when every incident changes (all unassigned), once when
 nothing changes.  Between repeats the assignments are cleared again.
+
+Before that it measures the write's floor: the same bulk write with nothing to
+compute (every row's four columns set to fixed areas by one UPDATE, keys and
+indexes set aside and rebuilt as ``assign`` does), rolled back afterwards.  No
+assignment of every row can take less than that.  And last, the
+polygon-driven join of the grids alone: what computing the finest level costs
+before any other level or any write.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gis import assign, db, demo, schema  # noqa: E402
+from gis import assign, bulk, db, demo, schema  # noqa: E402
 from gis.demo import county  # noqa: E402
 
 WORLDS = ("demo", "county")
@@ -104,6 +111,62 @@ def _time(engine: sa.Engine, label: str, n: int) -> float:
     return seconds
 
 
+def write_floor(engine: sa.Engine) -> tuple[float, float]:
+    """Seconds for the bulk write alone and for putting keys and indexes back:
+    every incident gets fixed areas (one of each kind) in one UPDATE, with the
+    assignment columns' keys and indexes set aside as :func:`assign` sets them.
+    Rolled back, so the table is as it was."""
+    with engine.connect() as conn:
+        first = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT kind, min(id) FROM area WHERE kind = ANY(:kinds) "
+                    "GROUP BY kind"
+                ),
+                {"kinds": list(assign.KINDS)},
+            ).all()
+        )
+        sets = ", ".join(f"{c} = :{k}" for k, c in assign.KINDS.items())
+        conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'on'"))
+        aside = bulk.SetAside(conn, "incident", list(assign.KINDS.values()))
+        start = time.perf_counter()
+        conn.execute(sa.text(f"UPDATE incident SET {sets}, updated_at = now()"), first)
+        write = time.perf_counter() - start
+        start = time.perf_counter()
+        aside.restore()
+        restore = time.perf_counter() - start
+        conn.rollback()
+    return write, restore
+
+
+def one_join(engine: sa.Engine, kind: str = "grid") -> float:
+    """Seconds for the polygon-driven join of one kind alone (each point's
+    smallest-key area of ``kind``, today's boundaries, nothing written): the
+    least that computing even one level of the assignment costs."""
+    with engine.connect() as conn:
+        assign.prepare(conn, lock="SHARE")
+        start = time.perf_counter()
+        with (
+            conn.connection.cursor() as cursor,
+            bulk.planner(cursor, **assign.PARALLEL),
+        ):
+            conn.execute(
+                sa.text("""
+                SELECT count(*) FROM (
+                    SELECT p.id, min(r.key)
+                      FROM area_part ap
+                      JOIN assign_area r ON r.id = ap.area_id
+                      JOIN incident p ON p.geom && ST_Envelope(ap.geom)
+                                     AND _ST_Intersects(ap.geom, p.geom)
+                     WHERE ap.kind = :kind AND r.valid_to IS NULL
+                     GROUP BY p.id) s"""),
+                {"kind": kind},
+            ).scalar()
+        seconds = time.perf_counter() - start
+        conn.rollback()
+    return seconds
+
+
 def bench(server: str, world: str, n: int, repeat: int) -> None:
     name = f"pingan_bench_{uuid.uuid4().hex[:8]}"
     url = db.create_database(server, name)
@@ -120,11 +183,24 @@ def bench(server: str, world: str, n: int, repeat: int) -> None:
             f"{time.perf_counter() - start:.0f} s",
             flush=True,
         )
+        # On the freshly vacuumed table that the first run meets too (a write
+        # into pages holding the previous write's dead rows is slower).  The
+        # first write of a page after a checkpoint logs the whole page, so
+        # the second time is the floor when a checkpoint is far.
+        for label in ("floor", "again"):
+            write, restore = write_floor(engine)
+            print(
+                f"  {label}: the write alone {write:.2f} s + keys and indexes "
+                f"{restore:.2f} s = {write + restore:.2f} s, nothing computed",
+                flush=True,
+            )
+            _vacuum(engine)  # the rolled-back rows
         for run in range(repeat):
             if run:
                 _unassign(engine)
             _time(engine, "all rows change ", n)
             _time(engine, "nothing changes ", n)
+        print(f"  the grid join alone: {one_join(engine):.2f} s", flush=True)
     finally:
         db.dispose_engines()
         db.drop_database(server, name)

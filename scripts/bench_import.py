@@ -24,6 +24,12 @@ rules), ``stage`` (the COPY data) — run while the database's — ``copy``,
 ``upsert`` — work on the previous chunk, so the stages add up to more than the
 wall time.  ``wait`` is Python idle for the database; ``indexes`` is setting
 the table's keys and indexes aside and rebuilding them at the end.
+
+Last it measures the storage floor: the imported rows copied out in COPY's
+binary format and, in a transaction rolled back afterwards, copied into a new
+table shaped like it, which then gets the same keys and indexes: nothing
+parsed, transformed, checked or assigned.  No import of these
+rows into this table can take less than that.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import multiprocessing
 import os
 import resource
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -177,6 +184,58 @@ def timed_import(url, path, chunk, profile) -> dict:
     return result
 
 
+def storage_floor(engine: sa.Engine) -> tuple[float, float]:
+    """Seconds to store the incident table's own rows in a new table shaped
+    like it (columns, checks, storage parameters) with COPY, and then to build
+    the same keys and indexes; in a transaction rolled back afterwards."""
+    index_defs = """
+        SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+         WHERE i.indrelid = 'incident'::regclass
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                            WHERE k.conindid = i.indexrelid)"""
+    key_defs = """
+        SELECT pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE conrelid = 'incident'::regclass AND contype IN ('p', 'u', 'f')
+         ORDER BY contype DESC"""
+    with tempfile.TemporaryFile(dir=BENCH_DIR) as dump:
+        with engine.connect() as conn, conn.connection.cursor() as cursor:
+            cursor.copy_expert("COPY incident TO STDOUT (FORMAT binary)", dump)
+        with engine.connect() as conn:
+            options = conn.execute(
+                sa.text(
+                    "SELECT reloptions FROM pg_class WHERE oid = 'incident'::regclass"
+                )
+            ).scalar()
+            conn.execute(
+                sa.text(
+                    "CREATE TABLE bench_floor (LIKE incident INCLUDING DEFAULTS "
+                    "INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+                    + (f" WITH ({', '.join(options)})" if options else "")
+                )
+            )
+            dump.seek(0)
+            start = time.perf_counter()
+            with conn.connection.cursor() as cursor:
+                cursor.copy_expert(
+                    "COPY bench_floor FROM STDIN (FORMAT binary)", dump, size=1 << 20
+                )
+            copy = time.perf_counter() - start
+            start = time.perf_counter()
+            for (definition,) in conn.execute(sa.text(index_defs)).all():
+                conn.execute(
+                    sa.text(
+                        definition.replace(
+                            " ON public.incident ", " ON bench_floor "
+                        ).replace("CREATE INDEX incident", "CREATE INDEX bench_floor")
+                    )
+                )
+            for (definition,) in conn.execute(sa.text(key_defs)).all():
+                conn.execute(sa.text(f"ALTER TABLE bench_floor ADD {definition}"))
+            restore = time.perf_counter() - start
+            conn.rollback()
+    return copy, restore
+
+
 def show(label: str, result: dict, rows: int) -> None:
     print(
         f"{label}: {result['status']}, read {result['read']:,}, loaded "
@@ -247,6 +306,14 @@ def main() -> int:
         print(
             "incidents / with village, grid, township, station: "
             + ", ".join(f"{n:,}" for n in assigned)
+        )
+        copy, restore = storage_floor(db.get_engine(url))
+        print(
+            f"floor: COPY of the stored rows {copy:.2f} s + keys and indexes "
+            f"{restore:.2f} s = {copy + restore:.2f} s = "
+            f"{assigned[0] / (copy + restore):,.0f} rows/s, nothing parsed, "
+            "transformed, checked or assigned",
+            flush=True,
         )
     finally:
         db.dispose_engines()
