@@ -259,7 +259,10 @@ def _bulk_write(conn: sa.Connection, table: str) -> None:
     locks ``table`` until commit; the definitions come back from the catalog
     unchanged, names included, and a failed re-validation rolls everything back.
     """
-    aside = bulk.SetAside(conn, table, list(KINDS.values()))
+    # The row triggers stand aside for this write anyway (``bulk_assign``;
+    # _update sets ``updated_at`` itself), but would still lock every row.
+    triggers = [f"{table}_assign"] + (["incident_touch"] if table == "incident" else [])
+    aside = bulk.SetAside(conn, table, list(KINDS.values()), triggers=triggers)
     _update(conn, table)
     aside.restore()
 

@@ -292,34 +292,81 @@ class SetAside:
     columns : list of str, optional
         Only keys and indexes on these columns; default: every foreign key and
         every index that no constraint (primary key, unique) owns.
+    unique : bool
+        Also the primary key and unique constraints that no other table's
+        foreign key needs: only for a write that neither looks rows up by them
+        (ON CONFLICT) nor can break them, such as filling an empty table from
+        rows checked beforehand.  Inserting a row into two b-trees in key
+        order costs ~4 µs; rebuilding both for a million rows, 0.7 s.
+    triggers : list of str
+        Row triggers to disable meanwhile: only ones that would not fire for
+        the write anyway (their WHEN is false for it).  A row-level BEFORE
+        trigger, even one whose WHEN is false, still makes every updated row
+        be fetched and locked for it: ~0.9 µs a row.
     """
 
-    def __init__(self, conn: sa.Connection, table: str, columns=None):
+    def __init__(
+        self,
+        conn: sa.Connection,
+        table: str,
+        columns=None,
+        *,
+        unique=False,
+        triggers=(),
+    ):
         self.conn, self.table = conn, table
         self.keys, self.indexes = _keys_and_indexes(conn, table, columns)
+        self.unique = _unique_keys(conn, table) if unique else []
+        self.triggers = list(triggers)
         logger.info(
-            "%s: %d keys, %d indexes set aside",
+            "%s: %d keys, %d unique keys, %d indexes, %d triggers set aside",
             table,
             len(self.keys),
+            len(self.unique),
             len(self.indexes),
+            len(self.triggers),
         )
-        if self.keys:
-            drops = ", ".join(f"DROP CONSTRAINT {name}" for name, _ in self.keys)
-            conn.execute(sa.text(f"ALTER TABLE {table} {drops}"))
+        changes = [f"DROP CONSTRAINT {name}" for name, _ in self.keys + self.unique]
+        changes += [f"DISABLE TRIGGER {name}" for name in self.triggers]
+        if changes:
+            conn.execute(sa.text(f"ALTER TABLE {table} {', '.join(changes)}"))
         if self.indexes:
             names = ", ".join(name for name, _ in self.indexes)
             conn.execute(sa.text(f"DROP INDEX {names}"))
 
     def restore(self) -> None:
         """Rebuild the indexes, refresh statistics, re-add and check the keys."""
+        self._add(self.unique)
         for _, definition in self.indexes:
             self.conn.execute(sa.text(definition))
         # Fresh statistics: the validation below (and later queries) plan with them.
         self.conn.execute(sa.text(f"ANALYZE {self.table}"))
-        for name, definition in self.keys:
+        self._add(self.keys)
+        if self.triggers:
+            enable = ", ".join(f"ENABLE TRIGGER {name}" for name in self.triggers)
+            self.conn.execute(sa.text(f"ALTER TABLE {self.table} {enable}"))
+
+    def _add(self, constraints) -> None:
+        for name, definition in constraints:
             self.conn.execute(
                 sa.text(f"ALTER TABLE {self.table} ADD CONSTRAINT {name} {definition}")
             )
+
+
+def _unique_keys(conn: sa.Connection, table: str):
+    """``[(name, constraint definition)]`` of the primary key and unique
+    constraints of ``table`` that no foreign key references."""
+    keys = conn.execute(
+        sa.text("""
+        SELECT quote_ident(k.conname), pg_get_constraintdef(k.oid)
+          FROM pg_constraint k
+         WHERE k.conrelid = CAST(:t AS regclass) AND k.contype IN ('p', 'u')
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                            WHERE f.contype = 'f' AND f.conindid = k.conindid)
+         ORDER BY k.contype, k.conname"""),
+        {"t": table},
+    ).all()
+    return [tuple(k) for k in keys]
 
 
 def _keys_and_indexes(conn: sa.Connection, table: str, columns):

@@ -18,7 +18,9 @@ When the rows written reach :data:`BULK_SHARE` of the table (and
 :data:`gis.assign.BULK_MIN_ROWS`), the table's foreign keys and plain indexes
 are set aside for the rest of the import and rebuilt at the end
 (:class:`gis.bulk.SetAside`): inserting a million rows into seven indexes and
-checking four keys row by row costs several times more.  The table is then
+checking four keys row by row costs several times more.  Into a table that
+was empty, the primary key and the code's unique index go aside too (no row
+can conflict; see :meth:`PointLoader._maybe_set_aside`).  The table is then
 locked until the import commits.
 """
 
@@ -233,14 +235,19 @@ class PointLoader:
         threshold = max(assign.BULK_MIN_ROWS, BULK_SHARE * self.rows)
         if self.written + todo >= threshold:
             with self.clock("indexes"):
-                self.aside = bulk.SetAside(self.conn, self.table)
                 if self.empty:
-                    # Locked now.  When the table holds only what this import
-                    # wrote, no later row can meet an existing code: the
-                    # arbiter check of ON CONFLICT (a probe a row) can go.
-                    self.cursor.execute(f"SELECT count(*) FROM {self.table}")
-                    held = self.cursor.fetchone()[0]
-                    self.plain = held == self.written
+                    # The lock the set-aside's DDL takes anyway.  When the
+                    # table then holds only what this import wrote, no later
+                    # row can meet an existing code (the file's codes are
+                    # unique, checked as read): neither ON CONFLICT's probe a
+                    # row nor the primary key and code indexes are needed
+                    # until the end.
+                    self.cursor.execute(
+                        f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE; "
+                        f"SELECT count(*) FROM {self.table}"
+                    )
+                    self.plain = self.cursor.fetchone()[0] == self.written
+                self.aside = bulk.SetAside(self.conn, self.table, unique=self.plain)
 
     def _assign(self, earliest) -> None:
         """Fill ``point_hits`` with the areas of every staged point."""
