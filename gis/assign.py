@@ -251,7 +251,8 @@ def _write(conn: sa.Connection, table: str, changed: int) -> None:
 
 
 def _bulk_write(conn: sa.Connection, table: str) -> None:
-    """Update with the assignment columns' keys and indexes set aside.
+    """Update with the assignment columns' keys and indexes, and the row
+    triggers that stand aside anyway (:func:`bulk_triggers`), set aside.
 
     Checking four foreign keys row by row costs ~20 µs a row; one anti-join per
     key afterwards costs a scan.  Without indexes on the changed columns the
@@ -259,12 +260,18 @@ def _bulk_write(conn: sa.Connection, table: str) -> None:
     locks ``table`` until commit; the definitions come back from the catalog
     unchanged, names included, and a failed re-validation rolls everything back.
     """
-    # The row triggers stand aside for this write anyway (``bulk_assign``;
-    # _update sets ``updated_at`` itself), but would still lock every row.
-    triggers = [f"{table}_assign"] + (["incident_touch"] if table == "incident" else [])
-    aside = bulk.SetAside(conn, table, list(KINDS.values()), triggers=triggers)
+    aside = bulk.SetAside(
+        conn, table, list(KINDS.values()), triggers=bulk_triggers(table)
+    )
     _update(conn, table)
     aside.restore()
+
+
+def bulk_triggers(table: str) -> list[str]:
+    """The row triggers of ``table`` that never fire for :func:`_update`
+    (``bulk_assign`` is on, and it sets ``updated_at`` itself), but that would
+    still make it fetch and lock every row: the bulk write disables them."""
+    return [f"{table}_assign"] + (["incident_touch"] if table == "incident" else [])
 
 
 def _update(conn: sa.Connection, table: str) -> None:
