@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -107,6 +108,60 @@ def test_integer_limits(field, value, ok):
     matched = fields.match_columns(list(columns), "villages", has_geometry=True)
     _values, problems = fields.parse_chunk(columns, matched, "villages")
     assert (problems == []) is ok
+
+
+DMS = 114 + 18 / 60 + 30.5 / 3600
+
+
+@pytest.mark.parametrize(
+    "text, axis, expected",
+    [("114.3085", "lon", 114.3085), ("114.3085°", "lon", 114.3085),
+     ("１１４．３０８５", "lon", 114.3085), ("-114.5", "lon", -114.5),
+     ("114°18′30.5″", "lon", DMS), ("114°18'30.5\"", "lon", DMS),
+     ("114°18′30.5″E", "lon", DMS), ("E 114°18′30.5″", "lon", DMS),
+     ("东经114度18分30.5秒", "lon", DMS), ("114 18 30.5", "lon", DMS),
+     ("１１４°１８′３０．５″", "lon", DMS), ("114°18′30.5″W", "lon", -DMS),
+     ("114°18.5'", "lon", 114 + 18.5 / 60), ("北纬30度30分", "lat", 30.5),
+     ("30 30.6 S", "lat", -30.51), ("s30°30'", "lat", -30.5)],
+)  # fmt: skip
+def test_angles_typed_by_hand(text, axis, expected):
+    assert fields.parse_angle(text, axis) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, axis",
+    [("114°61'", "lon"),  # minutes from 0 to 59
+     ("114°18′60″", "lon"), ("114.5°18'", "lon"),  # decimals only at the end
+     ("114°18.5′30″", "lon"), ("30°30'N", "lon"),  # a latitude's hemisphere
+     ("114°E", "lat"), ("-E114", "lon"),  # a sign and a hemisphere
+     ("114d18m30.5s", "lon"),  # s would read as south
+     ("114°18′30.5″东", "lon"), ("abc", "lon"), ("E", "lon"), ("", "lon")],
+)  # fmt: skip
+def test_angles_that_are_not_read(text, axis):
+    assert math.isnan(fields.parse_angle(text, axis))
+
+
+def test_coordinates_in_dms_and_full_width_numbers_parse_in_a_chunk():
+    columns = {
+        "编码": ["P1", "P2", "P3", "P4"],
+        "名称": ["一", "二", "三", "四"],
+        "类型": ["警务室"] * 4,
+        "人数": ["３", "1,200", "１，２００", "3"],
+        "经度": ["东经114°18′30.5″", "114.3085", "114°61′", "30°30′N"],
+        "纬度": ["北纬30度30分", "30.5", "30.5", "114°E"],
+    }
+    matched = fields.match_columns(list(columns), "posts")
+    values, problems = fields.parse_chunk(columns, matched, "posts")
+    assert values["lon"][:2].tolist() == [pytest.approx(DMS), 114.3085]
+    assert values["lat"][:2].tolist() == [30.5, 30.5]
+    assert values["staff"].tolist() == [3, 1200, 1200, 3]
+    assert [(i, field) for i, field, _ in problems] == [
+        (2, "lon"),
+        (3, "lat"),
+        (3, "lon"),
+    ]
+    reason = dict(((i, f), r) for i, f, r in problems)[(2, "lon")]
+    assert "114°61′" in reason and "below 60" in reason and "E/W" in reason
 
 
 def test_report_is_json_and_an_excel_friendly_csv(tmp_path):

@@ -100,6 +100,30 @@ def test_lenient_loads_the_good_and_quarantines_the_bad(engine, tmp_path):
     assert quarantine.splitlines() == [original[0], *original[3:]]
 
 
+def test_coordinates_typed_by_hand_in_dms_or_full_width(engine, tmp_path):
+    # A GBK sheet as a clerk types it: 度分秒, primes, full-width digits.
+    rows = [
+        ("S1", "邻里纠纷", "2025-03-01", "东经100°03′00″", "北纬30°03′00″"),
+        ("S2", "债务纠纷", "2025-03-01", "１００．１５", "３０．０５"),
+        ("S3", "邻里纠纷", "2025-03-01", "100度9分", "30度3分N"),
+        ("S4", "邻里纠纷", "2025-03-01", "100°63′", "30°03′"),  # line 5: 63′
+    ]
+    path = incidents_csv(tmp_path / "in.csv", rows, encoding="gbk")
+    strict = import_file(engine, "incidents", path)
+    assert (
+        strict.status == "rejected" and table(engine, "SELECT id FROM incident") == []
+    )
+    assert [(f.row, f.field) for f in strict.errors] == [(5, "lon")]
+    report = import_file(engine, "incidents", path, lenient=True)
+    assert (report.loaded, report.rejected) == (3, 1)
+    got = table(
+        engine, "SELECT code, ST_X(geom), ST_Y(geom) FROM incident ORDER BY code"
+    )
+    expected = [("S1", 100.05, 30.05), ("S2", 100.15, 30.05), ("S3", 100.15, 30.05)]
+    for (code, lon, lat), (want, x, y) in zip(got, expected, strict=True):
+        assert code == want and (lon, lat) == pytest.approx((x, y), abs=1e-9)
+
+
 def test_reimport_changes_nothing_and_a_changed_row_is_updated(engine, tmp_path):
     path = incidents_csv(tmp_path / "in.csv", GOOD)
     first = import_file(engine, "incidents", path, crs="gcj02")

@@ -6,13 +6,17 @@ usual names (:data:`SYNONYMS`) and takes explicit ``--map target=source`` pairs
 first; :func:`parse_chunk` turns the text of a chunk into typed columns and a
 list of problems, each naming the row position, the field and the reason in
 Chinese and English.  Enumerated values accept the stored code or its Chinese
-label (``警务室`` or ``police_room``).
+label (``警务室`` or ``police_room``).  Numbers may be typed in full-width
+characters (``１２００``, as a Chinese input method gives them); longitude and
+latitude also in degrees, minutes and seconds (:func:`parse_angle`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +88,7 @@ class Field:
     """One target column: its type, whether it must be present, its limits."""
 
     name: str
-    kind: str = "text"  # text | int | float | time | choice
+    kind: str = "text"  # text | int | float | angle (lon, lat) | time | choice
     required: bool = False
     choices: dict | None = None
     low: float | None = None
@@ -105,7 +109,7 @@ _AREA = [
     _f("valid_from", "time"),
     _f("wkt", required=True),
 ]
-_POINT = [_f("lon", "float", True), _f("lat", "float", True)]
+_POINT = [_f("lon", "angle", True), _f("lat", "angle", True)]
 LAYERS = {
     "districts": _AREA,
     "townships": [*_AREA, _f("subkind", "choice", choices=vocab.AREA_SUBKINDS)],
@@ -289,6 +293,14 @@ def _invalid(field: Field, value: str) -> str:
     limits = ""
     if field.low is not None or field.high is not None:
         limits = f" in [{field.low}, {field.high}]"
+    if field.kind == "angle":
+        hemispheres = "E/W 东经/西经" if field.name == "lon" else "N/S 北纬/南纬"
+        return (
+            f"{field.name} 不是有效的经纬度 / {field.name} {value!r} is not decimal "
+            f"degrees (114.3085) or degrees, minutes, seconds (114°18′30.5″, "
+            f"114度18分30.5秒, 114 18 30.5; minutes and seconds below 60; "
+            f"hemisphere {hemispheres})"
+        )
     kind = "an integer" if field.kind == "int" else "a number"
     return f"{field.name} 不是有效数值 / {field.name} {value!r} is not {kind}{limits}"
 
@@ -301,10 +313,14 @@ def _text(text: np.ndarray, field: Field):
 
 def _number(text: np.ndarray, field: Field):
     numbers = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=float)
-    # Thousands separators (1,200): only cells that did not parse can have one.
+    # Full-width digits (１２００) and thousands separators (1,200): only cells
+    # that did not parse can have them.
     retry = np.flatnonzero(np.isnan(numbers))
     if retry.size:
-        grouped = [t.replace(",", "") for t in text[retry]]
+        grouped = [
+            unicodedata.normalize("NFKC", t).replace(",", "") if t else t
+            for t in text[retry]
+        ]
         again = pd.to_numeric(pd.Series(grouped, dtype=object), errors="coerce")
         numbers[retry] = again.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
@@ -316,6 +332,72 @@ def _number(text: np.ndarray, field: Field):
         if field.high is not None:
             bad |= numbers > field.high
     return numbers, bad
+
+
+def _angle(text: np.ndarray, field: Field):
+    numbers, bad = _number(text, field)
+    for i in np.flatnonzero(bad):
+        if text[i]:
+            numbers[i] = parse_angle(text[i], field.name)
+    return numbers, bad & np.isnan(numbers)
+
+
+# After NFKC (which turns ″ into ′′ and full-width forms into ASCII).
+_UNITS = str.maketrans({"度": "°", "分": "'", "秒": '"', "′": "'", "º": "°"})
+_HEMISPHERE_WORDS = {"东经": "E", "西经": "W", "北纬": "N", "南纬": "S"}
+_HEMISPHERES = {"lon": {"E": 1, "W": -1}, "lat": {"N": 1, "S": -1}}
+_DMS = re.compile(
+    r"(?P<d>\d+(?:\.\d+)?)(?:\s*°\s*|\s+|$)"
+    r"(?:(?P<m>\d+(?:\.\d+)?)(?:\s*'\s*|\s+|$)"
+    r"(?:(?P<s>\d+(?:\.\d+)?)(?:\s*\"\s*)?)?)?"
+)
+
+
+def parse_angle(text: str, axis: str) -> float:
+    """Degrees from a longitude (``axis="lon"``) or latitude typed by hand;
+    NaN when ``text`` is none of the forms below.
+
+    Decimal degrees with an optional degree sign; degrees and decimal minutes;
+    degrees, minutes and seconds, with the signs ``° ′ ″`` (or ``' "``), with
+    ``度 分 秒`` or separated by spaces; full-width characters; the hemisphere
+    as a sign, a letter before or after (E/W for a longitude, N/S for a
+    latitude) or a word before (东经, 西经, 北纬, 南纬).  Minutes and seconds
+    must be below 60, and only the last part may have decimals.  A letter of
+    the other axis (a latitude's N in the longitude column) is not accepted.
+
+    >>> parse_angle("东经114°18′30.5″", "lon")
+    114.30847222222222
+    >>> parse_angle("30 30.6 S", "lat")
+    -30.51
+    """
+    value = unicodedata.normalize("NFKC", text).translate(_UNITS).replace("''", '"')
+    value = value.strip().upper()
+    sign, hemisphere = 1, None
+    for word, letter in _HEMISPHERE_WORDS.items():
+        if value.startswith(word):
+            value, hemisphere = letter + value[len(word) :], letter
+    if value[:1].isalpha():
+        hemisphere, value = value[0], value[1:].strip()
+    elif value[-1:].isalpha():
+        hemisphere, value = value[-1], value[:-1].strip()
+    if value[:1] in "+-" and value:
+        sign, value = (-1 if value[0] == "-" else 1), value[1:].strip()
+        if hemisphere is not None:
+            return math.nan  # a sign and a hemisphere: which one holds?
+    if hemisphere is not None:
+        if hemisphere not in _HEMISPHERES[axis]:
+            return math.nan
+        sign = _HEMISPHERES[axis][hemisphere]
+    match = _DMS.fullmatch(value)
+    if match is None:
+        return math.nan
+    d, m, s = match.group("d", "m", "s")
+    parts = [float(d), float(m or 0), float(s or 0)]
+    # Only the last part may have decimals; minutes and seconds stay below 60.
+    last = 2 if s else 1 if m else 0
+    if any("." in part for part in (d, m or "")[:last]) or max(parts[1:]) >= 60:
+        return math.nan
+    return sign * (parts[0] + parts[1] / 60 + parts[2] / 3600)
 
 
 def _choice(text: np.ndarray, field: Field):
@@ -396,6 +478,7 @@ _PARSERS = {
     "text": _text,
     "int": _number,
     "float": _number,
+    "angle": _angle,
     "time": _time,
     "choice": _choice,
 }
