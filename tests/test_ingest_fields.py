@@ -110,6 +110,33 @@ def test_integer_limits(field, value, ok):
     assert (problems == []) is ok
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2025-03-01 08:30", "2025/3/1 8:30", "2025.3.1 8:30", "2025.03.01 08:30:00",
+     "2025年3月1日 8:30", "2025年3月1日8时30分", "2025年03月01日 08时30分00秒",
+     "２０２５－０３－０１ ０８：３０", "２０２５年３月１日 ８时３０分"],
+)  # fmt: skip
+def test_times_typed_by_hand(text):
+    columns = {"编号": ["A1"], "事件类型": ["邻里纠纷"], "上报时间": [text],
+               "经度": ["115"], "纬度": ["35"]}  # fmt: skip
+    matched = fields.match_columns(list(columns), "incidents")
+    values, problems = fields.parse_chunk(columns, matched, "incidents")
+    assert problems == [] and list(values["reported_at"]) == [BEIJING_0830]
+
+
+@pytest.mark.parametrize(
+    "text", ["2025.13.1", "2025年3月32日", "3月1日", "2025年3月1日 25时"]
+)
+def test_times_that_are_not_read(text):
+    columns = {"编号": ["A1"], "事件类型": ["邻里纠纷"], "上报时间": [text],
+               "经度": ["115"], "纬度": ["35"]}  # fmt: skip
+    matched = fields.match_columns(list(columns), "incidents")
+    _, problems = fields.parse_chunk(columns, matched, "incidents")
+    assert [
+        (field, "2025年3月1日 8时30分" in reason) for _, field, reason in problems
+    ] == [("reported_at", True)]
+
+
 DMS = 114 + 18 / 60 + 30.5 / 3600
 
 

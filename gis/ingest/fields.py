@@ -288,7 +288,7 @@ def _invalid(field: Field, value: str) -> str:
     if field.kind == "time":
         return (
             f"{field.name} 不是有效时间 / {field.name} {value!r} is not a date/time "
-            "(2025-03-01 08:30 or 2025/3/1 8:30)"
+            "(2025-03-01 08:30, 2025/3/1 8:30, 2025.3.1 or 2025年3月1日 8时30分)"
         )
     limits = ""
     if field.low is not None or field.high is not None:
@@ -411,9 +411,16 @@ def _choice(text: np.ndarray, field: Field):
     return codes, np.equal(codes, None)
 
 
-# Formats tried in turn: ISO 8601 first (what exports write), then the slashes
-# and Chinese forms people type.  A time without an offset is Beijing time.
-_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日")
+# Formats tried in turn: ISO 8601 first (what exports write), then the slashes,
+# dots and Chinese forms people type (month and day with or without a leading
+# zero).  A time without an offset is Beijing time.
+_TIME_FORMATS = (
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M",
+    "%Y年%m月%d日 %H时%M分%S秒", "%Y年%m月%d日%H时%M分%S秒",
+    "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H时%M分", "%Y年%m月%d日",
+)  # fmt: skip
 
 
 _BEIJING = pd.Timedelta(hours=8)
@@ -428,6 +435,9 @@ def _time(text: np.ndarray, field: Field, raw: bool = False):
     if plain.any():
         parsed = _datetimes(series[plain], "ISO8601")
         times[plain] = parsed - _BEIJING  # read as UTC; it was Beijing time
+    todo = times.isna() & (series != "")
+    if todo.any():  # full-width digits and signs (２０２５－０３－０１)
+        series[todo] = [unicodedata.normalize("NFKC", t) for t in series[todo]]
     for fmt in ("ISO8601", *_TIME_FORMATS):
         todo = times.isna() & (series != "")
         if not todo.any():
