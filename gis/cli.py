@@ -47,12 +47,17 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace):
-    return db.get_engine(db.database_url(start_embedded=True))
+def _engine(args: argparse.Namespace, ready: bool = True):
+    """The database's engine; with ``ready``, refuse (SchemaNotReady, saying
+    what to run) a database without this release's schema."""
+    engine = db.get_engine(db.database_url(start_embedded=True))
+    if ready:
+        schema.require_current(engine)
+    return engine
 
 
 def _init(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, ready=False)
     applied = schema.migrate(engine)
     version = schema.current_version(engine)
     if applied:
@@ -67,7 +72,7 @@ def _init(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gis import demo  # heavy imports only when the command needs them
 
-    engine = _engine(args)
+    engine = _engine(args, ready=False)
     schema.migrate(engine)
     counts = demo.load(
         engine,
@@ -200,7 +205,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InvalidInput(f"--workers 至少为 1 / must be >= 1, got {args.workers}")
-    db.database_url(start_embedded=True)
+    try:
+        _engine(args)
+    except PinganError as exc:  # the server starts; /healthz says 503 meanwhile
+        print(f"警告 warning: {exc.message}", file=sys.stderr)
+    finally:
+        db.dispose_engines()  # no connection of ours into the workers
     serve(host=args.host, port=args.port, workers=args.workers)
     return 0
 

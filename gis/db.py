@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from gis import config, embedded
-from gis.errors import ConfigError, DatabaseUnavailable
+from gis.errors import ConfigError, DatabaseUnavailable, SchemaNotReady
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,17 @@ def connect(engine: Engine) -> sa.Connection:
 
 
 def ping(engine: Engine) -> dict:
-    """Check the database answers and has PostGIS; raise DatabaseUnavailable if not."""
+    """Check the database answers and has PostGIS; raise DatabaseUnavailable
+    (SchemaNotReady when it answers without PostGIS) if not."""
     with connect(engine) as conn:
         version = conn.execute(
             sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
         ).scalar()
+    if version is None:
+        raise SchemaNotReady(
+            "数据库未安装 PostGIS / PostGIS is not installed in this database: "
+            "run `python -m gis init`"
+        )
     return {"database": "ok", "postgis": version}
 
 

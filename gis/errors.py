@@ -81,6 +81,12 @@ class DatabaseUnavailable(PinganError):
     code = "database_unavailable"
 
 
+class SchemaNotReady(DatabaseUnavailable):
+    """The database answers but lacks PostGIS or this release's schema."""
+
+    code = "schema_not_ready"
+
+
 class ConfigError(PinganError):
     """Configuration is missing or inconsistent; the message says what to set."""
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from gis import db, schema
+from gis.cli import main
 from tests.conftest import uses_embedded
 
 EXTERNAL = re.compile(
@@ -69,6 +72,40 @@ def test_healthz_ok(client):
     page = client.get("/healthz")
     assert page.status_code == 200
     assert page.json["status"] == "ok" and page.json["postgis"]
+
+
+@pytest.fixture
+def bare_url(server_url):
+    """A database that exists but was never initialised: no PostGIS, no schema."""
+    name = f"pingan_test_{uuid.uuid4().hex[:10]}"
+    yield db.create_database(server_url, name)
+    db.drop_database(server_url, name)
+
+
+def test_a_database_without_the_schema_is_a_503_that_says_what_to_run(
+    bare_url, capsys, monkeypatch
+):
+    from webmap import create_app
+
+    client = create_app({"DATABASE_URL": bare_url, "TESTING": True}).test_client()
+    lookup = "/api/lookup?lon=114.3&lat=35.75"
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["error"] == "schema_not_ready"
+    assert "PostGIS" in health.json["message"]
+    engine = db.get_engine(bare_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION postgis"))
+    latest = schema.available()[-1].version
+    for page in (client.get("/healthz"), client.get(lookup)):
+        assert page.status_code == 503 and page.json["error"] == "schema_not_ready"
+        assert "python -m gis init" in page.json["message"]
+        assert page.json["details"] == {"version": 0, "needed": latest}
+    monkeypatch.setenv("DATABASE_URL", bare_url)
+    assert main(["lookup", "114.3", "35.75"]) == 1
+    assert "python -m gis init" in capsys.readouterr().err
+    schema.migrate(engine)
+    assert client.get("/healthz").json["schema"] == latest
+    assert client.get(lookup).status_code == 200
 
 
 def test_healthz_503_when_the_database_is_down(app, demo_url):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 
+import psycopg2
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from gis import schema
 from gis.errors import PinganError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,29 @@ def _http(exc: HTTPException):
     )
 
 
+# undefined_table, undefined_function, undefined_column: what a query meets in
+# a database that was never initialised, or not upgraded to this release.
+_MISSING_OBJECT = {"42P01", "42883", "42703"}
+
+
+def _programming(exc: Exception):
+    """A query that failed on a missing table or function: when the schema is
+    missing or old, say so (503, what to run) instead of a bare 500."""
+    from webmap import requestdb
+
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "pgcode", None) in _MISSING_OBJECT:
+        try:
+            schema.require_current(requestdb.engine())
+        except PinganError as not_ready:
+            return _pingan(not_ready)
+    logger.error("unhandled database error", exc_info=exc)
+    return _http(InternalServerError())
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(PinganError, _pingan)
     app.register_error_handler(HTTPException, _http)
+    # Raised through SQLAlchemy, or by a raw psycopg2 cursor (gis.lookup).
+    app.register_error_handler(sa.exc.ProgrammingError, _programming)
+    app.register_error_handler(psycopg2.ProgrammingError, _programming)

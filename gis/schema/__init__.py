@@ -18,7 +18,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis.errors import ConfigError
+from gis import db
+from gis.errors import ConfigError, SchemaNotReady
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,24 @@ def current_version(engine: Engine) -> int | None:
         return conn.execute(
             sa.text("SELECT max(version) FROM schema_migration")
         ).scalar()
+
+
+def require_current(engine: Engine) -> int:
+    """The database's schema version; :class:`SchemaNotReady` (503) when it is
+    missing or older than this release's migrations, with what to run."""
+    with db.connect(engine):  # unreachable: DatabaseUnavailable, as everywhere
+        pass
+    version = current_version(engine)
+    latest = available()[-1].version
+    if version is None or version < latest:
+        raise SchemaNotReady(
+            f"数据库结构未初始化或不是最新 / the database schema is at version "
+            f"{version or 0}, this release needs {latest}: run `python -m gis init` "
+            "(or `./scripts/demo` for the demo)",
+            version=version or 0,
+            needed=latest,
+        )
+    return version
 
 
 def _ensure_table(conn: sa.Connection) -> None:
