@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
@@ -56,18 +58,60 @@ def database_url(start_embedded: bool = False) -> str:
     return embedded.locate().url()
 
 
+# A pooled connection idle longer than this is pinged before use.
+PING_IDLE_SECONDS = 5.0
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: :func:`database_url`)."""
     url = url or database_url()
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            # pre_ping: a restarted database must not leave dead pooled connections.
-            engine = sa.create_engine(
-                url, pool_pre_ping=True, pool_size=5, max_overflow=10, future=True
-            )
+            engine = sa.create_engine(url, pool_size=5, max_overflow=10, future=True)
+            sa.event.listen(engine, "checkout", _ping_if_idle)
+            sa.event.listen(engine, "checkin", _note_checkin)
             _engines[url] = engine
     return engine
+
+
+def _note_checkin(dbapi_connection, record) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+    """A restarted database must not leave dead pooled connections: ping the
+    ones idle for :data:`PING_IDLE_SECONDS`, and let the pool replace one
+    that does not answer.
+
+    Pinging every checkout (``pool_pre_ping``) costs a round trip per request,
+    ~0.3 ms of a 2 ms lookup under load.  A connection used moments ago that
+    died since fails its statement instead: SQLAlchemy then discards the whole
+    pool, :func:`discard_broken` does the same for a raw cursor's error, and
+    the request is a 503 (:class:`DatabaseUnavailable`), as during the outage.
+    """
+    idle = time.monotonic() - record.info.get("checked_in", 0.0)
+    if idle < PING_IDLE_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except psycopg2.Error:
+        raise sa.exc.DisconnectionError() from None  # the pool connects anew
+
+
+def discard_broken(conn: sa.Connection) -> bool:
+    """After a driver error on ``conn``: if its connection is gone (the server
+    restarted or went away), invalidate it and the rest of its engine's pool,
+    as SQLAlchemy does for the errors it sees itself; say whether it was."""
+    if conn.invalidated:
+        return True
+    raw = conn.connection.dbapi_connection
+    if raw is None or not raw.closed:
+        return False
+    conn.invalidate()
+    conn.engine.pool.dispose()  # the others opened before it are likely dead too
+    return True
 
 
 def dispose_engines() -> None:
@@ -85,10 +129,15 @@ def connect(engine: Engine) -> sa.Connection:
     except sa.exc.OperationalError as exc:
         # The driver's text may name hosts and users: log it, don't show it.
         logger.warning("database connection failed: %s", exc.orig)
-        raise DatabaseUnavailable(
-            "数据库无法连接 / database unreachable: start it with "
-            "`python -m gis db start` or check DATABASE_URL"
-        ) from None
+        raise unreachable() from None
+
+
+def unreachable() -> DatabaseUnavailable:
+    """The error for a database that cannot be reached, or went away."""
+    return DatabaseUnavailable(
+        "数据库无法连接 / database unreachable: start it with "
+        "`python -m gis db start` or check DATABASE_URL"
+    )
 
 
 def ping(engine: Engine) -> dict:

@@ -10,10 +10,10 @@ import logging
 
 import psycopg2
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from gis import schema
+from gis import db, schema
 from gis.errors import PinganError
 
 logger = logging.getLogger(__name__)
@@ -74,9 +74,24 @@ def _programming(exc: Exception):
     return _http(InternalServerError())
 
 
+def _operational(exc: Exception):
+    """A statement that failed because the database went away (restarted,
+    stopped) is a 503, as a failed connect is; the broken connections go."""
+    conn = g.get("db")
+    if getattr(exc, "connection_invalidated", False) or (
+        conn is not None and db.discard_broken(conn)
+    ):
+        logger.warning("database connection lost: %s", getattr(exc, "orig", exc))
+        return _pingan(db.unreachable())
+    logger.error("unhandled database error", exc_info=exc)
+    return _http(InternalServerError())
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(PinganError, _pingan)
     app.register_error_handler(HTTPException, _http)
     # Raised through SQLAlchemy, or by a raw psycopg2 cursor (gis.lookup).
     app.register_error_handler(sa.exc.ProgrammingError, _programming)
     app.register_error_handler(psycopg2.ProgrammingError, _programming)
+    app.register_error_handler(sa.exc.OperationalError, _operational)
+    app.register_error_handler(psycopg2.OperationalError, _operational)
