@@ -69,6 +69,7 @@ def get_engine(url: str | None = None) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = sa.create_engine(url, pool_size=5, max_overflow=10, future=True)
+            sa.event.listen(engine, "connect", _note_checkin)  # alive: just made
             sa.event.listen(engine, "checkout", _ping_if_idle)
             sa.event.listen(engine, "checkin", _note_checkin)
             _engines[url] = engine

@@ -10,11 +10,12 @@ import logging
 
 import psycopg2
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from gis import db, schema
 from gis.errors import PinganError
+from webmap import requestdb
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ _MISSING_OBJECT = {"42P01", "42883", "42703"}
 def _programming(exc: Exception):
     """A query that failed on a missing table or function: when the schema is
     missing or old, say so (503, what to run) instead of a bare 500."""
-    from webmap import requestdb
-
     orig = getattr(exc, "orig", exc)
     if getattr(orig, "pgcode", None) in _MISSING_OBJECT:
         try:
@@ -77,7 +76,7 @@ def _programming(exc: Exception):
 def _operational(exc: Exception):
     """A statement that failed because the database went away (restarted,
     stopped) is a 503, as a failed connect is; the broken connections go."""
-    conn = g.get("db")
+    conn = requestdb.current()
     if getattr(exc, "connection_invalidated", False) or (
         conn is not None and db.discard_broken(conn)
     ):

@@ -24,6 +24,11 @@ def connection() -> sa.Connection:
     return g.db
 
 
+def current() -> sa.Connection | None:
+    """This request's connection if it opened one, else None."""
+    return g.get("db")
+
+
 def _close(_exc: BaseException | None) -> None:
     conn = g.pop("db", None)
     if conn is not None:

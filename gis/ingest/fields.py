@@ -290,9 +290,6 @@ def _invalid(field: Field, value: str) -> str:
             f"{field.name} 不是有效时间 / {field.name} {value!r} is not a date/time "
             "(2025-03-01 08:30, 2025/3/1 8:30, 2025.3.1 or 2025年3月1日 8时30分)"
         )
-    limits = ""
-    if field.low is not None or field.high is not None:
-        limits = f" in [{field.low}, {field.high}]"
     if field.kind == "angle":
         hemispheres = "E/W 东经/西经" if field.name == "lon" else "N/S 北纬/南纬"
         return (
@@ -301,6 +298,9 @@ def _invalid(field: Field, value: str) -> str:
             f"114度18分30.5秒, 114 18 30.5; minutes and seconds below 60; "
             f"hemisphere {hemispheres})"
         )
+    limits = ""
+    if field.low is not None or field.high is not None:
+        limits = f" in [{field.low}, {field.high}]"
     kind = "an integer" if field.kind == "int" else "a number"
     return f"{field.name} 不是有效数值 / {field.name} {value!r} is not {kind}{limits}"
 
