@@ -245,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="CSV, XLSX, GeoJSON, Shapefile (.shp/.zip), GeoPackage")
     p.add_argument("--crs", help="wgs84 | gcj02 | bd09 | EPSG:n (default: the file's)")
     p.add_argument("--encoding", help="text encoding (default: detected)")
-    p.add_argument("--layer", dest="gpkg_layer", help="GeoPackage layer to read")
+    p.add_argument("--layer", dest="gpkg_layer",
+                   help="GeoPackage layer or Excel worksheet to read")
     p.add_argument("--map", action="append", metavar="TARGET=SOURCE",
                    help="which column holds a field, e.g. --map name=名称")  # fmt: skip
     p.add_argument("--lenient", action="store_true",

@@ -160,6 +160,32 @@ def test_bd09_xlsx_posts(engine, tmp_path):
     assert rows[0][3:] == pytest.approx(IN_A, abs=1e-7)
 
 
+def test_xlsx_sheet_with_a_title_above_its_table(engine, tmp_path):
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["请按第二个工作表填写，经纬度为 WGS84。"])
+    sheet = book.create_sheet("警务室")
+    sheet.append(["华龙区警务室一览表"])  # a title, merged across in the original
+    sheet.append([None, None, "填报日期：2025年3月"])
+    sheet.append(["编码", "名称", "类型", "经度", "纬度"])
+    sheet.append(["P1", "一号警务室", "警务室", *IN_A])
+    sheet.append(["P2", "二号警务室", "外星站", *IN_B])  # sheet row 5: bad kind
+    sheet.append(["P3", "三号警务室", "警务室", *IN_B])
+    book.save(tmp_path / "posts.xlsx")
+    path = tmp_path / "posts.xlsx"
+    report = import_file(engine, "posts", path, layer_name="警务室", lenient=True)
+    assert (report.read, report.loaded) == (3, 2)
+    assert [(f.row, f.field) for f in report.errors] == [(5, "kind")]
+    assert any("row 3" in note for note in report.notes)
+    assert table(engine, "SELECT code FROM post ORDER BY code") == [("P1",), ("P3",)]
+    with pytest.raises(InvalidInput) as missing:  # the first sheet has no table
+        import_file(engine, "posts", path)
+    assert missing.value.details["field"] == "code"
+    with pytest.raises(InvalidInput, match="填表说明, 警务室") as unknown:
+        import_file(engine, "posts", path, layer_name="Sheet9")
+    assert unknown.value.details["field"] == "layer"
+
+
 def test_gbk_gauss_kruger_shapefile_of_sites(engine, tmp_path):
     system = "EPSG:4543"  # CGCS2000 3-degree CM 102E, the zone of 100-101 E
     xy = [crs.from_wgs84(*p, system) for p in (IN_A, IN_B)]

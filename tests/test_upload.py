@@ -566,6 +566,22 @@ def test_preview_of_a_geopackage_lists_its_layers(tmp_path):
     assert info["rows"][0]["cells"][-1] == "POINT (100.05 30.05)"
 
 
+def test_preview_of_a_workbook_lists_its_sheets_and_finds_the_header(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    sheet = book.create_sheet("警务室")
+    sheet.append(["华龙区警务室一览表"])
+    sheet.append(["编码", "名称", "类型", "经度", "纬度"])
+    sheet.append(["P1", "一号", "警务室", *IN_A])
+    book.save(tmp_path / "p.xlsx")
+    info = preview(tmp_path / "p.xlsx", "posts", layer_name="警务室")
+    assert info["layers"] == ["说明", "警务室"] and info["header"][0] == "编码"
+    assert info["rows"][0]["number"] == 3 and info["rows"][0]["cells"][0] == "P1"
+    assert len(info["notes"]) == 1 and "row 2" in info["notes"][0]
+
+
 def test_preview_reports_a_missing_column_instead_of_raising(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("名称,经度,纬度\n甲,100.05,30.05\n", encoding="utf-8")

@@ -48,8 +48,8 @@ def import_file(
     ``report_path`` and, when lenient and rows were rejected, a quarantine file
     beside it).
 
-    Options: ``crs``, ``encoding``, ``layer_name`` (GeoPackage layer),
-    ``mapping`` (target → source column), ``lenient``, ``username``,
+    Options: ``crs``, ``encoding``, ``layer_name`` (GeoPackage layer or Excel
+    worksheet), ``mapping`` (target → source column), ``lenient``, ``username``,
     ``progress``, ``dry_run`` (check, write nothing) and, for boundary layers,
     ``valid_from`` (a date: when changed boundaries take effect).
 

@@ -92,8 +92,7 @@ def import_areas(
     kind = AREA_LAYERS[layer]
     path = Path(path)
     source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report(layer=layer, path=str(path), mode=opts.mode)
-    report.encoding = source.encoding
+    report = Report.of(layer, path, opts.mode, source)
     has_geometry = source.geometry_type is not None
     matched = fields.match_columns(
         source.columns, layer, opts.mapping, has_geometry=has_geometry

@@ -23,7 +23,7 @@ class Options:
 
     crs: str | None = None
     encoding: str | None = None
-    layer_name: str | None = None  # GeoPackage layer
+    layer_name: str | None = None  # GeoPackage layer or Excel worksheet
     mapping: dict[str, str] | None = None
     lenient: bool = False
     username: str | None = None

@@ -157,6 +157,15 @@ def _key(name: str) -> str:
     return re.sub(r"[\s_\-]", "", name).lower()
 
 
+_KNOWN = {_key(name) for names in SYNONYMS.values() for name in names}
+
+
+def known_column(name: str) -> bool:
+    """Whether ``name`` is one of the usual names of some field
+    (:data:`SYNONYMS`), compared as :func:`match_columns` compares them."""
+    return _key(name) in _KNOWN
+
+
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     """``["name=村名", ...]`` (``--map``) as a dict, target → source column."""
     mapping = {}

@@ -37,8 +37,7 @@ def import_officers(
     opts = batch.Options(**options)
     path = Path(path)
     source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report(layer=layer, path=str(path), mode=opts.mode)
-    report.encoding = source.encoding
+    report = Report.of(layer, path, opts.mode, source)
     matched = fields.match_columns(source.columns, layer, opts.mapping)
     digest = batch.sha256(path)
     with engine.connect() as conn:

@@ -76,8 +76,7 @@ def import_file(
         )
     path = Path(path)
     source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report(layer=layer, path=str(path), mode=opts.mode)
-    report.encoding = source.encoding
+    report = Report.of(layer, path, opts.mode, source)
     matched = fields.match_columns(
         source.columns,
         layer,

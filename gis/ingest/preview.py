@@ -87,7 +87,14 @@ def preview(
         "encoding": source.encoding,
         "crs": source.crs,
         "geometry_type": source.geometry_type,
-        "layers": _gpkg_layers(path) if source.format == "gpkg" else [],
+        "layers": (
+            _gpkg_layers(path)
+            if source.format == "gpkg"
+            else source.sheets
+            if source.format == "xlsx"
+            else []
+        ),
+        "notes": source.notes,
         "columns": list(source.columns),
         "fields": [
             {

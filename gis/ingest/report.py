@@ -54,6 +54,17 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)  # report, CSV, quarantine
 
+    @classmethod
+    def of(cls, layer: str, path, mode: str, source) -> Report:
+        """A new report on reading ``source`` (its encoding and notes)."""
+        return cls(
+            layer=layer,
+            path=str(path),
+            mode=mode,
+            encoding=source.encoding,
+            notes=list(source.notes),
+        )
+
     def add(self, row, field_name, reason, severity="error", **extra) -> None:
         self.findings.append(Finding(row, field_name, severity, reason, **extra))
 

@@ -34,6 +34,7 @@ import pyogrio
 from pyproj import CRS
 
 from gis.errors import InvalidInput
+from gis.ingest import fields
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,11 @@ class Source:
     columns: list[str]
     header: object = None  # what a quarantine file needs to repeat the header
     geometry_type: str | None = None  # vector files only
+    notes: list[str]  # what the report should tell about reading the file
 
     def __init__(self, path: Path):
         self.path = path
+        self.notes = []
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         raise NotImplementedError
@@ -141,7 +144,7 @@ def open_source(
     if kind == "csv":
         return CsvSource(path, encoding)
     if kind == "xlsx":
-        return XlsxSource(path)
+        return XlsxSource(path, layer)
     return VectorSource(path, kind, encoding, layer)
 
 
@@ -533,12 +536,22 @@ class _RawRows:
 # -- XLSX -------------------------------------------------------------------------
 
 
+# Rows of a worksheet searched for its header, below a title and notes.
+HEADER_ROWS = 10
+
+
 class XlsxSource(Source):
-    """The first worksheet of an Excel workbook, header in row 1 (streamed)."""
+    """One worksheet of an Excel workbook (streamed): ``sheet``, else the first.
+
+    Its header is the first of its first :data:`HEADER_ROWS` rows that names
+    two or more known columns (:func:`gis.ingest.fields.known_column`), so that
+    a title such as ``华龙区警务室一览表`` above the table is skipped (and said
+    so in :attr:`notes`); row 1 when no row does.  Row numbers stay the sheet's.
+    """
 
     format = "xlsx"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, sheet: str | None = None):
         super().__init__(path)
         from openpyxl import load_workbook
 
@@ -548,16 +561,33 @@ class XlsxSource(Source):
             raise InvalidInput(
                 f"无法读取 Excel 文件 / cannot read {path.name}: {exc}", field="path"
             ) from None
-        self._sheet = self._book.worksheets[0]
-        header = next(self._sheet.iter_rows(max_row=1, values_only=True), ())
+        self.sheets = list(self._book.sheetnames)
+        if sheet is not None and sheet not in self.sheets:
+            raise InvalidInput(
+                f"工作表不存在 / no worksheet {sheet!r} in {path.name}; it has: "
+                f"{', '.join(self.sheets)}",
+                field="layer",
+            )
+        self._sheet = self._book[sheet] if sheet else self._book.worksheets[0]
+        top = list(self._sheet.iter_rows(max_row=HEADER_ROWS, values_only=True))
+        self._header_row = _header_row(top)
+        header = top[self._header_row - 1] if top else ()
         self.header = list(header)
         self.columns = ["" if v is None else str(v).strip() for v in header]
+        if self._header_row > 1:
+            self.notes.append(
+                f"表头在第 {self._header_row} 行，其上 {self._header_row - 1} 行"
+                f"（标题、说明）未导入 / the header is row {self._header_row} of "
+                f"sheet {self._sheet.title!r}; the {self._header_row - 1} row(s) "
+                "above it (title, notes) are not data"
+            )
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         width = len(self.columns)
         rows, numbers = [], []
+        first = self._header_row + 1
         for number, row in enumerate(
-            self._sheet.iter_rows(min_row=2, values_only=True), start=2
+            self._sheet.iter_rows(min_row=first, values_only=True), start=first
         ):
             if all(v is None or str(v).strip() == "" for v in row):
                 continue
@@ -575,6 +605,14 @@ class XlsxSource(Source):
             for i, name in enumerate(self.columns)
         }
         return Chunk(numbers=numbers, columns=columns, raw=rows)
+
+
+def _header_row(rows: list[tuple]) -> int:
+    """1-based number of the first row naming two or more known columns, or 1."""
+    for number, row in enumerate(rows, start=1):
+        if sum(v is not None and fields.known_column(str(v)) for v in row) >= 2:
+            return number
+    return 1
 
 
 def _cell_text(value) -> str:
