@@ -160,6 +160,22 @@ def test_bd09_xlsx_posts(engine, tmp_path):
     assert rows[0][3:] == pytest.approx(IN_A, abs=1e-7)
 
 
+def test_gbk_csv_with_a_title_line_above_its_header(engine, tmp_path):
+    path = incidents_csv(tmp_path / "in.csv", [*GOOD, BAD[1]], encoding="gbk")
+    path.write_bytes("华龙区矛盾纠纷台账,,,,\n".encode("gbk") + path.read_bytes())
+    strict = import_file(engine, "incidents", path, crs="gcj02")
+    assert [(f.row, f.field) for f in strict.errors] == [(5, "reported_at")]
+    assert table(engine, "SELECT id FROM incident") == []
+    report = import_file(
+        engine, "incidents", path, tmp_path / "r.json", crs="gcj02", lenient=True
+    )
+    assert (report.read, report.loaded, report.rejected) == (3, 2, 1)
+    assert any("line 2" in note for note in report.notes)
+    quarantine = (tmp_path / "r.quarantine.csv").read_bytes().decode("gbk")
+    lines = path.read_bytes().decode("gbk").splitlines()
+    assert quarantine.splitlines() == [lines[1], lines[4]]  # header, line 5
+
+
 def test_xlsx_sheet_with_a_title_above_its_table(engine, tmp_path):
     book = Workbook()
     book.active.title = "填表说明"

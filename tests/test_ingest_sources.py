@@ -6,6 +6,7 @@ Every file here is written by the test with the libraries planners' tools use
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 
 import geopandas as gpd
@@ -16,7 +17,7 @@ from openpyxl import Workbook
 
 from gis import crs
 from gis.errors import InvalidInput
-from gis.ingest import coords
+from gis.ingest import coords, sources
 from gis.ingest.sources import open_source, sniff_encoding
 
 HEADER = "编码,名称,经度,纬度\n"
@@ -58,6 +59,32 @@ def test_csv_rows_keep_their_line_numbers(tmp_path):
         for i, reason in chunk.broken.items()
     }
     assert list(broken) == [7] and "3 fields" in broken[7]
+
+
+@pytest.mark.parametrize("blockwise", [True, False], ids=["blocks", "lines"])
+def test_csv_with_a_title_above_its_header(tmp_path, monkeypatch, blockwise):
+    if not blockwise:  # the line-by-line reader, as for a header with a quote
+        monkeypatch.setattr(sources, "BLOCK_ENCODINGS", frozenset())
+    path = tmp_path / "posts.csv"
+    title = "华龙区警务室一览表,,,\n填报单位：华龙分局,,,\n"
+    body = 'P1,一号,115.03,35.76\nP2,"二号\n警务室",115.04,35.77\nP3,三号,115.05\n'
+    path.write_bytes(codecs.BOM_UTF8 + (title + HEADER + body).encode("utf-8"))
+    source = open_source(path)
+    assert source.columns == ["编码", "名称", "经度", "纬度"]
+    assert rows(source) == [(4, "一号"), (5, "二号\n警务室"), (7, "三号")]
+    broken = [c.numbers[i] for c in source.chunks() for i in c.broken]
+    assert broken == [7]
+    assert len(source.notes) == 1 and "line 3" in source.notes[0]
+
+
+@pytest.mark.parametrize(
+    "top, header",
+    [([["标题"], [], ["编码", "名称"]], 3), ([["编码", "名称"], ["x", "y"]], 1),
+     ([["甲", "乙"], ["编码", "名称"]], 1),  # a header of unknown names
+     ([["标题"], ["说明"]], 1), ([], 1)],
+)  # fmt: skip
+def test_the_header_row_is_found_below_a_title(top, header):
+    assert sources._header_row(top) == header
 
 
 def test_a_bad_byte_breaks_its_row_not_the_file(tmp_path):

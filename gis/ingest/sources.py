@@ -53,6 +53,8 @@ FORMATS = {
 csv.field_size_limit(1 << 30)
 SNIFF_BYTES = 1 << 20  # enough text to tell UTF-8 from GBK
 CHUNK_ROWS = 50_000
+# Rows of a sheet or lines of a CSV searched for the header, below a title.
+HEADER_ROWS = 10
 # Encodings in which a newline, quote or delimiter byte is always that
 # character (never part of a multi-byte one): their bytes can be split into
 # rows before decoding.
@@ -177,7 +179,13 @@ def sniff_encoding(sample: bytes) -> str:
 
 
 class CsvSource(Source):
-    """A delimited text file with a header row (comma, semicolon or tab)."""
+    """A delimited text file with a header row (comma, semicolon or tab).
+
+    The header is line 1, or a lower one of the first :data:`HEADER_ROWS`
+    lines when a title such as ``华龙区矛盾纠纷台账`` sits above the table, as
+    in a sheet saved from Excel (:func:`_header_row`); the lines above it are
+    not data, and :attr:`notes` says so.
+    """
 
     format = "csv"
 
@@ -186,24 +194,34 @@ class CsvSource(Source):
         with path.open("rb") as handle:
             sample = handle.read(SNIFF_BYTES)
         self.encoding = encoding or sniff_encoding(sample)
-        head = sample.split(b"\n", 1)[0]
-        first = head.decode(self.encoding, errors="replace")
-        self.delimiter = max(",;\t", key=first.count)
-        self.header = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
+        lines = sample.split(b"\n", HEADER_ROWS)[:HEADER_ROWS]
+        texts = [line.decode(self.encoding, errors="replace") for line in lines]
+        parsed = []
+        for text in texts:
+            delimiter = max(",;\t", key=text.count)
+            cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+            parsed.append((delimiter, cells))
+        self._header_line = _header_row([cells for _, cells in parsed])
+        self.delimiter, self.header = parsed[self._header_line - 1]
         self.columns = [name.strip().lstrip("\ufeff") for name in self.header]
         if not any(self.columns):
             raise InvalidInput(
                 f"{path.name} 第 1 行没有列名 / line 1 has no column names",
                 field="header",
             )
-        self._body = len(head) + 1  # where line 2 starts
+        # Where the header line starts, and where the line after it does.
+        self._head = sum(len(line) + 1 for line in lines[: self._header_line - 1])
+        head = lines[self._header_line - 1]
+        self._body = self._head + len(head) + 1
         self._row_bytes = len(sample) / max(1, sample.count(b"\n"))
-        # A header with an open quote runs on past line 1: only the
+        # A header with an open quote runs on past its line: only the
         # sequential reader knows where.
         self._blockwise = (
             codecs.lookup(self.encoding).name in BLOCK_ENCODINGS
             and head.count(b'"') % 2 == 0
         )
+        if self._header_line > 1:
+            self.notes.append(_above_header(self._header_line, "line"))
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """Chunks of ``size`` rows (the last may be smaller).
@@ -220,12 +238,13 @@ class CsvSource(Source):
         batch = _Batch(self.columns, size)
         with self.path.open("rb") as handle:
             if not self._blockwise:
-                rows = self._rows(handle, 1, header=True)
+                handle.seek(self._head)
+                rows = self._rows(handle, self._header_line, header=True)
                 yield from batch.add_rows(rows, offset=None)
                 yield from batch.flush()
                 return
             handle.seek(self._body)
-            number = 2
+            number = self._header_line + 1
             for offset, block in _blocks(handle, size * self._row_bytes):
                 if block is None:  # no row end in sight: the careful way
                     handle.seek(offset)
@@ -536,17 +555,12 @@ class _RawRows:
 # -- XLSX -------------------------------------------------------------------------
 
 
-# Rows of a worksheet searched for its header, below a title and notes.
-HEADER_ROWS = 10
-
-
 class XlsxSource(Source):
     """One worksheet of an Excel workbook (streamed): ``sheet``, else the first.
 
-    Its header is the first of its first :data:`HEADER_ROWS` rows that names
-    two or more known columns (:func:`gis.ingest.fields.known_column`), so that
-    a title such as ``华龙区警务室一览表`` above the table is skipped (and said
-    so in :attr:`notes`); row 1 when no row does.  Row numbers stay the sheet's.
+    Its header is row 1, or a lower one of its first :data:`HEADER_ROWS` rows
+    when a title such as ``华龙区警务室一览表`` sits above the table
+    (:func:`_header_row`; :attr:`notes` says so).  Row numbers stay the sheet's.
     """
 
     format = "xlsx"
@@ -575,12 +589,8 @@ class XlsxSource(Source):
         self.header = list(header)
         self.columns = ["" if v is None else str(v).strip() for v in header]
         if self._header_row > 1:
-            self.notes.append(
-                f"表头在第 {self._header_row} 行，其上 {self._header_row - 1} 行"
-                f"（标题、说明）未导入 / the header is row {self._header_row} of "
-                f"sheet {self._sheet.title!r}; the {self._header_row - 1} row(s) "
-                "above it (title, notes) are not data"
-            )
+            where = f"row {self._header_row} of sheet {self._sheet.title!r}"
+            self.notes.append(_above_header(self._header_row, where))
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         width = len(self.columns)
@@ -607,12 +617,27 @@ class XlsxSource(Source):
         return Chunk(numbers=numbers, columns=columns, raw=rows)
 
 
-def _header_row(rows: list[tuple]) -> int:
-    """1-based number of the first row naming two or more known columns, or 1."""
+def _header_row(rows: list) -> int:
+    """1-based number of the header among the first rows of a table: the first
+    naming two or more known columns, when each row above it has at most one
+    cell filled (a title, a note); else 1."""
     for number, row in enumerate(rows, start=1):
-        if sum(v is not None and fields.known_column(str(v)) for v in row) >= 2:
+        cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
+        if sum(fields.known_column(cell) for cell in cells) >= 2:
             return number
+        if len(cells) > 1:
+            break  # a row of several cells that is no header: row 1 is the header
     return 1
+
+
+def _above_header(number: int, where: str) -> str:
+    if where == "line":
+        where = f"line {number}"
+    return (
+        f"表头在第 {number} 行，其上 {number - 1} 行（标题、说明）不是数据 / the "
+        f"header is {where}; the {number - 1} line(s) above it (title, notes) "
+        "are not data"
+    )
 
 
 def _cell_text(value) -> str:
