@@ -87,6 +87,14 @@ def test_the_header_row_is_found_below_a_title(top, header):
     assert sources._header_row(top) == header
 
 
+def test_a_layer_for_a_csv_is_refused(tmp_path):
+    path = tmp_path / "posts.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    with pytest.raises(InvalidInput, match="--layer") as error:
+        open_source(path, layer="Sheet1")
+    assert error.value.details["field"] == "layer"
+
+
 def test_a_bad_byte_breaks_its_row_not_the_file(tmp_path):
     path = tmp_path / "posts.csv"
     path.write_bytes(

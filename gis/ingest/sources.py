@@ -118,7 +118,9 @@ def open_source(
     encoding : str, optional
         Text encoding of a CSV or Shapefile; detected when not given.
     layer : str, optional
-        Layer of a GeoPackage (required when it has several).
+        Layer of a GeoPackage (required when it has several), or worksheet of
+        an XLSX workbook (default: the first).  Refused for a CSV, which has
+        neither.
 
     Raises
     ------
@@ -144,6 +146,12 @@ def open_source(
                 f"未知编码 / unknown encoding {encoding!r}", field="encoding"
             ) from None
     if kind == "csv":
+        if layer:
+            raise InvalidInput(
+                f"CSV 文件没有图层或工作表 / a CSV file has no layers or sheets: "
+                f"leave out --layer {layer}",
+                field="layer",
+            )
         return CsvSource(path, encoding)
     if kind == "xlsx":
         return XlsxSource(path, layer)
