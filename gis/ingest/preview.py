@@ -87,13 +87,7 @@ def preview(
         "encoding": source.encoding,
         "crs": source.crs,
         "geometry_type": source.geometry_type,
-        "layers": (
-            _gpkg_layers(path)
-            if source.format == "gpkg"
-            else source.sheets
-            if source.format == "xlsx"
-            else []
-        ),
+        "layers": _layers(source, path),
         "notes": source.notes,
         "columns": list(source.columns),
         "fields": [
@@ -150,6 +144,13 @@ def _wkt(geometry) -> str:
         return ""
     text = shapely.to_wkt(geometry, rounding_precision=7)
     return text if len(text) <= _WKT_CHARS else text[: _WKT_CHARS - 1] + "…"
+
+
+def _layers(source, path: Path) -> list[str]:
+    """What ``layer_name`` can choose: a GeoPackage's layers, a workbook's sheets."""
+    if source.format == "gpkg":
+        return _gpkg_layers(path)
+    return source.sheets if source.format == "xlsx" else []
 
 
 def _gpkg_layers(path: Path) -> list[str]:

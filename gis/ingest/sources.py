@@ -229,7 +229,8 @@ class CsvSource(Source):
             and head.count(b'"') % 2 == 0
         )
         if self._header_line > 1:
-            self.notes.append(_above_header(self._header_line, "line"))
+            where = f"line {self._header_line}"
+            self.notes.append(_above_header(self._header_line, where))
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """Chunks of ``size`` rows (the last may be smaller).
@@ -639,8 +640,7 @@ def _header_row(rows: list) -> int:
 
 
 def _above_header(number: int, where: str) -> str:
-    if where == "line":
-        where = f"line {number}"
+    """The note for a header found on row ``number`` (``where``, in words)."""
     return (
         f"表头在第 {number} 行，其上 {number - 1} 行（标题、说明）不是数据 / the "
         f"header is {where}; the {number - 1} line(s) above it (title, notes) "
