@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from gis import config, db, embedded, schema
+from gis import access, config, db, embedded, schema
 from gis.errors import InvalidInput, PinganError
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from gis import demo  # heavy imports only when the command needs them
+    from gis.demo import accounts as demo_accounts
 
     engine = _engine(args, ready=False)
     schema.migrate(engine)
@@ -81,8 +82,15 @@ def _demo(args: argparse.Namespace) -> int:
         cameras=args.cameras,
         progress=sys.stderr.isatty(),
     )
+    with engine.begin() as conn:
+        accounts = demo_accounts.ensure(conn)
     print("演示数据已加载 / demo loaded (synthetic, except the district outline):")
     print(json.dumps(counts, ensure_ascii=False, indent=2))
+    print(
+        f"\n演示账号（密码随机生成，只在此显示；另存于 {demo_accounts.path()}，权限 "
+        f"0600）/ demo accounts (random passwords, kept in that file):"
+    )
+    print(demo_accounts.format_table(accounts), end="")
     return 0
 
 
@@ -185,7 +193,8 @@ def _user(args: argparse.Namespace) -> int:
     with _engine(args).begin() as conn:
         if args.action == "add":
             user = users.add(
-                conn, args.name, args.role, _password(args), station=args.station
+                conn, args.name, args.role, _password(args), station=args.station,
+                grid=args.grid,
             )
             described = json.dumps(user.to_dict(), ensure_ascii=False)
             print(f"已添加用户 / user added: {described}")
@@ -195,6 +204,34 @@ def _user(args: argparse.Namespace) -> int:
         else:
             users.disable(conn, args.name)
             print(f"已停用 / disabled: {args.name}")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from gis import users
+
+    if args.action != "list" and not args.name:
+        raise InvalidInput(f"token {args.action} 需要参数 / needs an argument")
+    with _engine(args).begin() as conn:
+        if args.action == "issue":
+            if not args.role:
+                raise InvalidInput("token issue 需要 --role / needs --role")
+            token, token_id = users.issue_service_token(
+                conn, args.name, args.role, args.days, args.station, args.grid
+            )
+            print(f"令牌 {token_id}（只显示这一次，请妥善保存）/ token {token_id} "
+                  f"(shown once: keep it safe):\n{token}")  # fmt: skip
+        elif args.action == "revoke":
+            if not args.name.isdigit():
+                raise InvalidInput(
+                    f"令牌编号应为数字 / the token id is a number, got {args.name!r}"
+                )
+            users.revoke_token(conn, int(args.name))
+            print(f"已吊销令牌 / token revoked: {args.name}")
+        else:
+            for row in users.tokens(conn):
+                print(f"{row['id']}\t{row['username']}\t{row['role']}\t"
+                      f"{row['created_at']:%Y-%m-%d}\t{row['expires_at']:%Y-%m-%d}")
     return 0
 
 
@@ -291,10 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("user", help="add a user, change a password, disable a user")
     p.add_argument("action", choices=["add", "passwd", "disable"])
     p.add_argument("name", help="user name (2-64 of A-Z a-z 0-9 _ . -)")
-    p.add_argument("--role", choices=["admin", "planner", "leader", "station"])
+    p.add_argument("--role", choices=access.ROLES)
     p.add_argument("--station", help="police-station code (role station only)")
+    p.add_argument("--grid", help="grid code (role grid_member only)")
     p.add_argument("--password", help="default: asked for on the terminal")
     p.set_defaults(func=_user)
+
+    p = sub.add_parser(
+        "token", help="API tokens of service accounts (12345 hotline, other systems)"
+    )
+    p.add_argument("action", choices=["issue", "revoke", "list"])
+    p.add_argument(
+        "name", nargs="?", help="issue: the service account; revoke: the token id"
+    )
+    p.add_argument("--role", choices=access.ROLES, help="issue: the account's role")
+    p.add_argument("--station", help="police-station code (role station only)")
+    p.add_argument("--grid", help="grid code (role grid_member only)")
+    p.add_argument(
+        "--days", type=float, default=365, help="issue: valid for N days (365)"
+    )
+    p.set_defaults(func=_token)
 
     p = sub.add_parser("serve", help="serve the web maps")
     p.add_argument("--host", default="127.0.0.1")

@@ -20,6 +20,8 @@ PINGAN_BASEMAP_CRS     ``wgs84`` or ``gcj02`` (AMap/Tencent-style tiles)  wgs84
 PINGAN_SECRET_KEY      signing key of API tokens and sessions             var/secret_key
 PINGAN_TOKEN_HOURS     lifetime of an API token, hours                    12
 PINGAN_UPLOAD_MB       largest file upload on the import page, MB         200
+PINGAN_WEB_DATABASE_URL  the web app's own URL (role pingan_web)         derived
+PINGAN_LOCKOUT         failures per account, per address, minutes         5,20,15
 =====================  =================================================  =========
 """
 
@@ -150,3 +152,31 @@ def upload_mb() -> int:
             f"megabytes in [1, 100000], got {raw!r}"
         )
     return megabytes
+
+
+def web_database_url_from_env() -> str | None:
+    """PINGAN_WEB_DATABASE_URL: how the web app reaches the database as the role
+    that owns no table (``pingan_web``), if set."""
+    url = os.environ.get("PINGAN_WEB_DATABASE_URL", "").strip()
+    return url or None
+
+
+def lockout() -> tuple[int, int, float]:
+    """Sign-in lock-out: (failures per account, failures per client address,
+    window in minutes), from PINGAN_LOCKOUT ``5,20,15`` by default.
+
+    An account locks after 5 failures within 15 minutes, an address after 20
+    (an office behind one NAT address holds many users), each until the
+    oldest counted failure is 15 minutes old.
+    """
+    raw = os.environ.get("PINGAN_LOCKOUT", "5,20,15")
+    try:
+        user, addr, minutes = (float(v) for v in raw.split(","))
+    except ValueError:
+        user = -1
+    if user < 1 or addr < 1 or not 0 < minutes <= 24 * 60:
+        raise ConfigError(
+            "PINGAN_LOCKOUT 格式为 账号次数,地址次数,分钟 / must be "
+            f"'failures per account,failures per address,minutes', got {raw!r}"
+        )
+    return int(user), int(addr), minutes

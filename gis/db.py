@@ -58,6 +58,25 @@ def database_url(start_embedded: bool = False) -> str:
     return embedded.locate().url()
 
 
+def web_url(owner_url: str) -> str:
+    """The URL the web app uses: ``PINGAN_WEB_DATABASE_URL``, else ``owner_url``
+    as the role that owns no table (:data:`gis.access.WEB_ROLE`), no password.
+
+    The embedded cluster trusts its private socket, so the derived URL works
+    there; a production server with passwords needs PINGAN_WEB_DATABASE_URL.
+    """
+    from gis.access import WEB_ROLE
+
+    url = config.web_database_url_from_env()
+    if url:
+        return normalise_url(url)
+    return (
+        make_url(normalise_url(owner_url))
+        .set(username=WEB_ROLE, password=None)
+        .render_as_string(hide_password=False)
+    )
+
+
 # A pooled connection idle longer than this is pinged before use.
 PING_IDLE_SECONDS = 5.0
 
@@ -187,3 +206,32 @@ def _admin_execute(url: str, statement: str) -> None:
             conn.execute(sa.text(statement))
     finally:
         engine.dispose()
+
+
+def bind_to_policies(engine: Engine) -> Engine:
+    """Refuse every connection of ``engine`` whose role would step around the
+    row policies: a superuser, a role with BYPASSRLS, or an owner of tables.
+
+    The web app's engine gets this, so a mistaken PINGAN_WEB_DATABASE_URL is a
+    clear error instead of a service that shows every station everything.
+    """
+    if not sa.event.contains(engine, "connect", _refuse_unbound):
+        sa.event.listen(engine, "connect", _refuse_unbound)
+    return engine
+
+
+def _refuse_unbound(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT current_user, rolsuper OR rolbypassrls OR EXISTS (
+                   SELECT 1 FROM pg_tables WHERE tableowner = current_user
+                      AND schemaname = 'public')
+              FROM pg_roles WHERE rolname = current_user""")
+        role, unbound = cursor.fetchone()
+    dbapi_connection.rollback()
+    if unbound:
+        raise ConfigError(
+            f"网页服务的数据库角色 {role} 权限过大 / the web app's database role "
+            f"{role!r} is a superuser, bypasses row security or owns tables: "
+            "set PINGAN_WEB_DATABASE_URL to the pingan_web role (see README)"
+        )

@@ -99,3 +99,11 @@ class EmbeddedDatabaseError(PinganError):
 
     status = 503
     code = "embedded_database_error"
+
+
+class TooManyRequests(PinganError):
+    """Too many failed sign-ins for an account or from an address: locked out
+    until ``details.locked_until``."""
+
+    status = 429
+    code = "too_many_requests"

@@ -199,7 +199,7 @@ _WKT = ("wkt", "ST_AsText(x.geom, 15)", "text")
 
 
 def export_layer(
-    engine: sa.Engine,
+    engine: sa.Engine | sa.Connection,
     layer: str,
     path: str | Path,
     *,
@@ -213,7 +213,10 @@ def export_layer(
 
     Parameters
     ----------
-    engine : sqlalchemy.Engine
+    engine : sqlalchemy.Engine or Connection
+        An engine (the export is its own transaction), or a connection whose
+        transaction the caller commits: a web request's, whose row policies
+        limit the rows to what its user may see.
     layer : str
         districts, townships, villages, grids, stations, posts, officers,
         cameras, sites or incidents.
@@ -269,7 +272,12 @@ def export_layer(
             f"目录不存在 / no such directory: {path.parent}", field="path"
         )
     query = _query(spec, fmt, layer, at)
-    with engine.begin() as conn, _staging(path) as staged:
+    opened = (
+        engine.begin()
+        if isinstance(engine, sa.Engine)
+        else contextlib.nullcontext(engine)
+    )
+    with opened as conn, _staging(path) as staged:
         writer = _writer(fmt, staged, layer, query.columns, spec.geometry, encoding)
         count = _write(conn, query, writer, progress, chunk_size)
         _publish(staged, path)

@@ -149,7 +149,10 @@ def _check_geographic(lon, lat, crs: str, fields) -> None:
             )
 
 
-# One statement answers any number of points.  Polygons come from the subdivided
+# One statement answers any number of points.  Areas are named for everyone
+# (``area_directory``: codes and names, the one window past the area policy);
+# officers, grid members and posts come from their tables, so the row policies
+# leave out those the caller may not see.  Polygons come from the subdivided
 # ``area_part`` copies so the GiST index does the work; a point touching several
 # areas of one kind (a shared edge or vertex) keeps the one with the smallest code.
 # Each point's row carries only ids; the names, officers, grid members and posts
@@ -160,8 +163,8 @@ WITH pts AS {inline}({points}
 ), hits AS (
     SELECT p.ord, a.kind, a.code, a.id
       FROM pts p
-      JOIN area_part ap ON ST_Intersects(ap.geom, p.geom)
-      JOIN area a ON a.id = ap.area_id
+      JOIN area_part_directory ap ON ST_Intersects(ap.geom, p.geom)
+      JOIN area_directory a ON a.id = ap.area_id
      WHERE a.valid_from <= {at} AND (a.valid_to IS NULL OR a.valid_to > {at})
 ), per_kind AS (  -- shared: two different areas (a seam between two parts of
                   -- one area hits that area twice, which is no shared border)
@@ -217,7 +220,7 @@ WITH pts AS {inline}({points}
         'areas', (
             SELECT json_object_agg(a.id, json_build_object(
                        'code', a.code, 'name', a.name))
-              FROM area a
+              FROM area_directory a
              WHERE a.id IN (SELECT district FROM chosen UNION SELECT township
                               FROM chosen UNION SELECT village FROM chosen UNION
                             SELECT grid FROM chosen UNION SELECT police_station
@@ -232,7 +235,7 @@ WITH pts AS {inline}({points}
                            END) ORDER BY o.code) AS people
                   FROM officer_area oa
                   JOIN officer o ON o.id = oa.officer_id AND o.active
-                  JOIN area fa ON fa.id = oa.area_id
+                  JOIN area_directory fa ON fa.id = oa.area_id
                   LEFT JOIN post po ON po.id = o.post_id
                  WHERE oa.area_id IN (SELECT village FROM chosen
                                       UNION SELECT grid FROM chosen)

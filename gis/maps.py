@@ -20,6 +20,7 @@ from jinja2 import Template
 from shapely.geometry import mapping, shape
 
 from gis import crs, layers
+from gis.access import User
 from gis.config import Basemap
 from gis.errors import NotFound
 from gis.layers import EVERYTHING, Scope  # noqa: F401  (re-exported for views)
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 class Page:
     """A map page: which layers, under which title."""
 
+    name: str
     title: str
     layers: tuple[str, ...]
 
@@ -38,6 +40,7 @@ class Page:
 PAGES = {
     # Later layers draw on top: township lines over village lines over grids.
     "coverage": Page(
+        "coverage",
         "网格与警力覆盖图",
         (
             "grids",
@@ -50,8 +53,11 @@ PAGES = {
             "incidents",
         ),
     ),
-    "heat": Page("矛盾纠纷热力图", ("townships", "district", "heat", "incidents")),
+    "heat": Page(
+        "heat", "矛盾纠纷热力图", ("townships", "district", "heat", "incidents")
+    ),
     "station": Page(
+        "station",
         "派出所辖区图",
         ("grids", "villages", "stations", "posts", "cameras", "incidents"),
     ),
@@ -101,13 +107,34 @@ class Legend(MacroElement):
         self.note = note
 
 
+def page_layers(page: Page, user: User | None = None) -> list[str]:
+    """The layers of ``page`` drawn for ``user``: a leader gets no layer of
+    single records (:attr:`Layer.personal`), only aggregates.  (What the other
+    layers hold is the row policies' business, not this list's.)"""
+    aggregates_only = user is not None and user.role == "leader"
+    return [
+        name
+        for name in page.layers
+        if not (aggregates_only and layers.get(name).personal)
+    ]
+
+
+def personal(page: Page, user: User | None) -> bool:
+    """Whether ``page`` as drawn for ``user`` shows records of single people or
+    incidents (a read the audit log records)."""
+    return any(layers.get(name).personal for name in page_layers(page, user))
+
+
 def build(
     conn: sa.Connection,
     page: Page,
     scope: Scope = EVERYTHING,
     basemap: Basemap | None = None,
+    user: User | None = None,
 ) -> folium.Map:
-    """Build the Folium map for ``page`` as seen by ``scope``."""
+    """Build the Folium map for ``page``, focused on ``scope`` (one station or
+    the whole district) and drawn for ``user`` (see :func:`page_layers`).
+    What the connection may read is already limited by its row policies."""
     south, west, north, east = _extent(conn, scope)
     fmap = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
@@ -136,7 +163,7 @@ def build(
                 crs.from_wgs84(east, north, "gcj02"),
             )
     entries = []
-    for name in page.layers:
+    for name in page_layers(page, user):
         layer = layers.get(name)
         layer.add_to(fmap, conn, scope, transform=shift)
         entries += _legend_entries(layer)
@@ -208,8 +235,9 @@ def _shift_to_gcj02(collection: dict) -> dict:
     return {**collection, "features": features}
 
 
-def station_scope(conn: sa.Connection, code: str) -> Scope:
-    """The scope of police station ``code``; NotFound if there is no such station."""
+def station_focus(conn: sa.Connection, code: str) -> Scope:
+    """Focus on police station ``code``; NotFound if there is no such station
+    the connection may see (another station's is the same 404)."""
     station_id = conn.execute(
         sa.text(
             "SELECT id FROM area WHERE kind = 'police_station' AND code = :code "

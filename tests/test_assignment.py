@@ -16,36 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from gis import db
-
-
-def box(x0, x1, y0=30.0, y1=30.1) -> str:
-    return (
-        f"SRID=4326;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))"
-    )
-
-
-AREAS = [  # kind, code, parent code, geometry
-    ("district", "100000000000", None, box(100.0, 100.2)),
-    ("township", "100000001000", "100000000000", box(100.0, 100.2)),
-    ("police_station", "100000510000", "100000000000", box(100.0, 100.2)),
-    ("village", "100000001001", "100000001000", box(100.0, 100.1)),
-    ("village", "100000001002", "100000001000", box(100.1, 100.18)),
-    ("grid", "100000001001001", "100000001001", box(100.0, 100.1)),
-    ("grid", "100000001002001", "100000001002", box(100.1, 100.18)),
-]
-
-
-def build_areas(conn, areas=AREAS) -> None:
-    """Insert ``areas`` (kind, code, parent code, EWKT; parents before children)."""
-    for kind, code, parent, geom in areas:
-        conn.execute(
-            sa.text(
-                "INSERT INTO area (kind, code, name, parent_id, geom) "
-                "SELECT :k, :c, :c, (SELECT id FROM area WHERE code = :p), "
-                "ST_GeomFromEWKT(:g)"
-            ),
-            {"k": kind, "c": code, "p": parent, "g": geom},
-        )
+from tests.worlds import box, build_areas
 
 
 @pytest.fixture(scope="module")

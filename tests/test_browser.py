@@ -121,7 +121,7 @@ def test_login_upload_preview_and_import(make_database, browser, tmp_path, artif
 
     from gis import crs, db, users
     from tests.conftest import OfflinePage
-    from tests.test_assignment import build_areas
+    from tests.worlds import build_areas
     from webmap import create_app
 
     url = make_database()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from gis import assign, db
 from gis.cli import main
 from gis.demo import county
-from tests.test_assignment import box, build_areas
+from tests.worlds import box, build_areas
 
 
 @pytest.fixture

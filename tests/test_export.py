@@ -29,7 +29,7 @@ from gis.errors import InvalidInput
 from gis.export import SHAPEFILE_NAMES, export_layer
 from gis.ingest import fields, import_file
 from gis.ingest.points import POINT_LAYERS
-from tests.test_assignment import build_areas
+from tests.worlds import build_areas
 
 POSTS = [  # code, name, kind, staff, address, phone, lon, lat
     ("P1", '城关镇"东关"警务室, 一号', "police_room", 3, "人民路1号\n临街, 二楼",

@@ -21,7 +21,7 @@ from gis import crs, db
 from gis.cli import main
 from gis.errors import InvalidInput
 from gis.ingest import import_file
-from tests.test_assignment import build_areas
+from tests.worlds import build_areas
 
 IN_A, IN_B = (100.05, 30.05), (100.15, 30.05)
 FAR = (101.1, 30.05)  # about 100 km east of the district

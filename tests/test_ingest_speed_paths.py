@@ -21,9 +21,9 @@ from gis import assign, db
 from gis.cli import main
 from gis.ingest import import_file, loader, sources
 from gis.ingest.codes import SeenCodes
-from tests.test_assignment import box, build_areas
 from tests.test_bulk_assign import DATES, EDGES_X, EDGES_Y, build_weird, catalog
 from tests.test_bulk_assign import disagreements as trigger_disagreements
+from tests.worlds import box, build_areas
 
 HEADER = "编号,事件类型,上报时间,状态,经度,纬度,描述\n"
 

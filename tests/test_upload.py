@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from gis import crs, db, users
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.ingest import preview, uploads
-from tests.test_assignment import build_areas
+from tests.worlds import build_areas
 from webmap import create_app
 
 STATION = "100000510000"

@@ -41,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
         # The embedded cluster's URL is known without starting it; /healthz says
         # 503 if it is not running.
         app.config["DATABASE_URL"] = gis_db.database_url()
+    if not app.config.get("WEB_DATABASE_URL"):
+        app.config["WEB_DATABASE_URL"] = gis_db.web_url(app.config["DATABASE_URL"])
     app.config.setdefault("BASEMAP", gis_config.basemap())
     app.json.ensure_ascii = False
 
@@ -48,7 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
         api,
         auth,
         errors,
+        exports,
         forms,
+        guard,
         health,
         incidents,
         login,
@@ -60,11 +64,13 @@ def create_app(config: dict | None = None) -> Flask:
     requestdb.init_app(app)
     errors.init_app(app)
     forms.init_app(app)
+    guard.init_app(app)  # after forms: a form's size limit applies first
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(uploads.bp)
     return app

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 from gis import lookup
 from gis.errors import InvalidInput
 from webmap import requestdb
+from webmap.guard import audit_read, requires
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,15 @@ def _param(name: str, body=None):
     return value
 
 
+def _audit_people(answers: list[dict]) -> None:
+    """A lookup that names officers or grid members is a read of personal data."""
+    named = sum(bool(a["officers"] or a["grid_members"]) for a in answers)
+    if named:
+        audit_read("lookup", "point", None, {"points": len(answers), "named": named})
+
+
 @bp.get("/lookup")
+@requires("lookup")
 def lookup_one():
     """Which village, grid, township, station and officers a point belongs to."""
     answer = lookup.lookup(
@@ -55,10 +64,12 @@ def lookup_one():
         crs=lookup.parse_crs(request.args.get("crs")),
         at=lookup.parse_date(request.args.get("at")),
     )
+    _audit_people([answer])
     return _json(answer)
 
 
 @bp.post("/lookup")
+@requires("lookup")
 def lookup_batch():
     """Batch lookup: answers in input order (at most ``lookup.MAX_BATCH`` points)."""
     body = _json_body()
@@ -70,4 +81,5 @@ def lookup_batch():
         crs=lookup.parse_crs(_param("crs", body)),
         at=lookup.parse_date(_param("at", body)),
     )
+    _audit_people(answers)
     return _json({"count": len(answers), "results": answers})

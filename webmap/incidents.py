@@ -10,10 +10,10 @@ import logging
 
 from flask import Blueprint, g, request, url_for
 
-from gis import audit, incidents
+from gis import incidents
 from gis.errors import InvalidInput
 from webmap import requestdb
-from webmap.auth import login_required
+from webmap.guard import audit_read, requires
 
 logger = logging.getLogger(__name__)
 
@@ -30,39 +30,41 @@ def _json_object():
 
 
 @bp.get("")
-@login_required("incident.read")
+@requires("incident.read")
 def list_incidents():
     """Incidents as GeoJSON (``overdue=1``: the overdue ones by risk tier)."""
     filters = incidents.parse_filters(request.args)
-    conn = requestdb.connection()
-    collection = incidents.query(conn, filters, g.user.scope)
-    audit.record(conn, g.user.username, "incident.list", "incident", None, {
+    collection = incidents.query(requestdb.connection(), filters)
+    audit_read("incident.list", "incident", None, {
         "args": request.args.to_dict(), "returned": collection["numberReturned"],
     })  # fmt: skip
-    conn.commit()
     return collection
 
 
 @bp.post("")
-@login_required("incident.create")
+@requires("incident.create")
 def create():
     """Take an incident in, assign and dispatch it (201 with who got it)."""
     conn = requestdb.connection()
     incident = incidents.create(conn, _json_object(), g.user)
     conn.commit()
+    if incident.get("routed"):  # filed outside the user's jurisdiction
+        return incident, 202
     code = incident["properties"]["code"]
     return incident, 201, {"Location": url_for(".show", code=code)}
 
 
 @bp.get("/<code>")
-@login_required("incident.read")
+@requires("incident.read")
 def show(code: str):
     """One incident with its history."""
-    return incidents.get(requestdb.connection(), code, g.user.scope)
+    incident = incidents.get(requestdb.connection(), code)
+    audit_read("incident.read", "incident", code)
+    return incident
 
 
 @bp.patch("/<code>")
-@login_required("incident.update")
+@requires("incident.update")
 def update(code: str):
     """Move an incident one step along the workflow (409 lists allowed steps)."""
     conn = requestdb.connection()

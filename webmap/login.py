@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
 from gis import audit, users
-from gis.errors import PinganError, Unauthorized
-from webmap import auth, requestdb
+from gis.demo import accounts as demo_accounts
+from gis.errors import TooManyRequests, Unauthorized
+from webmap import forms, guard, requestdb
 
 logger = logging.getLogger(__name__)
 
@@ -41,26 +42,34 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.app_context_processor
 def _signed_in() -> dict:
-    """``current_user`` for every page's header: who is signed in, if anyone."""
-    try:
-        user = auth.session_user()
-    except PinganError:  # e.g. the error page for a database that is down
-        user = None
+    """``current_user`` for every page's header: who is signed in, if anyone.
+
+    Read from ``g.user``, which the guard set for this request: the sign-in
+    page and error pages never wait on the database for it.
+    """
+    user = g.get("user")
     if user is None:
         return {"current_user": None}
     return {
         "current_user": {
             "username": user.username,
-            "role_label": users.ROLE_LABELS[user.role],
-            "can_import": user.can("data.import"),
+            "role_label": user.role_label,
+            "can": user.can,
         }
     }
 
 
 @bp.get("/login")
 def form():
-    """The login form."""
-    return render_template("login.html", next=safe_next(request.args.get("next")))
+    """The login form (it never waits on the database)."""
+    return _form(next=safe_next(request.args.get("next")))
+
+
+def _form(**values):
+    """The login page; on a demo machine it says where the demo accounts are."""
+    listed = demo_accounts.path()
+    shown = listed.relative_to(listed.parents[1]) if listed.exists() else None
+    return render_template("login.html", demo_accounts=shown, **values)
 
 
 @bp.post("/login")
@@ -70,32 +79,36 @@ def login():
     password = request.form.get("password", "")
     target = safe_next(request.form.get("next"))
     conn = requestdb.connection()
-    detail = {"ip": request.remote_addr, "via": "login page"}
     try:
-        user = users.authenticate(conn, username, password)
-    except Unauthorized:
-        audit.record(
-            conn, username or None, "login.failed", "user", username or None, detail
-        )
-        conn.commit()
+        token, _ = users.sign_in(conn, username, password, guard.client_addr())
+    except (Unauthorized, TooManyRequests) as exc:
+        conn.commit()  # the failure, the lock-out and their audit rows count
         logger.info("failed login for %r from %s", username, request.remote_addr)
-        page = render_template(
-            "login.html", next=target, username=username, error=_FAILED
-        )
-        return page, 401
-    audit.record(conn, user.username, "login", "user", user.username, detail)
+        message = _FAILED if isinstance(exc, Unauthorized) else exc.message
+        page = _form(next=target, username=username, error=message)
+        return page, exc.status
     conn.commit()
-    auth.start_session(user)
+    start_session(token)
     return redirect(target or url_for("pages.index"))
 
 
+def start_session(token: str) -> None:
+    """Sign this browser in with session ``token``: a fresh cookie session (and
+    CSRF token), so nothing set before sign-in carries over."""
+    session.clear()
+    session.permanent = True  # the cookie expires with the server-side session
+    session[guard.SESSION_KEY] = token
+    forms.csrf_token()
+
+
 @bp.post("/logout")
+@guard.requires("session")
 def logout():
-    """End the session."""
-    user = auth.session_user()
-    if user is not None:
-        conn = requestdb.connection()
-        audit.record(conn, user.username, "logout", "user", user.username, None)
-        conn.commit()
-    auth.end_session()
-    return redirect(url_for("pages.index"))
+    """End the session, here and on the server: a replayed cookie is refused."""
+    conn = requestdb.connection()
+    users.sign_out(conn, session[guard.SESSION_KEY])
+    audit.record(conn, g.user.username, "logout", "user", g.user.username, None,
+                 guard.client_addr())  # fmt: skip
+    conn.commit()
+    session.clear()
+    return redirect(url_for("login.form"))

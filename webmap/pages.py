@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, g, render_template, url_for
 
 from gis import maps
-from gis.errors import DatabaseUnavailable
-from webmap import assets, requestdb
+from webmap import assets, guard, requestdb
+from webmap.guard import requires
 
 logger = logging.getLogger(__name__)
 
@@ -19,39 +19,45 @@ def _static(path: str) -> str:
     return url_for("static", filename=path)
 
 
-def _render_map(page: maps.Page, scope=maps.EVERYTHING) -> Response:
+def _render_map(page: maps.Page, focus=maps.EVERYTHING) -> Response:
+    conn = requestdb.connection()
     fmap = maps.build(
-        requestdb.connection(), page, scope, basemap=current_app.config.get("BASEMAP")
+        conn, page, focus, basemap=current_app.config.get("BASEMAP"), user=g.user
     )
     assets.localize(fmap, _static)
     html = fmap.get_root().render()
+    if maps.personal(page, g.user):
+        guard.audit_read("page.read", "page", page.name, {"focus": focus.station_id})
     return Response(html, mimetype="text/html")
 
 
 @bp.get("/")
+@requires("session")
 def index():
-    """Start page linking the three views."""
-    try:
-        stations, db_error = maps.stations(requestdb.connection()), None
-    except DatabaseUnavailable as exc:  # the start page still explains itself
-        stations, db_error = [], exc.message
-    return render_template("index.html", stations=stations, db_error=db_error)
+    """Start page linking the views the user's role may open."""
+    stations = maps.stations(requestdb.connection())  # those the user may see
+    return render_template(
+        "index.html", stations=stations, endpoints=current_app.view_functions
+    )
 
 
 @bp.get("/map/coverage")
+@requires("page.coverage")
 def coverage():
     """Planners' grid and officer coverage map."""
     return _render_map(maps.PAGES["coverage"])
 
 
 @bp.get("/map/station/<code>")
+@requires("page.station")
 def station(code: str):
-    """One police station's jurisdiction."""
-    scope = maps.station_scope(requestdb.connection(), code)
-    return _render_map(maps.PAGES["station"], scope)
+    """One police station's jurisdiction (another station's is a 404)."""
+    focus = maps.station_focus(requestdb.connection(), code)
+    return _render_map(maps.PAGES["station"], focus)
 
 
 @bp.get("/map/heat")
+@requires("page.heat")
 def heat():
     """Leadership's dispute heat map."""
     return _render_map(maps.PAGES["heat"])

@@ -1,26 +1,54 @@
-"""One database connection per request, closed at teardown (flaskr's pattern)."""
+"""One database connection per request, closed at teardown (flaskr's pattern).
+
+The request's connection is the web role's (:func:`gis.db.web_url`), which owns
+no table, so PostgreSQL's row policies decide what it sees.  Its first statement
+is always :func:`gis.access.begin`, which sets the scope of the signed-in user
+(or no scope at all), so a pooled connection never carries the last request's.
+Imports write as the owner (:func:`owner_engine`): they set keys and triggers
+aside, which only the owner may, and only admins and planners may import.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
+from gis import access
 from gis import db as gis_db
 
 logger = logging.getLogger(__name__)
 
 
 def engine() -> sa.Engine:
-    """The process-wide engine for this app's database."""
+    """The process-wide engine of the web role for this app's database."""
+    return gis_db.bind_to_policies(
+        gis_db.get_engine(current_app.config["WEB_DATABASE_URL"])
+    )
+
+
+def owner_engine() -> sa.Engine:
+    """The owner's engine, for imports only."""
     return gis_db.get_engine(current_app.config["DATABASE_URL"])
 
 
+def begin(token: str | None) -> access.User | None:
+    """Open this request's connection as the user of ``token`` (a session's or
+    an API token), setting their scope; None when the token is not live."""
+    conn = g.get("db")
+    if conn is None:
+        conn = g.db = gis_db.connect(engine())
+    user = access.begin(conn.connection.dbapi_connection, token, request.remote_addr)
+    g.db_begun = True
+    return user
+
+
 def connection() -> sa.Connection:
-    """This request's connection, opened on first use."""
-    if "db" not in g:
-        g.db = gis_db.connect(engine())
+    """This request's connection, opened on first use (with no scope if the
+    request has no signed-in user: the sign-in page, the token endpoint)."""
+    if not g.get("db_begun"):
+        begin(None)
     return g.db
 
 
@@ -30,6 +58,7 @@ def current() -> sa.Connection | None:
 
 
 def _close(_exc: BaseException | None) -> None:
+    g.pop("db_begun", None)
     conn = g.pop("db", None)
     if conn is not None:
         conn.close()

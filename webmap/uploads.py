@@ -14,11 +14,11 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, render_template, request, send_file
 
-from gis import audit, ingest
+from gis import ingest
 from gis.errors import InvalidInput
 from gis.ingest import fields, uploads
 from webmap import forms, requestdb
-from webmap.auth import login_required
+from webmap.guard import requires
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _load(upload_id: str) -> uploads.Upload:
 
 
 @bp.get("/import")
-@login_required("data.import")
+@requires("data.import")
 def form():
     """The upload form."""
     return _render_form()
@@ -86,7 +86,7 @@ def form():
 
 @bp.post("/import")
 @forms.accepts_upload("UPLOAD_MB")
-@login_required("data.import")
+@requires("data.import")
 def upload():
     """Store the upload, then show its preview and dry-run report."""
     try:
@@ -108,7 +108,7 @@ def _preview(upload: uploads.Upload):
             layer_name=opts["layer_name"], mapping=opts["mapping"],
         )  # fmt: skip
         report = ingest.import_file(
-            requestdb.engine(), upload.layer, upload.path,
+            requestdb.owner_engine(), upload.layer, upload.path,
             upload.report_path(uploads.CHECK), dry_run=True, **opts,
         )  # fmt: skip
     except InvalidInput as exc:  # the file as a whole cannot be imported
@@ -120,7 +120,7 @@ def _preview(upload: uploads.Upload):
 
 
 @bp.post("/import/<upload_id>/commit")
-@login_required("data.import")
+@requires("data.import")
 def commit(upload_id: str):
     """Run the import that was previewed, and show its report."""
     upload = _load(upload_id)
@@ -131,24 +131,17 @@ def commit(upload_id: str):
     upload.claim_commit()
     try:
         report = ingest.import_file(
-            requestdb.engine(), upload.layer, upload.path, upload.report_path(),
+            requestdb.owner_engine(), upload.layer, upload.path, upload.report_path(),
             username=g.user.username, **upload.options,
         )  # fmt: skip
     except BaseException:
         upload.release_commit()  # nothing was imported: a retry may run
         raise
-    conn = requestdb.connection()
-    audit.record(conn, g.user.username, "data.import", "layer", upload.layer, {
-        "file": ", ".join(upload.sent_names), "upload": upload.id,
-        "status": report.status, "read": report.read, "loaded": report.loaded,
-        "rejected": report.rejected, "unchanged": report.unchanged,
-    })  # fmt: skip
-    conn.commit()
     return render_template("import_report.html", **_page(upload), report=report)
 
 
 @bp.get("/import/<upload_id>/files/<name>")
-@login_required("data.import")
+@requires("data.import")
 def download(upload_id: str, name: str):
     """A report or quarantine file of an upload (its owner and admins only)."""
     upload = _load(upload_id)

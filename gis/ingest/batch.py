@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from gis import audit
 from gis.ingest.report import Report
 from gis.ingest.sources import Chunk, Source
 
@@ -59,12 +60,14 @@ def open_batch(conn, layer: str, path: Path, digest: str, username) -> int:
 
 
 def close_batch(conn, batch_id: int, report: Report) -> None:
-    """Write the counts, status and report of ``batch_id``."""
-    conn.execute(
+    """Write the counts, status and report of ``batch_id``, and the import's
+    row in ``audit_log`` (CLI and web imports alike), in the same transaction."""
+    batch = conn.execute(
         sa.text(
             "UPDATE import_batch SET finished_at = now(), read_count = :r, "
             "loaded_count = :l, rejected_count = :j, status = :s, "
-            "report = CAST(:rep AS jsonb) WHERE id = :id"
+            "report = CAST(:rep AS jsonb) WHERE id = :id "
+            "RETURNING layer, filename, username"
         ),
         {
             "r": report.read,
@@ -74,7 +77,11 @@ def close_batch(conn, batch_id: int, report: Report) -> None:
             "rep": json.dumps(report.to_dict(), ensure_ascii=False, default=str),
             "id": batch_id,
         },
-    )
+    ).one()
+    audit.record(conn, batch.username, "data.import", "layer", batch.layer, {
+        "file": batch.filename, "batch": batch_id, "status": report.status,
+        "read": report.read, "loaded": report.loaded, "rejected": report.rejected,
+    })  # fmt: skip
 
 
 def record_refusal(engine, layer: str, path: Path, digest: str, opts, report) -> None:

@@ -28,7 +28,12 @@ DISPLAY_DECIMALS = 6  # ~0.1 m
 
 @dataclass(frozen=True)
 class Scope:
-    """What the current user may see: everything, or one police station's area."""
+    """What a page focuses on: the whole district, or one police station.
+
+    A display filter chosen by the page (a planner opening one station's map),
+    not an access rule: what a user may see at all is decided by PostgreSQL's
+    row policies (:mod:`gis.access`) before any layer reads a row.
+    """
 
     station_id: int | None = None
 
@@ -87,6 +92,7 @@ class Layer:
     title: str = ""  # Chinese label in the layer control
     color: str = "#3388ff"
     show: bool = True  # visible when the page opens
+    personal: bool = False  # single records of people or incidents (not leaders)
     fields: dict[str, str] = {}  # property → Chinese label, for popups
 
     def _sql(self) -> str:
@@ -171,9 +177,7 @@ class AreaLayer(Layer):
           FROM area a LEFT JOIN area p ON p.id = a.parent_id
          WHERE a.kind = :kind AND a.valid_to IS NULL
            AND {BBOX_FILTER.format(col="a.geom")}
-           AND (:station IS NULL OR EXISTS (
-                SELECT 1 FROM area st WHERE st.id = :station
-                   AND ST_Intersects(st.geom, ST_PointOnSurface(a.geom))))
+           AND (:station IS NULL OR a.station_id = :station)
          ORDER BY a.code"""
 
     def _params(self) -> dict:

@@ -21,6 +21,7 @@ class IncidentLayer(PointLayer):
     name = "incidents"
     title = "矛盾纠纷/事件"
     table = "incident"
+    personal = True  # descriptions, exact places
     columns = {
         "category": "t.category",
         "status": "t.status",

@@ -8,6 +8,7 @@ class PostLayer(PointLayer):
     name = "posts"
     title = "警务室/工作站"
     table = "post"
+    personal = True  # duty phone numbers
     columns = {
         "name": "t.name",
         "kind": "t.kind",

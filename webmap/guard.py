@@ -1,0 +1,116 @@
+"""Deny by default: every route needs a signed-in user holding its permission,
+except the short allow-list :data:`PUBLIC`.
+
+A view says what it needs with :func:`requires`; a route that says nothing is
+refused to everyone (and a test walks the URL map so none can slip past).
+Before the view runs, :func:`_guard` finds the caller's credential (an API
+token in ``Authorization: Bearer``, else the browser session's), and opens
+the request's connection with that user's scope in the same round trip
+(:func:`webmap.requestdb.begin`).  Anonymous pages go to ``/login?next=…``,
+anonymous API calls get a 401 JSON answer.
+
+Who is signed in is ``g.user`` (:class:`gis.access.User`); what they may *see*
+is not decided here at all but by PostgreSQL's row policies.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+
+from gis import access, audit
+from gis.errors import Forbidden, Unauthorized
+from webmap import errors, forms, requestdb
+
+logger = logging.getLogger(__name__)
+
+PUBLIC = frozenset({"static", "login.form", "login.login", "health.healthz",
+                    "auth.token"})  # fmt: skip
+"""Endpoints open to anyone: the sign-in page, the token exchange (it checks a
+password itself), the health check (status only) and static assets."""
+
+SESSION_KEY = "sid"  # the browser session's token, in the signed cookie
+
+
+def requires(permission: str):
+    """Decorator: the view needs a signed-in user holding ``permission``
+    (a key of :data:`gis.access.PERMISSIONS`)."""
+    if permission not in access.PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def mark(view):
+        view.permission = permission
+        return view
+
+    return mark
+
+
+def permission_of(endpoint: str) -> str | None:
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "permission", None)
+
+
+def _credential() -> tuple[str | None, str | None]:
+    """The caller's token and how it came: ``bearer`` or ``session``."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "Authorization 应为 Bearer 令牌 / Authorization must be "
+                "'Bearer <token>' (get one from POST /api/token)"
+            )
+        return token.strip(), "bearer"
+    token = session.get(SESSION_KEY)
+    return (token, "session") if isinstance(token, str) else (None, None)
+
+
+def _login_redirect():
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("login.form", next=target))
+
+
+def _guard():
+    if request.routing_exception is not None or request.endpoint in PUBLIC:
+        return None  # a 404 or 405 is answered as such
+    token, via = _credential()
+    user = requestdb.begin(token) if token else None
+    if user is None:
+        if via == "session":
+            session.pop(SESSION_KEY, None)  # ended server-side: forget it here too
+        if via != "bearer" and not errors.wants_json():
+            return _login_redirect()
+        raise Unauthorized(
+            "请先登录：POST /api/token 获取令牌 / sign in first: get a token from "
+            "POST /api/token and send Authorization: Bearer <token>"
+            if via is None
+            else "令牌无效、已过期或已注销，请重新登录 / the token or session is "
+            "not valid, has expired or was ended: sign in again"
+        )
+    g.user, g.via = user, via
+    if via == "session" and request.method not in forms.SAFE_METHODS:
+        forms.check_csrf()  # a cookie is sent by any site's form
+    permission = permission_of(request.endpoint)
+    if permission is None:
+        logger.error("route %s declares no permission: refused", request.endpoint)
+        raise Forbidden("此页面未开放 / this route is not open to anyone")
+    access.require(user, permission)
+    return None
+
+
+def audit_read(action: str, kind: str | None, code: str | None, detail=None):
+    """Record that the signed-in user read personal data (``action``), and
+    commit it: a read has no transaction of its own to share."""
+    conn = requestdb.connection()
+    audit.record(conn, g.user.username, action, kind, code, detail)
+    conn.commit()
+
+
+def client_addr() -> str | None:
+    """The caller's address (behind a proxy, as ProxyFix makes it)."""
+    return request.remote_addr
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_guard)
