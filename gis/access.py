@@ -137,7 +137,8 @@ def begin(
             )
             row = cursor.fetchone()
     finally:
-        dbapi_connection.autocommit = autocommit
+        if not dbapi_connection.closed:  # a lost server: its error goes up
+            dbapi_connection.autocommit = autocommit
     if row is None:
         return None
     uid, username, role, station_id, station_code, grids, sid, kind, _exp = row

@@ -116,6 +116,7 @@ def _ping_if_idle(dbapi_connection, record, proxy) -> None:
     try:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        dbapi_connection.rollback()  # leave it idle, as the pool handed it over
     except psycopg2.Error:
         raise sa.exc.DisconnectionError() from None  # the pool connects anew
 

@@ -109,6 +109,63 @@ def evil_url(make_database) -> str:
     return url
 
 
+TEST_PASSWORD = "test-password-1"
+
+
+@pytest.fixture(scope="session")
+def accounts(demo_url) -> dict[str, str]:
+    """One user per role in the demo database: name → role (``TEST_PASSWORD``)."""
+    from gis import users
+
+    made = {}
+    with db.get_engine(demo_url).begin() as conn:
+        station, grid = conn.execute(
+            sa.text(
+                "SELECT s.code, min(g.code) FROM area s JOIN area g ON "
+                "g.station_id = s.id AND g.kind = 'grid' WHERE s.kind = "
+                "'police_station' GROUP BY s.code ORDER BY s.code LIMIT 1"
+            )
+        ).one()
+        for role, binding in [
+            ("admin", {}),
+            ("planner", {}),
+            ("leader", {}),
+            ("station", {"station": station}),
+            ("grid_member", {"grid": grid}),
+        ]:
+            users.add(conn, f"t_{role}", role, TEST_PASSWORD, **binding)
+            made[f"t_{role}"] = role
+    return made
+
+
+def login(client, username: str, password: str = TEST_PASSWORD):
+    """Sign ``client`` (a Flask test client) in through the login form."""
+    client.get("/login")
+    with client.session_transaction() as session:
+        csrf = session["csrf_token"]
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def service_token(url: str, role: str = "admin", name: str | None = None) -> str:
+    """A live API token on database ``url`` for a service account in ``role``."""
+    from gis import users
+
+    with db.get_engine(url).begin() as conn:
+        token, _ = users.issue_service_token(conn, name or f"svc_{role}", role)
+    return token
+
+
+def with_token(client, token: str):
+    """``client`` sending ``Authorization: Bearer <token>`` with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 @pytest.fixture(scope="session")
 def app(demo_url):
     from webmap import create_app
@@ -117,7 +174,16 @@ def app(demo_url):
 
 
 @pytest.fixture
-def client(app):
+def client(app, accounts):
+    """A test client signed in as the demo database's admin."""
+    client = app.test_client()
+    login(client, "t_admin")
+    return client
+
+
+@pytest.fixture
+def anonymous(app):
+    """A test client nobody signed in with."""
     return app.test_client()
 
 
@@ -200,6 +266,15 @@ class OfflinePage:
             "console", lambda m: m.type == "error" and self.errors.append(m.text)
         )
 
+    def sign_in(self, base_url: str, username: str, password: str = TEST_PASSWORD):
+        """Sign in through the login page, as a user would."""
+        self.page.goto(f"{base_url}/login", wait_until="load")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state("load")
+        assert "/login" not in self.page.url, self.page.content()[:500]
+
     def _route(self, route):
         url = route.request.url
         if url.startswith(("http://127.0.0.1", "data:", "about:")):
@@ -214,6 +289,13 @@ def offline_page(browser):
     page = OfflinePage(browser)
     yield page
     page.page.close()
+
+
+@pytest.fixture
+def admin_page(offline_page, live_server, accounts):
+    """An offline page signed in to the live server as the admin."""
+    offline_page.sign_in(live_server.url, "t_admin")
+    return offline_page
 
 
 @pytest.fixture(scope="session")

@@ -56,8 +56,8 @@ RENDER_POPUPS_JS = """() => {
 }"""
 
 
-def test_coverage_map_renders_offline(live_server, offline_page, artifacts):
-    page = offline_page.page
+def test_coverage_map_renders_offline(live_server, admin_page, artifacts):
+    page = admin_page.page
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")
     page.wait_for_selector(".leaflet-container")
     page.wait_for_selector(".marker-cluster")
@@ -74,12 +74,12 @@ def test_coverage_map_renders_offline(live_server, offline_page, artifacts):
     assert drawn["clustered"] >= 5000  # incidents (cameras are off at start)
     assert page.locator(".pa-legend").inner_text().startswith("图例")
     page.screenshot(path=str(artifacts / "coverage.png"))
-    assert offline_page.external == []
-    assert offline_page.errors == []
+    assert admin_page.external == []
+    assert admin_page.errors == []
 
 
-def test_layers_toggle(live_server, offline_page):
-    page = offline_page.page
+def test_layers_toggle(live_server, admin_page):
+    page = admin_page.page
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")
     before = page.evaluate(COUNT_LAYERS_JS)
     page.locator(".leaflet-control-layers-overlays").get_by_text(
@@ -87,25 +87,29 @@ def test_layers_toggle(live_server, offline_page):
     ).click()
     after = page.evaluate(COUNT_LAYERS_JS)
     assert after["polygons"] > before["polygons"] + 300  # the grids appeared
-    assert offline_page.errors == []
+    assert admin_page.errors == []
 
 
 @pytest.mark.parametrize("path", ["/map/heat", "/map/station/410902510000", "/"])
-def test_other_pages_render_offline(live_server, offline_page, path):
-    page = offline_page.page
+def test_other_pages_render_offline(live_server, admin_page, path):
+    page = admin_page.page
     page.goto(f"{live_server.url}{path}", wait_until="load")
-    assert offline_page.external == [] and offline_page.errors == []
+    assert admin_page.external == [] and admin_page.errors == []
     if path.startswith("/map"):
         page.wait_for_selector(".leaflet-container")
 
 
 def test_user_text_in_popups_cannot_run_script(evil_url, browser):
-    from tests.conftest import EVIL, OfflinePage
+    from gis import db, users
+    from tests.conftest import EVIL, TEST_PASSWORD, OfflinePage
     from webmap import create_app
 
+    with db.get_engine(evil_url).begin() as conn:
+        users.add(conn, "evil_admin", "admin", TEST_PASSWORD)
     server = LiveServer(create_app({"DATABASE_URL": evil_url}))
     page = OfflinePage(browser)
     try:
+        page.sign_in(server.url, "evil_admin")
         page.page.goto(f"{server.url}/map/coverage", wait_until="load")
         text = page.page.evaluate(RENDER_POPUPS_JS)
         page.page.wait_for_timeout(300)  # give a (wrongly) loaded image time to fail

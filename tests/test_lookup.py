@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from gis import crs, db, lookup
 from gis.cli import main
 from gis.errors import InvalidInput
+from tests.conftest import service_token, with_token
 
 
 def box(x0, x1, y0, y1) -> str:
@@ -363,7 +364,8 @@ def test_bad_input_names_the_field(conn, lon, lat, crs_name, field):
 def api(engine, database):
     from webmap import create_app
 
-    return create_app({"DATABASE_URL": database, "TESTING": True}).test_client()
+    client = create_app({"DATABASE_URL": database, "TESTING": True}).test_client()
+    return with_token(client, service_token(database))
 
 
 def test_get_lookup(api):
@@ -511,7 +513,8 @@ def test_serve_runs_gunicorn_workers(engine, database):
     )
     try:
         answer = _get_when_up(
-            f"http://127.0.0.1:{port}/api/lookup?lon=100.05&lat=30.02"
+            f"http://127.0.0.1:{port}/api/lookup?lon=100.05&lat=30.02",
+            service_token(database, name="svc_gunicorn"),
         )
         assert code(answer["village"]) == A
     finally:
@@ -520,11 +523,12 @@ def test_serve_runs_gunicorn_workers(engine, database):
     assert "gunicorn" in log and log.count("Booting worker") == 2
 
 
-def _get_when_up(url: str, seconds: float = 30) -> dict:
+def _get_when_up(url: str, token: str, seconds: float = 30) -> dict:
     deadline = time.monotonic() + seconds
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return json.load(response)
         except OSError:
             if time.monotonic() > deadline:

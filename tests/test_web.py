@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from gis import db, schema
 from gis.cli import main
-from tests.conftest import uses_embedded
+from tests.conftest import service_token, uses_embedded, with_token
 
 EXTERNAL = re.compile(
     r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I
@@ -88,6 +88,7 @@ def test_a_database_without_the_schema_is_a_503_that_says_what_to_run(
     from webmap import create_app
 
     client = create_app({"DATABASE_URL": bare_url, "TESTING": True}).test_client()
+    with_token(client, "no-such-token")  # signing in needs the schema too
     lookup = "/api/lookup?lon=114.3&lat=35.75"
     health = client.get("/healthz")
     assert health.status_code == 503 and health.json["error"] == "schema_not_ready"
@@ -105,6 +106,7 @@ def test_a_database_without_the_schema_is_a_503_that_says_what_to_run(
     assert "python -m gis init" in capsys.readouterr().err
     schema.migrate(engine)
     assert client.get("/healthz").json["schema"] == latest
+    with_token(client, service_token(bare_url))
     assert client.get(lookup).status_code == 200
 
 
@@ -121,6 +123,7 @@ def test_pooled_connections_killed_under_the_app(
     url = make_database()
     monkeypatch.setattr(db, "PING_IDLE_SECONDS", idle)
     client = create_app({"DATABASE_URL": url, "TESTING": True}).test_client()
+    with_token(client, service_token(url))
     lookup = "/api/lookup?lon=115.03&lat=35.76"
     assert client.get(lookup).status_code == 200
     assert client.get("/healthz").status_code == 200  # two kinds of statement
@@ -140,11 +143,10 @@ def test_pooled_connections_killed_under_the_app(
     assert client.get("/healthz").status_code == 200
 
 
-def test_healthz_503_when_the_database_is_down(app, demo_url):
+def test_healthz_503_when_the_database_is_down(client, demo_url):
     """Stop the real database (the embedded cluster) and ask again."""
     from gis import embedded
 
-    client = app.test_client()
     lookup = "/api/lookup?lon=115.03&lat=35.76"
     if uses_embedded():
         # Connections used just now are not pinged again before use: the
@@ -179,10 +181,9 @@ def test_popups_escape_user_text(evil_url):
     """Text typed by users reaches the page HTML-escaped."""
     from webmap import create_app
 
-    url = evil_url
+    client = create_app({"DATABASE_URL": evil_url}).test_client()
     html = (
-        create_app({"DATABASE_URL": url})
-        .test_client()
+        with_token(client, service_token(evil_url))
         .get("/map/coverage")
         .get_data(as_text=True)
     )
