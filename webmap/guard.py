@@ -100,11 +100,10 @@ def _guard():
 
 
 def audit_read(action: str, kind: str | None, code: str | None, detail=None):
-    """Record that the signed-in user read personal data (``action``), and
-    commit it: a read has no transaction of its own to share."""
-    conn = requestdb.connection()
-    audit.record(conn, g.user.username, action, kind, code, detail)
-    conn.commit()
+    """Record that the signed-in user read personal data (``action``)."""
+    audit.record_read(
+        requestdb.connection(), g.user.username, action, kind, code, detail
+    )
 
 
 def client_addr() -> str | None:
