@@ -165,7 +165,8 @@ def build(
     entries = []
     for name in page_layers(page, user):
         layer = layers.get(name)
-        layer.add_to(fmap, conn, scope, transform=shift)
+        shown = True if scope.grid_ids and name == "grids" else None
+        layer.add_to(fmap, conn, scope, transform=shift, show=shown)
         entries += _legend_entries(layer)
     fmap.fit_bounds([[south, west], [north, east]])
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -177,15 +178,22 @@ def build(
 
 
 def _extent(conn: sa.Connection, scope: Scope) -> tuple[float, float, float, float]:
-    """(south, west, north, east) of the district, or of the scoped station."""
+    """(south, west, north, east) of the district, the focused station, or a
+    grid member's grids."""
     row = conn.execute(
         sa.text(
             """SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e)
              FROM (SELECT ST_Extent(geom) AS e FROM area
-                    WHERE valid_to IS NULL AND CASE WHEN :station IS NULL
-                          THEN kind = 'district' ELSE id = :station END) x"""
+                    WHERE valid_to IS NULL AND CASE
+                          WHEN :grids THEN id = ANY(:grid_ids)
+                          WHEN :station IS NULL THEN kind = 'district'
+                          ELSE id = :station END) x"""
         ),
-        {"station": scope.station_id},
+        {
+            "station": scope.station_id,
+            "grids": bool(scope.grid_ids),
+            "grid_ids": list(scope.grid_ids),
+        },
     ).one()
     if row[0] is None:
         raise NotFound(
@@ -235,9 +243,10 @@ def _shift_to_gcj02(collection: dict) -> dict:
     return {**collection, "features": features}
 
 
-def station_focus(conn: sa.Connection, code: str) -> Scope:
+def station_focus(conn: sa.Connection, code: str, user: User | None = None) -> Scope:
     """Focus on police station ``code``; NotFound if there is no such station
-    the connection may see (another station's is the same 404)."""
+    the connection may see (another station's is the same 404).  A grid
+    member's view of their station is framed on their own grids."""
     station_id = conn.execute(
         sa.text(
             "SELECT id FROM area WHERE kind = 'police_station' AND code = :code "
@@ -249,7 +258,8 @@ def station_focus(conn: sa.Connection, code: str) -> Scope:
         raise NotFound(
             f"没有编码为 {code} 的派出所 / no police station with code {code!r}"
         )
-    return Scope(station_id=station_id)
+    grids = user.grid_ids if user is not None and user.role == "grid_member" else ()
+    return Scope(station_id=station_id, grid_ids=tuple(grids))
 
 
 def stations(conn: sa.Connection) -> list[dict]:

@@ -180,7 +180,7 @@ class _Bench:
         self._token_ids.append(token_id)
         self._station_via = (
             f"{account} (station {station}, service token {token_id}): 127.0.0.1 "
-            f"is locked out of signing in until {body.get('locked_until')}"
+            f"is locked out of signing in until {_locked_until(body)}"
         )
         return token
 
@@ -291,6 +291,17 @@ def _demo_account(username: str) -> tuple[str, str, str]:
             station = re.search(r"\((\d+)\)", note)
             return name, password, station.group(1) if station else ""
     sys.exit(f"{username} is not in {listed}: run `python -m gis demo` again")
+
+
+def _locked_until(body: dict) -> str | None:
+    """When a 429 answer says the lock-out ends."""
+    return (body.get("details") or {}).get("locked_until")
+
+
+def _guessed_name() -> str:
+    """A fresh account name per guess, as credential stuffing does: no account
+    locks (5 failures), so it is the address that does (20)."""
+    return f"guess_{secrets.token_hex(4)}"
 
 
 def _post_json(url: str, path: str, body: dict) -> tuple[int, dict]:
@@ -406,11 +417,11 @@ class _Flood:
             with self._lock:
                 self.statuses[("api" if api else "form", status)] += 1
                 if status == 429 and api and self.locked_until is None:
-                    self.locked_until = json.loads(body).get("locked_until")
+                    self.locked_until = _locked_until(json.loads(body))
 
     @staticmethod
     def _api_guess(conn: http.client.HTTPConnection) -> tuple[int, bytes]:
-        guess = {"username": "bench_flood", "password": secrets.token_hex(8)}
+        guess = {"username": _guessed_name(), "password": secrets.token_hex(8)}
         conn.request("POST", "/api/token", json.dumps(guess),
                      {"Content-Type": "application/json"})  # fmt: skip
         response = conn.getresponse()
@@ -427,7 +438,7 @@ class _Flood:
 
         def guess(conn: http.client.HTTPConnection) -> tuple[int, bytes]:
             form = urllib.parse.urlencode({
-                "username": "bench_flood", "password": secrets.token_hex(8),
+                "username": _guessed_name(), "password": secrets.token_hex(8),
                 "csrf_token": csrf,
             })  # fmt: skip
             conn.request("POST", "/login", form, {

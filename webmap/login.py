@@ -53,6 +53,7 @@ def _signed_in() -> dict:
     return {
         "current_user": {
             "username": user.username,
+            "role": user.role,
             "role_label": user.role_label,
             "can": user.can,
         }

@@ -52,7 +52,7 @@ def coverage():
 @requires("page.station")
 def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
-    focus = maps.station_focus(requestdb.connection(), code)
+    focus = maps.station_focus(requestdb.connection(), code, g.user)
     return _render_map(maps.PAGES["station"], focus)
 
 

@@ -36,6 +36,8 @@ class Scope:
     """
 
     station_id: int | None = None
+    # A grid member's map: framed on their grid(s), with the grid layer shown.
+    grid_ids: tuple[int, ...] = ()
 
 
 EVERYTHING = Scope()
@@ -136,13 +138,17 @@ class Layer:
         conn: sa.Connection,
         scope: Scope = EVERYTHING,
         transform=None,
+        show: bool | None = None,
     ) -> folium.FeatureGroup:
         """Draw the layer as one toggleable feature group on ``fmap``.
 
         ``transform``, if given, maps the FeatureCollection before drawing (used
-        to shift overlays onto a GCJ-02 base map).
+        to shift overlays onto a GCJ-02 base map); ``show`` overrides whether
+        the layer is on when the page opens.
         """
-        group = folium.FeatureGroup(name=self.title, show=self.show)
+        group = folium.FeatureGroup(
+            name=self.title, show=self.show if show is None else show
+        )
         collection = self.query(conn, scope=scope, tolerance=DISPLAY_TOLERANCE)
         self.draw(group, transform(collection) if transform else collection)
         group.add_to(fmap)
