@@ -49,6 +49,7 @@ PERMISSIONS = {
     "incident.update": frozenset({"admin", "planner", "station"}),
     "user.manage": frozenset({"admin"}),
     "data.import": frozenset({"admin", "planner"}),
+    "audit.read": frozenset({"admin"}),
 }
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
