@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     from webmap import (
+        admin,
         api,
         auth,
         errors,
@@ -67,4 +68,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(incidents.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(admin.bp)
     return app
