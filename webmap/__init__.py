@@ -55,11 +55,13 @@ def create_app(config: dict | None = None) -> Flask:
         login,
         pages,
         requestdb,
+        security,
         uploads,
     )
 
     requestdb.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     forms.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)

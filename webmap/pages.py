@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from gis import maps
 from gis.errors import DatabaseUnavailable
-from webmap import assets, requestdb
+from webmap import assets, requestdb, security
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def _render_map(page: maps.Page, scope=maps.EVERYTHING) -> Response:
         requestdb.connection(), page, scope, basemap=current_app.config.get("BASEMAP")
     )
     assets.localize(fmap, _static)
-    html = fmap.get_root().render()
+    html = security.nonce_scripts(fmap.get_root().render())
     return Response(html, mimetype="text/html")
 
 
