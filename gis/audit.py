@@ -1,16 +1,58 @@
-"""The audit trail: who changed (or viewed) what, and when (``audit_log``)."""
+"""The audit trail: who changed (or viewed) what, and when (``audit_log``).
+
+:func:`record` appends inside the caller's transaction; :func:`history` is one
+object's trail; :func:`query` and :func:`write_xlsx` read the whole log, newest
+first, filtered by user, time and action, for ``python -m gis audit`` and the
+admin page ``/admin/audit``.  Actions are dotted names (``login``,
+``login.failed``, ``incident.create``, ``layer.export``, ...); an ``action``
+filter matches whole dotted parts, so ``login`` finds ``login`` and
+``login.failed`` but not ``logout``.  Times are shown in Beijing time.
+
+Examples
+--------
+>>> with engine.connect() as conn:                                # doctest: +SKIP
+...     [row["action"] for row in query(conn, action="login", since="2025-03-01")]
+['login.failed', 'login']
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO
 
 import psycopg2.extensions
 import sqlalchemy as sa
 
+from gis import clock
+from gis.errors import InvalidInput
+
 logger = logging.getLogger(__name__)
 
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+FILTERS = ("user", "since", "until", "action")
+"""The filters :func:`query` takes, by the names the CLI and the page use."""
+
+COLUMNS = (
+    ("at", "时间"),
+    ("username", "用户"),
+    ("action", "操作"),
+    ("object_kind", "对象类型"),
+    ("object_code", "对象"),
+    ("ip", "来源地址"),
+    ("detail", "详情"),
+)
+"""Each shown column: the row's key and its Chinese header (CLI, page, Excel)."""
+
+DEFAULT_LIMIT = 100
+XLSX_SHEET = "审计日志"
+_XLSX_WIDTHS = (20, 14, 18, 10, 24, 16, 80)
+_FETCH = 5_000  # rows per round trip when streaming the log
 
 
 def record(
@@ -108,3 +150,211 @@ def history(conn: sa.Connection, object_kind: str, object_code: str) -> list[dic
     return [
         {**row, "at": row["at"].isoformat(), "detail": row["detail"]} for row in rows
     ]
+
+
+Moment = str | date | datetime | None
+
+
+def filters(args: Mapping[str, str | None]) -> dict[str, str]:
+    """The audit filters among ``args`` (a query string, CLI options), non-empty
+    and stripped, for :func:`query` and for links that keep them."""
+    picked = {name: (args.get(name) or "").strip() for name in FILTERS}
+    return {name: value for name, value in picked.items() if value}
+
+
+def query(
+    conn: sa.Connection,
+    user: str | None = None,
+    since: Moment = None,
+    until: Moment = None,
+    action: str | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> list[dict]:
+    """Rows of ``audit_log``, newest first.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+    user : str, optional
+        Only this user's rows (exact name).
+    since, until : str, date or datetime, optional
+        Only rows at or after ``since`` and before ``until``: ISO dates or times,
+        Beijing time unless they carry an offset (``until=2025-03-02`` ends with
+        1 March, as the incident API's ``until`` does).
+    action : str, optional
+        An action or the first dotted parts of one: ``login`` matches
+        ``login``, ``login.failed`` and ``login.locked`` (not ``logout``).
+    limit : int or None
+        At most this many rows (None: all); ``offset`` skips the newest ones.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``at`` (aware, Beijing time), ``username``, ``action``,
+        ``object_kind``, ``object_code``, ``ip`` (the client's address, from
+        ``client_addr`` or, in rows older than it, ``detail``; or None) and
+        ``detail`` (a dict, or None).
+
+    Raises
+    ------
+    InvalidInput
+        ``since``/``until`` not a date or time, ``limit`` < 1, ``offset`` < 0.
+    """
+    select = _select(user, since, until, action, limit, offset)
+    return list(_stream(conn, *select))
+
+
+def cells(row: dict) -> list[str]:
+    """``row`` as the texts of :data:`COLUMNS`: time in Beijing time, detail as
+    JSON (without the address, which has its own column), empty for nothing."""
+    detail = {k: v for k, v in (row["detail"] or {}).items() if k != "ip"}
+    texts = {
+        "at": clock.display(row["at"]),
+        "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+    }
+    return [texts[key] if key in texts else str(row[key] or "") for key, _ in COLUMNS]
+
+
+def write_xlsx(
+    conn: sa.Connection,
+    target: str | Path | BinaryIO,
+    actor: str | None,
+    user: str | None = None,
+    since: Moment = None,
+    until: Moment = None,
+    action: str | None = None,
+    limit: int | None = None,
+) -> int:
+    """Write the rows :func:`query` selects (all, without ``limit``) to an Excel
+    workbook; record the export in ``audit_log``; return the number of rows.
+
+    One worksheet with the Chinese headers of :data:`COLUMNS`, written in
+    openpyxl's streaming (write-only) mode, so a long log needs the memory of
+    one fetch.  Times are Excel date-times in Beijing time; text is always text,
+    never a formula (:func:`gis.export.xlsx_text`).  ``target`` is a path
+    (written beside it, then moved into place: never half a file) or a binary
+    file.  ``actor`` is who exported, for the trail.
+
+    Raises
+    ------
+    InvalidInput
+        A bad filter, or more rows than an Excel sheet holds (narrow the
+        filters); nothing is written then.
+    """
+    from gis.export import XLSX_ROWS  # pandas & co.: only when exporting
+
+    cap = XLSX_ROWS - 1  # the header takes a row
+    fetch = cap + 1 if limit is None or limit > cap else limit  # one more: too many?
+    rows = _stream(conn, *_select(user, since, until, action, fetch, 0))
+    chosen = {"user": user, "since": since, "until": until, "action": action}
+    detail = {"filters": {k: str(v) for k, v in chosen.items() if v}}
+    if isinstance(target, (str, Path)):
+        detail["path"] = str(Path(target).absolute())
+        count = _write_file(Path(target), rows, cap)
+    else:
+        count = _write_book(target, rows, cap)
+    record(conn, actor, "audit.export", "audit_log", None, {**detail, "rows": count})
+    return count
+
+
+def _action_clause(action: str, params: dict) -> str:
+    # "login" and "login.*": the action itself, or it followed by more parts.
+    action = action.strip().rstrip(".*")
+    params["action"] = action
+    params["action_like"] = (
+        action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+    )
+    return "(action = :action OR action LIKE :action_like ESCAPE '\\')"
+
+
+def _select(user, since, until, action, limit, offset) -> tuple[sa.TextClause, dict]:
+    """The statement and parameters of a filtered read (checked here, eagerly)."""
+    if limit is not None and (isinstance(limit, bool) or limit < 1):
+        raise InvalidInput(f"limit 至少为 1 / limit must be >= 1, got {limit!r}")
+    if offset < 0:
+        raise InvalidInput(f"offset 不能为负 / offset must be >= 0, got {offset!r}")
+    where, params = [], {"limit": limit, "offset": offset}
+    if user:
+        where.append("username = :user")
+        params["user"] = user
+    for field, op, value in (("since", ">=", since), ("until", "<", until)):
+        moment = clock.parse_time(value, field)
+        if moment is not None:
+            where.append(f"at {op} :{field}")
+            params[field] = moment
+    if action and action.strip().rstrip(".*"):
+        where.append(_action_clause(action, params))
+    statement = sa.text(
+        "SELECT id, at, username, action, object_kind, object_code, detail, "
+        "coalesce(client_addr, detail->>'ip') AS client_addr "
+        f"FROM audit_log WHERE {' AND '.join(where) or 'true'} "
+        "ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"
+    )
+    return statement, params
+
+
+def _stream(conn, statement, params) -> Iterator[dict]:
+    """The selected rows, fetched a few thousand at a time (server-side cursor)."""
+    result = conn.execute(statement, params, execution_options={"yield_per": _FETCH})
+    for row in result.mappings():
+        yield {
+            **row,
+            "at": row["at"].astimezone(clock.BEIJING),
+            "ip": row["client_addr"],
+        }
+
+
+def _write_file(path: Path, rows: Iterator[dict], cap: int) -> int:
+    if not path.parent.is_dir():
+        raise InvalidInput(f"目录不存在 / no such directory: {path.parent}")
+    fd, scratch = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            count = _write_book(out, rows, cap)
+        os.replace(scratch, path)
+    finally:
+        if os.path.exists(scratch):
+            os.unlink(scratch)
+    return count
+
+
+def _write_book(out: BinaryIO, rows: Iterator[dict], cap: int) -> int:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(XLSX_SHEET)
+    for letter, width in zip("ABCDEFG", _XLSX_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.append([label for _, label in COLUMNS])
+    count = 0
+    for row in rows:
+        count += 1
+        if count > cap:
+            sheet.close()  # openpyxl's scratch file; the workbook is dropped
+            raise InvalidInput(
+                f"超过 {cap} 行，一个 Excel 工作表放不下；请用 since/until/user/action "
+                f"缩小范围 / more than {cap:,} rows: narrow the filters"
+            )
+        when = WriteOnlyCell(sheet, row["at"].replace(tzinfo=None))
+        when.number_format = "yyyy-mm-dd hh:mm:ss"
+        sheet.append([when, *(_text(sheet, t) for t in cells(row)[1:])])
+    book.save(out)
+    return count
+
+
+def _text(sheet, text: str):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from gis.export import XLSX_CELL_CHARS, xlsx_text
+
+    if not text:
+        return None
+    # The log keeps what was typed (a failed login's name may hold anything):
+    # control characters Excel cannot store are shown as \xNN, and a cell over
+    # Excel's limit is cut, saying so.
+    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    if len(text) > XLSX_CELL_CHARS:
+        text = text[: XLSX_CELL_CHARS - 20] + " …（已截断 truncated）"
+    return xlsx_text(sheet, text)

@@ -22,6 +22,9 @@ PINGAN_TOKEN_HOURS     lifetime of an API token, hours                    12
 PINGAN_UPLOAD_MB       largest file upload on the import page, MB         200
 PINGAN_WEB_DATABASE_URL  the web app's own URL (role pingan_web)         derived
 PINGAN_LOCKOUT         failures per account, per address, minutes         5,20,15
+PINGAN_COOKIE_SECURE   session cookie ``Secure``: ``auto`` (when the          auto
+                       request came over HTTPS), ``1`` always, ``0`` never
+PINGAN_PROXY_FIX       trusted reverse proxies in front (X-Forwarded-*)   0
 =====================  =================================================  =========
 """
 
@@ -180,3 +183,46 @@ def lockout() -> tuple[int, int, float]:
             f"'failures per account,failures per address,minutes', got {raw!r}"
         )
     return int(user), int(addr), minutes
+COOKIE_SECURE_CHOICES = {
+    "auto": "auto",
+    "1": True,
+    "true": True,
+    "0": False,
+    "false": False,
+}
+
+
+def cookie_secure() -> str | bool:
+    """Whether the session cookie is marked ``Secure``: ``"auto"``, True or False.
+
+    ``auto`` marks it when the request came over HTTPS, so one setting serves
+    both a plain-HTTP intranet install and one behind TLS (behind a proxy that
+    ends TLS, only with :func:`proxy_fix` set, or the request looks like HTTP).
+    """
+    raw = os.environ.get("PINGAN_COOKIE_SECURE", "auto").strip().lower()
+    if raw not in COOKIE_SECURE_CHOICES:
+        raise ConfigError(
+            "PINGAN_COOKIE_SECURE 只能是 auto、1 或 0 / must be auto, 1 or 0, "
+            f"got {raw!r}"
+        )
+    return COOKIE_SECURE_CHOICES[raw]
+
+
+def proxy_fix() -> int:
+    """How many reverse proxies (nginx, a balancer) stand in front of the app.
+
+    Their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed for that
+    many hops; with 0 (the default) they are ignored, since any client can send
+    them.
+    """
+    raw = os.environ.get("PINGAN_PROXY_FIX", "0").strip()
+    try:
+        hops = int(raw)
+    except ValueError:
+        hops = -1
+    if not 0 <= hops <= 10:
+        raise ConfigError(
+            f"PINGAN_PROXY_FIX 必须是 0 到 10 之间的整数（前置代理的层数）/ must be "
+            f"the number of trusted proxies, 0-10, got {raw!r}"
+        )
+    return hops

@@ -553,6 +553,19 @@ class _CsvWriter:
         self.file.close()
 
 
+def xlsx_text(sheet, value: str):
+    """``value`` as a cell of a write-only ``sheet`` holding text, never a formula.
+
+    openpyxl stores a string that starts with ``=`` as a formula, which Excel
+    would run when the file is opened; typed as text it is shown as written.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
+
+
 class _XlsxWriter:
     """One worksheet in openpyxl's write-only mode (rows streamed to disk)."""
 
@@ -610,9 +623,7 @@ class _XlsxWriter:
                 field="path",
             )
         if value.startswith("="):
-            cell = WriteOnlyCell(self.sheet, value)
-            cell.data_type = "s"  # text, never a formula Excel would run
-            return cell
+            return xlsx_text(self.sheet, value)
         return value
 
     def finish(self) -> None:

@@ -129,12 +129,6 @@ def _report_batches(url: str, batches: int, workers: int, headers: dict) -> None
             f"client(s) x {batches}): {rate:,.0f} points/s, median "
             f"{median:.2f} s per batch (target {TARGETS['points_s']:,}: {ok})"
         )
-    if RETRIED_500:
-        print(
-            f"  {len(RETRIED_500)} batch(es) answered 500 and were sent again: "
-            "the first request on a pooled connection idle >= 5 s fails (idle "
-            "ping leaves a transaction open; gis.access.begin needs autocommit)"
-        )
 
 
 def _load() -> str:
@@ -284,39 +278,19 @@ def _batch_body(seed: int) -> bytes:
     return json.dumps(points).encode()
 
 
-RETRIED_500: list[bytes] = []
-"""Batches that were answered 500 and sent once more (see :func:`_post`)."""
-
-
 def _post(url: str, body: bytes, headers: dict) -> bytes:
-    """POST one batch; an answer 500 is sent once more, and counted.
-
-    Since 8391611 a worker's pooled connection idle for 5 s or more answers its
-    next request with a 500: the idle ping (``gis.db._ping_if_idle``) leaves it
-    inside a transaction, where ``gis.access.begin`` cannot switch it to
-    autocommit.  The single-client run leaves the other workers idle, so
-    without the retry the many-client figure would be lost to that bug.
-    """
-    for attempt in (1, 2):
-        status, data = _post_once(url, body, headers)
-        if status == 200:
-            return data
-        if status != 500 or attempt == 2:
-            break
-        RETRIED_500.append(data[:300])
-    raise RuntimeError(f"batch answered {status}: {data[:300]!r}")
-
-
-def _post_once(url: str, body: bytes, headers: dict) -> tuple[int, bytes]:
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=120)
     try:
         headers = {"Content-Type": "application/json", **headers}
         conn.request("POST", "/api/lookup", body, headers)
         response = conn.getresponse()
-        return response.status, response.read()
+        data = response.read()
     finally:
         conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"batch answered {response.status}: {data[:300]!r}")
+    return data
 
 
 def _run_batches(

@@ -78,6 +78,57 @@ def test_coverage_map_renders_offline(live_server, admin_page, artifacts):
     assert admin_page.errors == []
 
 
+# Every CSP violation the page meets, whether or not the console shows it.
+WATCH_CSP_JS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI));
+"""
+# Open the popup of the first clustered marker (a post), as a click would: zoom
+# in without animation, spiderfy its cluster if it still has one, open it.
+OPEN_POPUP_JS = """() => new Promise(done => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_'))
+                    .map(k => window[k]).find(m => m instanceof L.Map);
+  let group = null;
+  map.eachLayer(l => { if (!group && l instanceof L.MarkerClusterGroup) group = l; });
+  const marker = group.getLayers()[0];
+  map.setView(marker.getLatLng(), map.getMaxZoom(), {animate: false});
+  setTimeout(() => {
+    const parent = group.getVisibleParent(marker);
+    if (parent && parent !== marker && parent.spiderfy) parent.spiderfy();
+    setTimeout(() => { marker.openPopup(); done(); }, 500);
+  }, 500);
+})"""
+# A script injected without the nonce (as injected markup would be) must not run.
+INJECT_JS = """() => {
+  const s = document.createElement('script');
+  s.textContent = 'window.__ran = 1';
+  document.head.appendChild(s);
+  return window.__ran === undefined;
+}"""
+
+
+def test_coverage_map_draws_under_the_csp(live_server, admin_page, artifacts):
+    page = admin_page.page
+    page.add_init_script(WATCH_CSP_JS)
+    response = page.goto(f"{live_server.url}/map/coverage", wait_until="load")
+    policy = response.headers["content-security-policy"]
+    assert "'nonce-" in policy and "'unsafe-eval'" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    page.wait_for_selector(".marker-cluster")
+    drawn = page.evaluate(COUNT_LAYERS_JS)
+    assert drawn["polygons"] >= 1 + 12 + 168 and drawn["clustered"] >= 5000
+    page.screenshot(path=str(artifacts / "coverage-csp.png"))
+    page.evaluate(OPEN_POPUP_JS)  # Leaflet sets the popup's HTML and styles
+    page.wait_for_selector(".leaflet-popup-content .pa-popup")
+    page.wait_for_timeout(400)  # the popup's fade-in
+    page.screenshot(path=str(artifacts / "coverage-csp-popup.png"))
+    assert page.evaluate("() => window.__csp") == []
+    assert admin_page.errors == [] and admin_page.external == []
+    assert page.evaluate(INJECT_JS)  # blocked: the policy is in force
+    assert page.evaluate("() => window.__csp") == ["script-src-elem inline"]
+
+
 def test_layers_toggle(live_server, admin_page):
     page = admin_page.page
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")

@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     from webmap import (
+        admin,
         api,
         auth,
         errors,
@@ -58,11 +59,13 @@ def create_app(config: dict | None = None) -> Flask:
         login,
         pages,
         requestdb,
+        security,
         uploads,
     )
 
     requestdb.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     forms.init_app(app)
     guard.init_app(app)  # after forms: a form's size limit applies first
     app.register_blueprint(pages.bp)
@@ -73,4 +76,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(admin.bp)
     return app

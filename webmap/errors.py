@@ -45,14 +45,49 @@ def _pingan(exc: PinganError):
     return response
 
 
+# werkzeug describes its errors in English prose; users read these instead.
+HTTP_MESSAGES = {
+    400: "请求无效 / bad request",
+    401: "请先登录 / unauthorized: sign in first",
+    403: "无权访问 / forbidden",
+    404: "页面不存在 / not found",
+    405: "不支持此请求方法 / method not allowed",
+    406: "无法按要求的格式回答 / not acceptable",
+    408: "请求超时 / request timeout",
+    409: "与当前状态冲突 / conflict",
+    410: "页面已不存在 / gone",
+    411: "缺少请求长度 / length required",
+    412: "前提条件不满足 / precondition failed",
+    413: "请求内容太大 / payload too large",
+    414: "网址太长 / URI too long",
+    415: "不支持此内容类型 / unsupported media type",
+    416: "请求的范围无效 / range not satisfiable",
+    422: "请求内容无法处理 / unprocessable content",
+    428: "缺少前提条件 / precondition required",
+    429: "请求太频繁，请稍后再试 / too many requests",
+    431: "请求头太大 / request header fields too large",
+    500: "服务器内部错误 / internal server error",
+    501: "尚不支持此功能 / not implemented",
+    502: "上游服务出错 / bad gateway",
+    503: "服务暂不可用，请稍后再试 / service unavailable",
+    504: "上游服务超时 / gateway timeout",
+}
+
+
 def _http(exc: HTTPException):
-    return _render(
-        exc.code or 500,
-        {
-            "error": exc.name.lower().replace(" ", "_"),
-            "message": exc.description or exc.name,
-        },
-    )
+    status = exc.code or 500
+    fallback = "服务器出错" if status >= 500 else "请求出错"
+    body = {
+        "error": exc.name.lower().replace(" ", "_"),
+        "message": HTTP_MESSAGES.get(status, f"{fallback} / {exc.name.lower()}"),
+    }
+    allowed = getattr(exc, "valid_methods", None)
+    if allowed:  # 405: say which methods the URL takes
+        body["message"] += f"（允许 allowed: {', '.join(allowed)}）"
+        body["details"] = {"allowed": list(allowed)}
+    # Keep what the exception puts in its headers (Allow, Retry-After, ...).
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return (*_render(status, body), headers)
 
 
 # undefined_table, undefined_function, undefined_column: what a query meets in

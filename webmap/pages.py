@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response, current_app, g, render_template, url_for
 
 from gis import maps
-from webmap import assets, guard, requestdb
+from webmap import assets, guard, requestdb, security
 from webmap.guard import requires
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def _render_map(page: maps.Page, focus=maps.EVERYTHING) -> Response:
         conn, page, focus, basemap=current_app.config.get("BASEMAP"), user=g.user
     )
     assets.localize(fmap, _static)
-    html = fmap.get_root().render()
+    html = security.nonce_scripts(fmap.get_root().render())
     if maps.personal(page, g.user):
         guard.audit_read("page.read", "page", page.name, {"focus": focus.station_id})
     return Response(html, mimetype="text/html")
@@ -36,9 +36,7 @@ def _render_map(page: maps.Page, focus=maps.EVERYTHING) -> Response:
 def index():
     """Start page linking the views the user's role may open."""
     stations = maps.stations(requestdb.connection())  # those the user may see
-    return render_template(
-        "index.html", stations=stations, endpoints=current_app.view_functions
-    )
+    return render_template("index.html", stations=stations)
 
 
 @bp.get("/map/coverage")
