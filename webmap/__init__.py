@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         forms,
         health,
         incidents,
+        inputs,
         login,
         pages,
         requestdb,
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     requestdb.init_app(app)
     errors.init_app(app)
     forms.init_app(app)
+    inputs.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
