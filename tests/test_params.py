@@ -45,6 +45,11 @@ def test_nul_and_lone_surrogates_are_refused_by_path(document, field):
 def test_a_raw_surrogate_in_the_bytes_is_caught_too():
     # json.loads decodes bytes with surrogatepass: ED A0 80 becomes U+D800.
     assert field_of(params.load_json, b'{"note": "\xed\xa0\x80"}') == "note"
+    assert field_of(params.load_json, '{"note": "\ud800"}') == "note"  # str
+
+
+def test_a_backslash_before_u0000_is_only_text():
+    assert params.load_json(r'["\\u0000", "\\ud800"]') == ["\\u0000", "\\ud800"]
 
 
 @pytest.mark.parametrize(
