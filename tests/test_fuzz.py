@@ -237,7 +237,7 @@ BASES = {  # a body each view takes, for its fields to be spoiled one at a time
     "incidents.update": {  # resolved before it was reported: stays in handling
         "status": "resolved",
         "resolved_level": "village",
-        "resolved_at": "2025-01-01T08:00:00",
+        "resolved_at": "2024-12-31T08:00:00",
         "note": "调解成功",
     },
     "api.lookup_batch": {
