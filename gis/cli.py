@@ -160,15 +160,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    from gis import lookup
+    from gis import lookup, params
 
     with _engine(args).connect() as conn:
         answer = lookup.lookup(
             conn,
             args.lon,
             args.lat,
-            crs=lookup.parse_crs(args.crs),
-            at=lookup.parse_date(args.at),
+            crs=params.parse_crs(args.crs),
+            at=params.parse_date(args.at),
         )
     print(lookup.to_json(answer))
     return 0

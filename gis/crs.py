@@ -59,6 +59,8 @@ from numpy.typing import ArrayLike
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from gis.errors import brief
+
 logger = logging.getLogger(__name__)
 
 STORAGE_SRID = 4326
@@ -71,7 +73,9 @@ GCJ02_BOUNDS = (72.004, 0.8293, 137.8347, 55.8271)
 """(min lon, min lat, max lon, max lat) inside which GCJ-02 shifts points.
 
 A deliberately rough box, identical in all public implementations: it also covers
-parts of neighbouring countries, which is what the providers' maps do too.
+parts of neighbouring countries, which is what the providers' maps do too.  It is
+also this service's one definition of "in China" (:func:`in_china`): where a
+county's incident may lie, and where GCJ-02 and BD-09 coordinates mean anything.
 """
 
 GAUSS_KRUGER_LON_RANGE = (73.5, 135.0)
@@ -106,6 +110,7 @@ _ALIASES = {
     "cgcs2000": f"EPSG:{CGCS2000_SRID}",
 }
 _EPSG_PATTERN = re.compile(r"(?:epsg:)?(\d{4,6})")
+_MAX_CRS_TEXT = 40  # the longest name accepted, " EPSG : 123456 ", is far shorter
 
 _Array = np.ndarray
 _Pair = tuple[_Array, _Array]
@@ -177,7 +182,25 @@ def _accepts_scalars(func: Callable[[_Array, _Array], _Pair]):
     return wrapper
 
 
-def _inside_gcj02_bounds(lon: _Array, lat: _Array) -> _Array:
+def in_china(lon: ArrayLike, lat: ArrayLike) -> _Array:
+    """Whether WGS84 (or GCJ-02) points lie in China's box, :data:`GCJ02_BOUNDS`.
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        Longitude and latitude in degrees; NaN is outside.
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans of the broadcast shape (0-d for scalars).
+
+    Examples
+    --------
+    >>> bool(in_china(115.03, 35.76)), bool(in_china(100.0, 70.0))
+    (True, False)
+    """
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
     min_lon, min_lat, max_lon, max_lat = GCJ02_BOUNDS
     return (lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat) & (lat <= max_lat)
 
@@ -211,7 +234,7 @@ def _wgs84_to_gcj02(lon: _Array, lat: _Array) -> _Pair:
     # Metres per degree along the meridian and the parallel on Krasovsky.
     metres_per_deg_lat = (_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi / 180
     metres_per_deg_lon = _GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi / 180
-    inside = _inside_gcj02_bounds(lon, lat)
+    inside = in_china(lon, lat)
     d_lon = np.where(inside, east / metres_per_deg_lon, 0.0)
     d_lat = np.where(inside, north / metres_per_deg_lat, 0.0)
     return lon + d_lon, lat + d_lat
@@ -370,7 +393,6 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike):
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-@functools.lru_cache(maxsize=64)
 def parse_crs(text: str | int) -> str:
     """Normalise a user's name for a coordinate system.
 
@@ -400,7 +422,18 @@ def parse_crs(text: str | int) -> str:
     >>> parse_crs("epsg:4326"), parse_crs("BD-09"), parse_crs("CGCS2000")
     ('wgs84', 'bd09', 'EPSG:4490')
     """
-    key = re.sub(r"[\s\-_]", "", str(text)).lower()
+    # A JSON body may hold anything: a list is not even hashable for the cache,
+    # and a megabyte of text is not worth caching.
+    if isinstance(text, int) and not isinstance(text, bool) and 0 < text < 10**6:
+        text = str(text)
+    if not isinstance(text, str) or len(text) > _MAX_CRS_TEXT:
+        raise ValueError(_unknown_crs_message(text))
+    return _parse_crs(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_crs(text: str) -> str:
+    key = re.sub(r"[\s\-_]", "", text).lower()
     if key in _ALIASES:
         return _ALIASES[key]
     match = _EPSG_PATTERN.fullmatch(key)
@@ -415,7 +448,7 @@ def parse_crs(text: str | int) -> str:
 
 def _unknown_crs_message(text: object, reason: str = "") -> str:
     return (
-        f"unknown coordinate system {text!r}{reason}; expected wgs84 (WGS84, "
+        f"unknown coordinate system {brief(text)}{reason}; expected wgs84 (WGS84, "
         "EPSG:4326), gcj02 (GCJ-02: AMap, Tencent), bd09 (BD-09: Baidu), "
         "CGCS2000 (EPSG:4490) or EPSG:<code> of a geographic or projected CRS"
     )
@@ -429,6 +462,52 @@ def _check_epsg(code: int, text: object) -> None:
     if not (crs.is_geographic or crs.is_projected):
         reason = f": EPSG:{code} is a {crs.type_name}"
         raise ValueError(_unknown_crs_message(text, reason))
+
+
+@functools.lru_cache(maxsize=64)
+def is_geographic(crs: str) -> bool:
+    """Whether `crs` takes longitude/latitude in degrees (not metres).
+
+    Parameters
+    ----------
+    crs : str
+        Any spelling :func:`parse_crs` accepts.
+
+    Examples
+    --------
+    >>> is_geographic("gcj02"), is_geographic("EPSG:4214"), is_geographic("4547")
+    (True, True, False)
+    """
+    canonical = parse_crs(crs)
+    if not canonical.startswith("EPSG:"):
+        return True  # wgs84, gcj02, bd09
+    return CRS.from_user_input(canonical).is_geographic
+
+
+@functools.lru_cache(maxsize=64)
+def area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    """Where a projected `crs` is meant to be used, as (west, south, east, north).
+
+    Outside it a projection's formulas still give numbers, but not ones anyone
+    measured: 10,000 km east of a Gauss-Kruger zone's meridian lands in the
+    Pacific.  None for geographic systems and those EPSG gives no area for.
+
+    Parameters
+    ----------
+    crs : str
+        Any spelling :func:`parse_crs` accepts.
+
+    Examples
+    --------
+    >>> area_of_use("EPSG:4547")  # CM 114E
+    (112.5, 21.52, 115.5, 45.45)
+    >>> area_of_use("gcj02") is None
+    True
+    """
+    if is_geographic(crs):
+        return None
+    area = CRS.from_user_input(parse_crs(crs)).area_of_use
+    return None if area is None else tuple(area.bounds)
 
 
 @functools.lru_cache(maxsize=32)

@@ -9,8 +9,31 @@ Messages never contain connection strings or passwords.
 from __future__ import annotations
 
 import logging
+import reprlib
 
 logger = logging.getLogger(__name__)
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxstring = _BRIEF.maxother = 60
+_BRIEF.maxlist = _BRIEF.maxdict = 4
+
+
+def brief(value: object) -> str:
+    """``value`` as a message may quote it: its repr, cut short.
+
+    A message quotes what the user sent so they can find it, but never a megabyte
+    of it; repr also escapes NUL and lone surrogates, which the JSON of an error
+    response could not carry.
+
+    >>> brief("x" * 1000)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
+    >>> brief([1, 2, 3, 4, 5, 6])
+    '[1, 2, 3, 4, ...]'
+    """
+    try:
+        return _BRIEF.repr(value)
+    except ValueError:  # an int too long to print (sys.set_int_max_str_digits)
+        return f"<{type(value).__name__}>"
 
 
 class PinganError(Exception):

@@ -75,7 +75,7 @@ import sqlalchemy as sa
 from gis import audit
 from gis.errors import InvalidInput
 from gis.ingest import fields
-from gis.lookup import parse_date
+from gis.params import parse_date
 
 logger = logging.getLogger(__name__)
 

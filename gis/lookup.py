@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -32,121 +31,16 @@ import numpy as np
 import psycopg2.extensions
 import sqlalchemy as sa
 
-from gis import crs as crs_mod
+from gis import params
 from gis.errors import InvalidInput
+
+# Moved to gis.params; still importable from here for callers not yet updated.
+from gis.params import parse_crs, parse_date, parse_points, to_storage  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000  # points per POST /api/lookup request
 AREA_KINDS = ("district", "township", "village", "grid", "police_station")
-
-
-def parse_crs(text: str | None) -> str:
-    """Normalise a ``crs`` parameter, as an :class:`InvalidInput` naming it."""
-    try:
-        return crs_mod.parse_crs(text or "wgs84")
-    except ValueError as exc:
-        raise InvalidInput(f"crs 无效 / invalid crs: {exc}", field="crs") from None
-
-
-def parse_date(text: str | None) -> date | None:
-    """Parse the ``at`` parameter (ISO date); None means today."""
-    if text in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(text)[:10])
-    except ValueError:
-        raise InvalidInput(
-            f"at 必须是 ISO 日期 / at must be an ISO date (YYYY-MM-DD), got {text!r}",
-            field="at",
-        ) from None
-
-
-def _number(value, field: str) -> float:
-    if isinstance(value, bool) or value is None or value == "":
-        raise InvalidInput(f"缺少 {field} / {field} is required", field=field)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(
-            f"{field} 必须是数字 / {field} must be a number, got {value!r}", field=field
-        ) from None
-    except OverflowError:  # an integer beyond float range
-        number = math.inf
-    if not math.isfinite(number):
-        raise InvalidInput(
-            f"{field} 必须是有限数 / {field} must be finite", field=field
-        )
-    return number
-
-
-def _numbers(values: Sequence, fields: Sequence[str], axis: str) -> np.ndarray:
-    """``values`` as a float array; InvalidInput names the first bad one."""
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fi":
-        array = values.astype(float)
-    elif all(type(v) is float or type(v) is int for v in values):
-        # JSON numbers (the bulk of a batch) need no per-item checks; bool is
-        # not int here, on purpose.
-        try:
-            array = np.array(values, dtype=float)
-        except OverflowError:
-            array = None
-    else:
-        array = None
-    if array is not None and np.isfinite(array).all():
-        return array
-    return np.array(
-        [_number(v, f"{p}{axis}") for v, p in zip(values, fields, strict=True)]
-    )
-
-
-def to_storage(
-    lons: Sequence, lats: Sequence, crs: str, fields: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate coordinates given in ``crs`` and convert them to WGS84.
-
-    ``fields`` names each point for error messages (e.g. ``points[3].``).
-    """
-    fields = fields or [""] * len(lons)
-    lon = _numbers(lons, fields, "lon")
-    lat = _numbers(lats, fields, "lat")
-    if crs in ("wgs84", "gcj02", "bd09", "EPSG:4490"):
-        _check_geographic(lon, lat, crs, fields)
-    if crs == "wgs84":  # the storage CRS: nothing to convert
-        return lon, lat
-    x, y = crs_mod.to_wgs84(lon, lat, crs)
-    x, y = np.atleast_1d(x).astype(float), np.atleast_1d(y).astype(float)
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InvalidInput(
-            f"{fields[i]}坐标无法转换 / coordinates cannot be transformed from {crs}",
-            field=f"{fields[i]}lon",
-        )
-    return x, y
-
-
-def _check_geographic(lon, lat, crs: str, fields) -> None:
-    for values, field, limit in ((lat, "lat", 90), (lon, "lon", 180)):
-        bad = np.abs(values) > limit
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InvalidInput(
-                f"{fields[i]}{field} 超出范围 / {field} out of range ±{limit}: "
-                f"{values[i]}",
-                field=f"{fields[i]}{field}",
-            )
-    if crs in ("gcj02", "bd09"):
-        # GCJ-02 (and BD-09 on top of it) is only defined inside China.
-        west, south, east, north = crs_mod.GCJ02_BOUNDS
-        outside = (lon < west) | (lon > east) | (lat < south) | (lat > north)
-        if outside.any():
-            i = int(np.argmax(outside))
-            raise InvalidInput(
-                f"{fields[i]}点不在中国境内，{crs} 坐标无意义 / point outside China: "
-                f"{crs} is only defined in China",
-                field=f"{fields[i]}lon",
-            )
 
 
 # One statement answers any number of points.  Areas are named for everyone
@@ -403,21 +297,6 @@ def _array(values: np.ndarray) -> str:
     return "{" + ",".join(map(repr, values.tolist())) + "}"
 
 
-class _BatchFields(Sequence):
-    """``points[i].`` prefixes for error messages, made only when one is needed."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> str:
-        if not 0 <= i < self.n:
-            raise IndexError(i)
-        return f"points[{i}]."
-
-
 def lookup_many(
     conn: sa.Connection,
     lons: Sequence,
@@ -444,7 +323,9 @@ def lookup_many(
     place.
     """
     if len(lons) != len(lats):
-        raise InvalidInput("lon 与 lat 数量不同 / lon and lat differ in length")
+        raise InvalidInput(
+            "lon 与 lat 数量不同 / lon and lat differ in length", field="points"
+        )
     if len(lons) > MAX_BATCH:
         raise InvalidInput(
             f"一次最多 {MAX_BATCH} 个点 / at most {MAX_BATCH} points per request, "
@@ -453,9 +334,8 @@ def lookup_many(
         )
     if not len(lons):
         return []
-    crs = parse_crs(crs)
-    fields = _BatchFields(len(lons)) if len(lons) > 1 else None
-    x, y = to_storage(lons, lats, crs, fields)
+    crs = params.parse_crs(crs)
+    x, y = params.to_storage(lons, lats, crs, params.point_fields(len(lons)))
     when = at or date.today()
     rows = _query(conn, x, y, when)
     return _answers(rows, lons, lats, crs, x, y, when)
@@ -524,47 +404,6 @@ def _flags(shared: tuple, outside: bool, no_village: bool) -> dict:
         "in_gap": not outside and no_village,
         "outside_district": outside,
     }
-
-
-def parse_points(body) -> tuple[list, list]:
-    """Points from a batch body: a JSON list of ``[lon, lat]`` pairs or
-    ``{"lon": .., "lat": ..}`` objects, ``{"points": [...]}``, or a GeoJSON
-    FeatureCollection of Points."""
-    if isinstance(body, dict) and isinstance(body.get("points"), list):
-        body = body["points"]
-    if isinstance(body, dict) and body.get("type") == "FeatureCollection":
-        items = []
-        for i, feature in enumerate(body.get("features") or []):
-            geometry = (feature or {}).get("geometry") or {}
-            if geometry.get("type") != "Point":
-                raise InvalidInput(
-                    f"features[{i}] 不是点 / features[{i}] is not a Point",
-                    field=f"features[{i}].geometry",
-                )
-            items.append(geometry.get("coordinates") or [None, None])
-    elif isinstance(body, list):
-        items = body
-    else:
-        raise InvalidInput(
-            "请求体应为坐标数组或 GeoJSON FeatureCollection / body must be a JSON "
-            "list of points or a GeoJSON FeatureCollection",
-            field="body",
-        )
-    lons, lats = [], []
-    for i, item in enumerate(items):
-        if isinstance(item, dict):
-            lons.append(item.get("lon"))
-            lats.append(item.get("lat"))
-        elif isinstance(item, (list, tuple)) and len(item) >= 2:
-            lons.append(item[0])
-            lats.append(item[1])
-        else:
-            raise InvalidInput(
-                f"points[{i}] 应为 [lon, lat] 或 {{lon, lat}} / points[{i}] must be "
-                "[lon, lat] or {lon, lat}",
-                field=f"points[{i}]",
-            )
-    return lons, lats
 
 
 def to_json(answer) -> str:

@@ -181,6 +181,12 @@ def client(app, accounts):
     return client
 
 
+@pytest.fixture(scope="session")
+def api_client(app, demo_url):
+    """A test client of an API caller: an admin service account's token."""
+    return with_token(app.test_client(), service_token(demo_url, name="svc_api"))
+
+
 @pytest.fixture
 def anonymous(app):
     """A test client nobody signed in with."""

@@ -251,6 +251,59 @@ def test_parse_crs_rejects(text):
     assert "gcj02" in str(info.value) and "EPSG:<code>" in str(info.value)
 
 
+NOT_A_NAME = {
+    "list": ["EPSG:4547"],
+    "dict": {"crs": "wgs84"},
+    "tuple": ("wgs84",),
+    "float": 4547.0,
+    "bytes": b"wgs84",
+    "long-text": "EPSG:4547" * 1000,
+    "huge-int": 10**400,
+    "negative": -4547,
+}
+
+
+@pytest.mark.parametrize("value", NOT_A_NAME.values(), ids=NOT_A_NAME.keys())
+def test_parse_crs_rejects_what_is_not_a_name(value):
+    """A JSON body may put anything where a CRS belongs: a ValueError, never a
+    TypeError from the cache (a list is unhashable), never a megabyte echoed."""
+    with pytest.raises(ValueError, match="unknown coordinate system") as info:
+        crs.parse_crs(value)
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("point", "inside"),
+    [
+        (PUYANG, True),
+        ((100.0, 70.0), False),  # Siberia
+        ((-156.0, 25.3), False),  # where 1e7 m east of CM 114E lands
+        ((float("nan"), 35.0), False),
+        (OUTSIDE_CHINA[4], False),
+    ],
+)
+def test_in_china(point, inside):
+    assert bool(crs.in_china(*point)) is inside
+    lon, lat = np.array([point[0], PUYANG[0]]), np.array([point[1], PUYANG[1]])
+    assert crs.in_china(lon, lat).tolist() == [inside, True]
+
+
+@pytest.mark.parametrize(
+    ("name", "geographic", "area"),
+    [
+        ("wgs84", True, None),
+        ("bd09", True, None),
+        ("EPSG:4214", True, None),  # Beijing 1954
+        ("CGCS2000", True, None),
+        ("EPSG:4547", False, (112.5, 21.52, 115.5, 45.45)),
+        ("EPSG:3857", False, (-180.0, -85.06, 180.0, 85.06)),
+    ],
+)
+def test_geographic_or_projected_and_where_used(name, geographic, area):
+    assert crs.is_geographic(name) is geographic
+    assert crs.area_of_use(name) == area
+
+
 # --- to_wgs84 / from_wgs84 --------------------------------------------------------
 
 

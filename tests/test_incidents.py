@@ -361,6 +361,78 @@ def test_intake_body_must_be_a_json_object(client, clerk, engine, data, content_
     assert count(engine) == before
 
 
+# What a report may not be: each is a 400 naming the field, and writes nothing.
+# Types a JSON body can put anywhere (a list is not even hashable), offsets no
+# clock shows, dates before the county's records begin, and points that a CRS
+# places outside China.
+ABSURD_INTAKE = {
+    "category-list": ({"category": ["dispute_debt"]}, "category"),
+    "category-object": ({"category": {"code": "dispute_debt"}}, "category"),
+    "category-number": ({"category": 7}, "category"),
+    "risk-object": ({"risk": {"red": True}}, "risk"),
+    "risk-list": ({"risk": ["red"]}, "risk"),
+    "crs-list": ({"crs": ["gcj02"]}, "crs"),
+    "crs-bool": ({"crs": True}, "crs"),
+    "code-list": ({"code": ["A1"]}, "code"),
+    "code-newline": ({"code": "A1\n"}, "code"),
+    "source-object": ({"source": {"a": 1}}, "source"),
+    "description-list": ({"description": ["楼上漏水"]}, "description"),
+    "reported_at-list": ({"reported_at": ["2026-01-05"]}, "reported_at"),
+    "reported_at-number": ({"reported_at": 1767573000}, "reported_at"),
+    "lon-list": ({"lon": [100.05]}, "lon"),
+    "lat-object": ({"lat": {"v": 30.05}}, "lat"),
+    "offset-23:59": ({"reported_at": "2025-01-01T00:00:00+23:59"}, "reported_at"),
+    "offset-15:00": ({"reported_at": "2025-01-01T00:00:00+15:00"}, "reported_at"),
+    "year-1-at+14": ({"reported_at": "0001-01-01T00:00:00+14:00"}, "reported_at"),
+    "year-9999-at-14": ({"reported_at": "9999-12-31T23:59:59-14:00"}, "reported_at"),
+    "year-1": ({"reported_at": "0001-01-01T00:00:00"}, "reported_at"),
+    "before-1949-10-01": ({"reported_at": "1949-09-30T23:59:59+08:00"}, "reported_at"),
+    "qing-dynasty": ({"reported_at": "1900-01-01T00:00:00"}, "reported_at"),
+    "in-ten-minutes": ({"reported_at": "in-ten-minutes"}, "reported_at"),
+    "gauss-kruger-1e308": ({"lon": 1e308, "lat": 1e308, "crs": "EPSG:4547"}, "lon"),
+    "gauss-kruger-1e7": ({"lon": 1e7, "lat": 1e7, "crs": "EPSG:4547"}, "lon"),
+    "web-mercator-pole": ({"lon": 5e5, "lat": 1e12, "crs": "EPSG:3857"}, "lon"),
+    "beijing-1954-1e308": ({"lon": 1e308, "lat": 1e308, "crs": "EPSG:4214"}, "lat"),
+    "siberia": ({"lon": 100.0, "lat": 70.0}, "lat"),
+    "new-york": ({"lon": -74.0, "lat": 40.7}, "lon"),
+    "tokyo-in-web-mercator": (
+        {"lon": 15_556_000, "lat": 4_257_000, "crs": "EPSG:3857"},
+        "lon",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"), ABSURD_INTAKE.values(), ids=ABSURD_INTAKE.keys()
+)
+def test_absurd_or_mistyped_intake_is_a_400(client, clerk, engine, fields, field):
+    if fields.get("reported_at") == "in-ten-minutes":  # past the clock skew
+        later = datetime.now().astimezone() + incidents.CLOCK_SKEW * 2
+        fields = {"reported_at": later.isoformat()}
+    before = (count(engine), count(engine, "audit_log"))
+    response = intake(client, clerk, **fields)
+    assert response.status_code == 400, response.json
+    assert response.json["error"] == "invalid_input" and response.json["message"]
+    assert response.json["details"]["field"] == field
+    assert (count(engine), count(engine, "audit_log")) == before
+
+
+@pytest.mark.parametrize(
+    "reported_at",
+    [
+        "1949-10-01T00:00:00+08:00",
+        "1949-09-30T16:00:00Z",
+        "2025-01-01T00:00:00-12:00",
+        "2025-01-01T00:00:00+14:00",
+    ],
+)
+def test_intake_takes_every_real_time_since_the_founding(client, clerk, reported_at):
+    response = intake(client, clerk, reported_at=reported_at)
+    assert response.status_code == 201, response.json
+    reported = datetime.fromisoformat(response.json["properties"]["reported_at"])
+    assert reported == datetime.fromisoformat(reported_at.replace("Z", "+00:00"))
+
+
 def test_duplicate_code_is_a_conflict_and_writes_nothing(client, clerk, engine):
     assert intake(client, clerk, code="HOTLINE-7").status_code == 201
     before = (count(engine), count(engine, "audit_log"))
@@ -468,6 +540,38 @@ def test_level_only_goes_with_resolution(client, clerk):
     assert response.json["details"]["field"] == "resolved_level"
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": ["handling"]}, "status"),
+        ({"status": {"to": "handling"}}, "status"),
+        ({"status": "handling", "note": ["调解"]}, "note"),
+        ({"status": "resolved", "resolved_level": ["village"]}, "resolved_level"),
+        *(
+            (
+                {"status": "resolved", "resolved_level": "village", "resolved_at": at},
+                "resolved_at",
+            )
+            for at in (
+                ["2026-01-01"],
+                "2026-01-01T00:00:00+23:59",
+                "0001-01-01T00:00:00+14:00",
+                "1949-01-01T00:00:00",
+                "9999-12-31T23:59:59",
+            )
+        ),
+    ],
+)
+def test_mistyped_or_absurd_transition_is_a_400(client, clerk, body, field):
+    code = intake(client, clerk).json["properties"]["code"]
+    walk(client, clerk, code, "handling")
+    response = client.patch(f"/api/incidents/{code}", json=body, headers=clerk)
+    assert response.status_code == 400, response.json
+    assert response.json["details"]["field"] == field
+    after = client.get(f"/api/incidents/{code}", headers=clerk).json
+    assert after["properties"]["status"] == "handling"
+
+
 def test_unknown_incident_is_404(client, clerk):
     response = client.patch(
         "/api/incidents/NO-SUCH", json={"status": "handling"}, headers=clerk
@@ -518,6 +622,59 @@ def test_listing_filters_and_pages(client, clerk):
         response = client.get(f"/api/incidents?{query}", headers=clerk)
         assert response.status_code == 400, query
         assert response.json["details"]["field"] == field
+
+
+@pytest.fixture(scope="module")
+def window(client, clerk) -> dict:
+    """Three reports a day apart at 09:00 Beijing time, by code."""
+    days = {"WIN-1": "2024-03-01", "WIN-2": "2024-03-02", "WIN-3": "2024-03-03"}
+    for code, day in days.items():
+        response = intake(client, clerk, code=code, reported_at=f"{day}T09:00:00")
+        assert response.status_code == 201, response.json
+    return days
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("since=2024-03-02T09:00:00", {"WIN-2", "WIN-3"}),  # inclusive
+        ("since=2024-03-02T09:00:01", {"WIN-3"}),
+        ("until=2024-03-02T09:00:00", {"WIN-1"}),  # exclusive
+        ("until=2024-03-02", {"WIN-1"}),  # midnight, Beijing time
+        ("since=2024-03-02&until=2024-03-03", {"WIN-2"}),
+        ("since=2024-03-02T01:00:00Z", {"WIN-2", "WIN-3"}),  # 09:00 in Beijing
+        ("since=2024-03-01T13:00:00-12:00", {"WIN-2", "WIN-3"}),  # 09:00 next day
+        ("since=2024-03-03T09:00:00%2B08:00&until=9999-12-31", {"WIN-3"}),
+        ("since=0001-01-01T00:00:00Z&until=2024-03-04", {"WIN-1", "WIN-2", "WIN-3"}),
+        ("since=2024-03-04", set()),
+        ("since=2024-03-03&until=2024-03-01", set()),
+    ],
+)
+def test_since_and_until_filter_by_report_time(client, clerk, window, query, expected):
+    response = client.get(f"/api/incidents?{query}&limit=10000", headers=clerk)
+    assert response.status_code == 200, response.json
+    codes = {f["properties"]["code"] for f in response.json["features"]}
+    assert codes & set(window) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("since=2025-01-01T00:00:00%2B23:59", "since"),
+        ("until=0001-01-01T00:00:00%2B14:00", "until"),
+        ("until=9999-12-31T23:59:59-14:00", "until"),
+        ("since=2024-03-02T09:00:00 08:00", "since"),  # an unencoded + is a space
+        ("since=2024%00", "since"),
+        ("station=S%00", "station"),
+        ("limit=1e3", "limit"),
+        ("offset=" + "9" * 5000, "offset"),
+        ("category=dispute_debt,%ED%A0%80", "category"),
+    ],
+)
+def test_bad_listing_filters_are_a_400(client, clerk, query, field):
+    response = client.get(f"/api/incidents?{query}", headers=clerk)
+    assert response.status_code == 400, response.json
+    assert response.json["details"]["field"] == field
 
 
 # -- overdue by risk tier ----------------------------------------------------------

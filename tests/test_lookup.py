@@ -483,6 +483,63 @@ def test_api_bad_input_is_a_400_naming_the_field(api, request_args, field):
     assert response.json["details"]["field"] == field
 
 
+FC = "FeatureCollection"
+WRONG_SHAPES = {  # values of the wrong type or no meaning, each a 400 not a 500
+    "crs-list": ({"points": [[100, 30]], "crs": ["wgs84"]}, "crs"),
+    "crs-object": ({"points": [[100, 30]], "crs": {"epsg": 4547}}, "crs"),
+    "at-list": ({"points": [[100, 30]], "at": ["2025-01-01"]}, "at"),
+    "at-number": ({"points": [[100, 30]], "at": 20250101}, "at"),
+    "points-text": ({"points": "100,30"}, "points"),
+    "features-object": ({"type": FC, "features": {}}, "features"),
+    "feature-number": ({"type": FC, "features": [7]}, "features[0].geometry"),
+    "geometry-list": (
+        {"type": FC, "features": [{"geometry": [1]}]},
+        "features[0].geometry",
+    ),
+    "nul-in-a-point": (
+        {"points": [[100, 30], [100, 30], [100, 30], {"lon": "\0"}]},
+        "points[3].lon",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"), WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys()
+)
+def test_batch_of_the_wrong_shape_is_a_400(api, body, field):
+    response = api.post("/api/lookup", json=body)
+    assert response.status_code == 400, response.json
+    assert response.json["details"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("lon=1e308&lat=1e308&crs=EPSG:4547", "lon"),  # infinite once projected
+        ("lon=1e7&lat=1e7&crs=EPSG:4547", "lon"),  # 10,000 km off its meridian
+        ("lon=500000&lat=1e12&crs=EPSG:3857", "lon"),  # clamped to the pole
+        ("lon=1e308&lat=1e308&crs=EPSG:4214", "lat"),  # degrees, not metres
+        ("lon=100&lat=30&crs=EPSG:4547%00", "crs"),
+        ("lon=100&lat=30%00", "lat"),
+    ],
+)
+def test_absurd_projected_coordinates_are_a_400(api, query, field):
+    response = api.get(f"/api/lookup?{query}")
+    assert response.status_code == 400, response.json
+    assert response.json["details"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["lon=100&lat=70", "lon=-70&lat=40", "lon=500000&lat=3958000&crs=EPSG:4547"],
+    ids=["siberia", "new-york", "gauss-kruger-puyang"],
+)
+def test_a_real_point_outside_china_is_outside_the_district(api, query):
+    response = api.get(f"/api/lookup?{query}")
+    assert response.status_code == 200, response.json
+    assert response.json["flags"]["outside_district"] is True
+
+
 @pytest.mark.parametrize(
     "request_args",
     [

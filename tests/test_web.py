@@ -189,3 +189,64 @@ def test_popups_escape_user_text(evil_url):
     )
     assert "<img src=x" not in html
     assert "&lt;img src=x" in html or "\\u0026lt;img src=x" in html
+
+
+# -- text no view can use: NUL, lone surrogates, deep JSON ---------------------------
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+TOKEN, LOOKUP = "/api/token", "/api/lookup"
+UNUSABLE_TEXT = {  # path, body, content type, the field named
+    "json-nul": (TOKEN, b'{"username": "a\\u0000"}', JSON, "username"),
+    "json-surrogate": (TOKEN, b'{"username": "\\ud800"}', JSON, "username"),
+    "json-key": (TOKEN, b'{"username": "u", "pass\\u0000": 1}', JSON, "pass\\u0000"),
+    "json-deep-in-a-batch": (
+        LOOKUP,
+        b'{"points": [[1, 2], [1, 2], [1, 2], {"lon": "\\udc00"}]}',
+        JSON,
+        "points[3].lon",
+    ),
+    "json-raw-surrogate-bytes": (LOOKUP, b'[[1, "\xed\xa0\x80"]]', JSON, "body[0][1]"),
+    "form-nul": (TOKEN, b"username=%00&password=p", FORM, "username"),
+    "query-nul": ("/api/lookup?lon=115%00&lat=35", None, None, "lon"),
+    "query-name-nul": ("/api/incidents?a%00=1", None, None, "a\\u0000"),
+    "query-filter-nul": ("/api/incidents?since=2025%00", None, None, "since"),
+    "url-variable-nul": ("/api/incidents/SJ%00", None, None, "code"),
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "field"),
+    UNUSABLE_TEXT.values(),
+    ids=UNUSABLE_TEXT.keys(),
+)
+def test_nul_and_lone_surrogates_are_a_400_naming_the_field(
+    api_client, path, body, content_type, field
+):
+    """PostgreSQL cannot store NUL and UTF-8 cannot carry a lone surrogate: both
+    used to be 500s wherever a view passed them on."""
+    method = "GET" if body is None else "POST"
+    response = api_client.open(
+        path, method=method, data=body, content_type=content_type
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.json["error"] == "invalid_input"
+    assert response.json["details"]["field"] == field
+    assert "\\u0000" in response.json["message"]  # says what, without echoing it
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/token"])
+@pytest.mark.parametrize("depth", [65, 1000, 100_000])
+def test_deep_json_is_a_400_naming_the_body(api_client, path, depth):
+    client = api_client
+    body = "[" * depth + "]" * depth  # a RecursionError in json.loads at 100,000
+    response = client.post(path, data=body, content_type=JSON)
+    assert response.status_code == 400
+    assert response.json["details"]["field"] == "body"
+    assert "64" in response.json["message"]
+
+
+def test_a_page_refuses_nul_with_a_readable_page(client):
+    page = client.get("/map/station/4109%00")
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert "NUL" in page.get_data(as_text=True)

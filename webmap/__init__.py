@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         guard,
         health,
         incidents,
+        inputs,
         login,
         pages,
         requestdb,
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     forms.init_app(app)
     guard.init_app(app)  # after forms: a form's size limit applies first
+    inputs.init_app(app)  # after the guard: anonymous callers get their 401
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -7,7 +7,7 @@ import logging
 import orjson
 from flask import Blueprint, Response, request
 
-from gis import lookup
+from gis import lookup, params
 from gis.errors import InvalidInput
 from webmap import requestdb
 from webmap.guard import audit_read, requires
@@ -61,8 +61,8 @@ def lookup_one():
         requestdb.connection(),
         request.args.get("lon"),
         request.args.get("lat"),
-        crs=lookup.parse_crs(request.args.get("crs")),
-        at=lookup.parse_date(request.args.get("at")),
+        crs=params.parse_crs(request.args.get("crs")),
+        at=params.parse_date(request.args.get("at")),
     )
     _audit_people([answer])
     return _json(answer)
@@ -73,13 +73,13 @@ def lookup_one():
 def lookup_batch():
     """Batch lookup: answers in input order (at most ``lookup.MAX_BATCH`` points)."""
     body = _json_body()
-    lons, lats = lookup.parse_points(body)
+    lons, lats = params.parse_points(body)
     answers = lookup.lookup_many(
         requestdb.connection(),
         lons,
         lats,
-        crs=lookup.parse_crs(_param("crs", body)),
-        at=lookup.parse_date(_param("at", body)),
+        crs=params.parse_crs(_param("crs", body)),
+        at=params.parse_date(_param("at", body)),
     )
     _audit_people(answers)
     return _json({"count": len(answers), "results": answers})

@@ -1,0 +1,55 @@
+"""Refuse text no view could use, once, before any view sees it.
+
+Every request's URL variables, query string and form fields (names, values and
+upload file names), and every JSON body Flask decodes, are checked by
+:mod:`gis.params`: no NUL or lone surrogate anywhere (PostgreSQL cannot store
+the one, UTF-8 cannot carry the other), and JSON nested at most
+:data:`gis.params.MAX_DEPTH` deep.  A failure is :class:`~gis.errors.InvalidInput`
+naming the field (``description``, ``points[3].lon``, ``q``, ``body``), a 400
+like any other, so views need no checks of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+
+from gis import params
+
+logger = logging.getLogger(__name__)
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with :func:`gis.params.load_json` checking what it reads
+    (``request.get_json()``; invalid JSON is still a ValueError there)."""
+
+    def loads(self, s, **kwargs):
+        return params.load_json(s, **kwargs)
+
+
+def _check_request() -> None:
+    if request.routing_exception is not None:
+        return  # a 404 or 405 is answered as such
+    params.check_pairs((request.view_args or {}).items())
+    params.check_pairs(request.args.items(multi=True))
+    if request.mimetype in _FORMS:
+        params.check_pairs(request.form.items(multi=True))
+        files = request.files.items(multi=True)
+        params.check_pairs((name, upload.filename) for name, upload in files)
+
+
+def init_app(app: Flask) -> None:
+    """Check JSON bodies as they are read, and everything else before a view.
+
+    Call after :func:`webmap.forms.init_app`: an upload's form must first get
+    its own size limit, and is read here only then.
+    """
+    provider = JSONProvider(app)
+    for setting in ("ensure_ascii", "sort_keys", "compact", "mimetype"):
+        setattr(provider, setting, getattr(app.json, setting))  # the factory's
+    app.json = provider
+    app.before_request(_check_request)
