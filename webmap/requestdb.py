@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 def engine() -> sa.Engine:
     """The process-wide engine for this app's database."""
-    return gis_db.get_engine(current_app.config["DATABASE_URL"])
+    return gis_db.get_engine(current_app.config["DATABASE_URL"], request_timeouts=True)
 
 
 def connection() -> sa.Connection:
