@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import selectors
 import threading
 import time
 
@@ -227,6 +228,48 @@ def too_slow() -> DatabaseUnavailable:
         f"数据库繁忙，查询超过 {seconds:g} 秒未完成，请稍后重试 / the database is "
         f"busy: the query did not finish within {seconds:g} s, try again later"
     )
+
+
+def probe(engine: Engine, seconds: float) -> None:
+    """Raise :func:`unreachable` unless ``engine``'s database, on a new
+    connection, answers ``SELECT 1`` within ``seconds`` (fractions count).
+
+    For health checks: a pooled connection may be stuck behind a frozen
+    server, and libpq's ``connect_timeout`` counts whole seconds from two.  The
+    connection is asynchronous, polled here against the deadline.
+    """
+    deadline = time.monotonic() + seconds
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    conn = None
+    try:
+        conn = psycopg2.connect(*args, **kwargs, async_=True)
+        _wait(conn, deadline)
+        cursor = conn.cursor()  # kept: polling needs it
+        cursor.execute("SELECT 1")
+        _wait(conn, deadline)
+    except (psycopg2.Error, TimeoutError) as exc:
+        logger.warning("database probe failed: %s", exc)
+        raise unreachable() from None
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _wait(conn, deadline: float) -> None:
+    """Poll asynchronous ``conn`` until its operation is done, or TimeoutError."""
+    wanted = {
+        psycopg2.extensions.POLL_READ: selectors.EVENT_READ,
+        psycopg2.extensions.POLL_WRITE: selectors.EVENT_WRITE,
+    }
+    with selectors.DefaultSelector() as selector:
+        while (state := conn.poll()) != psycopg2.extensions.POLL_OK:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no answer within the deadline ({state=})")
+            # The socket may change while connecting (another address).
+            key = selector.register(conn.fileno(), wanted[state])
+            selector.select(left)
+            selector.unregister(key.fd)
 
 
 def ping(engine: Engine) -> dict:
