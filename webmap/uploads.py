@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, g, render_template, request, send_file
 
 from gis import audit, ingest
+from gis import db as gis_db
 from gis.errors import InvalidInput
 from gis.ingest import fields, uploads
 from webmap import forms, requestdb
@@ -73,6 +74,13 @@ def _options(form) -> tuple[str, dict]:
     return layer, options
 
 
+def _bulk_engine():
+    """The engine without a web request's time limits: an import is bulk work,
+    as on the command line (a million rows take 25 s, and an upload may be
+    200 MB), not a statement to cut at ``PINGAN_DB_STATEMENT_TIMEOUT``."""
+    return gis_db.get_engine(current_app.config["DATABASE_URL"])
+
+
 def _load(upload_id: str) -> uploads.Upload:
     return uploads.load(_root(), upload_id, g.user.username, g.user.role)
 
@@ -108,7 +116,7 @@ def _preview(upload: uploads.Upload):
             layer_name=opts["layer_name"], mapping=opts["mapping"],
         )  # fmt: skip
         report = ingest.import_file(
-            requestdb.engine(), upload.layer, upload.path,
+            _bulk_engine(), upload.layer, upload.path,
             upload.report_path(uploads.CHECK), dry_run=True, **opts,
         )  # fmt: skip
     except InvalidInput as exc:  # the file as a whole cannot be imported
@@ -131,7 +139,7 @@ def commit(upload_id: str):
     upload.claim_commit()
     try:
         report = ingest.import_file(
-            requestdb.engine(), upload.layer, upload.path, upload.report_path(),
+            _bulk_engine(), upload.layer, upload.path, upload.report_path(),
             username=g.user.username, **upload.options,
         )  # fmt: skip
     except BaseException:
