@@ -2,25 +2,35 @@
 
 ``DATABASE_URL`` names a production PostgreSQL/PostGIS; without it the embedded
 cluster (:mod:`gis.embedded`) is used.  Each process keeps one SQLAlchemy engine
-per URL; callers take a connection per request or command.
+per URL and kind; callers take a connection per request or command.
+
+The web's engine (``request_timeouts=True``) waits
+``PINGAN_DB_CONNECT_TIMEOUT`` for a connection and ``PINGAN_DB_STATEMENT_TIMEOUT``
+for a statement, the server cancelling it and, should the server be frozen,
+:mod:`gis.deadlines` cutting the connection a moment later.  The CLI's engine
+waits as long as bulk work takes.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
+import selectors
 import threading
 import time
 
 import psycopg2
+import psycopg2.extensions
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from gis import config, embedded
+from gis import config, deadlines, embedded
 from gis.errors import ConfigError, DatabaseUnavailable, SchemaNotReady
 
 logger = logging.getLogger(__name__)
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 _lock = threading.Lock()
 
 
@@ -81,25 +91,91 @@ def web_url(owner_url: str) -> str:
 PING_IDLE_SECONDS = 5.0
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: :func:`database_url`)."""
+def get_engine(url: str | None = None, *, request_timeouts: bool = False) -> Engine:
+    """The process-wide engine for ``url`` (default: :func:`database_url`).
+
+    Parameters
+    ----------
+    url : str, optional
+    request_timeouts : bool
+        For web requests: connecting and each statement have a time limit
+        (``PINGAN_DB_CONNECT_TIMEOUT``, ``PINGAN_DB_STATEMENT_TIMEOUT``, read
+        when the engine is made), kept even by a frozen server
+        (:mod:`gis.deadlines`).  Without it (the CLI's bulk work) there is none.
+    """
     url = url or database_url()
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get((url, request_timeouts))
         if engine is None:
-            engine = sa.create_engine(url, pool_size=5, max_overflow=10, future=True)
-            sa.event.listen(engine, "connect", _note_checkin)  # alive: just made
-            sa.event.listen(engine, "checkout", _ping_if_idle)
-            sa.event.listen(engine, "checkin", _note_checkin)
-            _engines[url] = engine
+            engine = _make_engine(url, request_timeouts)
+            _engines[(url, request_timeouts)] = engine
     return engine
+
+
+def _make_engine(url: str, request_timeouts: bool) -> Engine:
+    connect_args, ping_within = {}, math.inf
+    if request_timeouts:
+        statement = config.db_statement_timeout()
+        ping_within = config.db_connect_timeout()  # as long as a new one may take
+        connect_args = {
+            "connect_timeout": ping_within,
+            "connection_factory": deadlines.connection_factory(
+                statement + deadlines.GRACE
+            ),
+        }
+    engine = sa.create_engine(
+        url, pool_size=5, max_overflow=10, future=True, connect_args=connect_args
+    )
+    if request_timeouts:
+        sa.event.listen(engine, "connect", _statement_timeout(statement))
+        sa.event.listen(engine, "handle_error", _as_unavailable)
+    sa.event.listen(engine, "connect", _note_checkin)  # alive: just made
+    sa.event.listen(engine, "checkout", functools.partial(_ping_if_idle, ping_within))
+    sa.event.listen(engine, "checkin", _note_checkin)
+    return engine
+
+
+def _statement_timeout(seconds: float):
+    """A ``connect`` listener: the server cancels a statement after ``seconds``.
+
+    A ``SET`` rather than libpq's ``options``, which PgBouncer refuses; it
+    costs one round trip per new connection, not per request.
+    """
+
+    def limit(dbapi_connection, record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(
+                "SET statement_timeout = %s", (f"{round(seconds * 1000)}ms",)
+            )
+        dbapi_connection.commit()  # or the pool's rollback would undo it
+
+    return limit
+
+
+def cancelled_for_time(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the driver's error it wraps) is the server
+    cancelling a statement at its ``statement_timeout`` (query_canceled)."""
+    return getattr(getattr(exc, "orig", exc), "pgcode", None) == "57014"
+
+
+def _as_unavailable(context) -> None:
+    """A ``handle_error`` listener: on the web's engine a statement that lost
+    its server (gone, or frozen past its deadline) or ran out of time is a
+    :class:`DatabaseUnavailable`, as a failed connect is (:func:`connect`), so
+    that code which copes with one (a page header asking who is signed in)
+    copes with all.  SQLAlchemy still invalidates the connection and pool."""
+    if context.is_disconnect:
+        logger.warning("database connection lost: %s", context.original_exception)
+        raise unreachable() from None
+    if cancelled_for_time(context.original_exception):
+        raise too_slow() from None
 
 
 def _note_checkin(dbapi_connection, record) -> None:
     record.info["checked_in"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+def _ping_if_idle(within: float, dbapi_connection, record, proxy) -> None:
     """A restarted database must not leave dead pooled connections: ping the
     ones idle for :data:`PING_IDLE_SECONDS`, and let the pool replace one
     that does not answer.
@@ -114,7 +190,9 @@ def _ping_if_idle(dbapi_connection, record, proxy) -> None:
     if idle < PING_IDLE_SECONDS:
         return
     try:
-        with dbapi_connection.cursor() as cursor:
+        # A frozen server leaves the ping waiting: no longer than a new
+        # connection would (the statement deadline is for real work).
+        with deadlines.within(within), dbapi_connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         dbapi_connection.rollback()  # leave it idle, as the pool handed it over
     except psycopg2.Error:
@@ -154,11 +232,64 @@ def connect(engine: Engine) -> sa.Connection:
 
 
 def unreachable() -> DatabaseUnavailable:
-    """The error for a database that cannot be reached, or went away."""
+    """The error for a database that cannot be reached, went away, or stopped
+    answering."""
     return DatabaseUnavailable(
-        "数据库无法连接 / database unreachable: start it with "
-        "`python -m gis db start` or check DATABASE_URL"
+        "数据库无法连接或无响应 / database unreachable or not answering: start it "
+        "with `python -m gis db start` or check DATABASE_URL"
     )
+
+
+def too_slow() -> DatabaseUnavailable:
+    """The error for a web request's statement the server cancelled at
+    ``PINGAN_DB_STATEMENT_TIMEOUT``."""
+    seconds = config.db_statement_timeout()
+    return DatabaseUnavailable(
+        f"数据库繁忙，查询超过 {seconds:g} 秒未完成，请稍后重试 / the database is "
+        f"busy: the query did not finish within {seconds:g} s, try again later"
+    )
+
+
+def probe(engine: Engine, seconds: float) -> None:
+    """Raise :func:`unreachable` unless ``engine``'s database, on a new
+    connection, answers ``SELECT 1`` within ``seconds`` (fractions count).
+
+    For health checks: a pooled connection may be stuck behind a frozen
+    server, and libpq's ``connect_timeout`` counts whole seconds from two.  The
+    connection is asynchronous, polled here against the deadline.
+    """
+    deadline = time.monotonic() + seconds
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    conn = None
+    try:
+        conn = psycopg2.connect(*args, **kwargs, async_=True)
+        _wait(conn, deadline)
+        cursor = conn.cursor()  # kept: polling needs it
+        cursor.execute("SELECT 1")
+        _wait(conn, deadline)
+    except (psycopg2.Error, TimeoutError) as exc:
+        logger.warning("database probe failed: %s", exc)
+        raise unreachable() from None
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _wait(conn, deadline: float) -> None:
+    """Poll asynchronous ``conn`` until its operation is done, or TimeoutError."""
+    wanted = {
+        psycopg2.extensions.POLL_READ: selectors.EVENT_READ,
+        psycopg2.extensions.POLL_WRITE: selectors.EVENT_WRITE,
+    }
+    with selectors.DefaultSelector() as selector:
+        while (state := conn.poll()) != psycopg2.extensions.POLL_OK:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no answer within the deadline ({state=})")
+            # The socket may change while connecting (another address).
+            key = selector.register(conn.fileno(), wanted[state])
+            selector.select(left)
+            selector.unregister(key.fd)
 
 
 def ping(engine: Engine) -> dict:

@@ -10,11 +10,11 @@ import logging
 
 import psycopg2
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from gis import db, schema
-from gis.errors import PinganError
+from gis.errors import DatabaseUnavailable, PinganError
 from webmap import requestdb
 
 logger = logging.getLogger(__name__)
@@ -30,16 +30,24 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def _render(status: int, body: dict):
+def _render(status: int, body: dict, offline: bool = False):
     if wants_json():
         return jsonify(body), status
+    if offline:
+        # Without the context processors: the header's "who is signed in"
+        # asks the database, which would wait for it again or fail on the
+        # connection just lost.  Flask's own globals (url_for, request,
+        # session) are in the environment; nobody shows as signed in.
+        page = current_app.jinja_env.get_template("error.html")
+        return page.render(status=status, message=body["message"]), status
     return render_template("error.html", status=status, message=body["message"]), status
 
 
 def _pingan(exc: PinganError):
     if exc.status >= 500:
         logger.error("%s: %s", exc.code, exc.message)
-    response = _render(exc.status, exc.to_dict())
+    offline = isinstance(exc, DatabaseUnavailable)
+    response = _render(exc.status, exc.to_dict(), offline)
     if exc.status == 401:  # RFC 6750: say which scheme to use
         return (*response, {"WWW-Authenticate": 'Bearer realm="pingan-grid"'})
     return response
@@ -110,7 +118,12 @@ def _programming(exc: Exception):
 
 def _operational(exc: Exception):
     """A statement that failed because the database went away (restarted,
-    stopped) is a 503, as a failed connect is; the broken connections go."""
+    stopped, frozen past the deadline) is a 503, as a failed connect is; the
+    broken connections go.  One the server cancelled for time is a 503 too.
+    (The web's engine turns its own into DatabaseUnavailable: these come from
+    a raw cursor, as in gis.lookup.)"""
+    if db.cancelled_for_time(exc):
+        return _pingan(db.too_slow())
     conn = requestdb.current()
     if getattr(exc, "connection_invalidated", False) or (
         conn is not None and db.discard_broken(conn)

@@ -31,6 +31,7 @@ PUBLIC = frozenset({"static", "login.form", "login.login", "health.healthz",
 password itself), the health check (status only) and static assets."""
 
 SESSION_KEY = "sid"  # the browser session's token, in the signed cookie
+SHOWN_KEY = "who"  # [name, role label] for headers: display only, no credential
 
 
 def requires(permission: str):
@@ -77,8 +78,9 @@ def _guard():
     token, via = _credential()
     user = requestdb.begin(token) if token else None
     if user is None:
-        if via == "session":
-            session.pop(SESSION_KEY, None)  # ended server-side: forget it here too
+        if via == "session":  # ended server-side: forget it here too
+            session.pop(SESSION_KEY, None)
+            session.pop(SHOWN_KEY, None)
         if via != "bearer" and not errors.wants_json():
             return _login_redirect()
         raise Unauthorized(

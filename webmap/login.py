@@ -49,7 +49,14 @@ def _signed_in() -> dict:
     """
     user = g.get("user")
     if user is None:
-        return {"current_user": None}
+        # A page open to all (this one, an error page): the name this browser
+        # signed in with, from the signed cookie, for the header only.
+        shown = session.get(guard.SHOWN_KEY)
+        if not (isinstance(shown, list) and len(shown) == 2):
+            return {"current_user": None}
+        return {"current_user": {
+            "username": shown[0], "role_label": shown[1], "can": lambda _p: False,
+        }}  # fmt: skip
     return {
         "current_user": {
             "username": user.username,
@@ -89,16 +96,19 @@ def login():
         page = _form(next=target, username=username, error=message)
         return page, exc.status
     conn.commit()
-    start_session(token)
+    user = requestdb.begin(token)
+    start_session(token, [user.username, user.role_label])
     return redirect(target or url_for("pages.index"))
 
 
-def start_session(token: str) -> None:
+def start_session(token: str, shown: list[str]) -> None:
     """Sign this browser in with session ``token``: a fresh cookie session (and
-    CSRF token), so nothing set before sign-in carries over."""
+    CSRF token), so nothing set before sign-in carries over.  ``shown`` is the
+    name and role the header of a page open to all shows."""
     session.clear()
     session.permanent = True  # the cookie expires with the server-side session
     session[guard.SESSION_KEY] = token
+    session[guard.SHOWN_KEY] = shown
     forms.csrf_token()
 
 

@@ -22,14 +22,18 @@ logger = logging.getLogger(__name__)
 
 
 def engine() -> sa.Engine:
-    """The process-wide engine of the web role for this app's database."""
+    """The process-wide engine of the web role for this app's database, with
+    the time limits of a web request (:mod:`gis.deadlines`)."""
     return gis_db.bind_to_policies(
-        gis_db.get_engine(current_app.config["WEB_DATABASE_URL"])
+        gis_db.get_engine(
+            current_app.config["WEB_DATABASE_URL"], request_timeouts=True
+        )
     )
 
 
 def owner_engine() -> sa.Engine:
-    """The owner's engine, for imports only."""
+    """The owner's engine, for imports only: bulk work, without a web
+    request's time limits (a large import's statements may run for minutes)."""
     return gis_db.get_engine(current_app.config["DATABASE_URL"])
 
 
