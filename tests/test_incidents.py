@@ -21,22 +21,10 @@ import sqlalchemy as sa
 
 from gis import crs, db, incidents, users
 from gis.cli import main
-from tests.worlds import box, build_areas
+from tests.worlds import S1, S2, TOWNSHIP, TWO_STATIONS, A, B, build_areas
 from webmap import create_app
 
-DISTRICT, TOWNSHIP = "100000000000", "100000001000"
-S1, S2 = "100000510000", "100000520000"
-A, B = "100000001001", "100000001002"
-AREAS = [
-    ("district", DISTRICT, None, box(100.0, 100.2)),
-    ("township", TOWNSHIP, DISTRICT, box(100.0, 100.2)),
-    ("police_station", S1, DISTRICT, box(100.0, 100.1)),
-    ("police_station", S2, DISTRICT, box(100.1, 100.2)),
-    ("village", A, TOWNSHIP, box(100.0, 100.1)),
-    ("village", B, TOWNSHIP, box(100.1, 100.18)),
-    ("grid", A + "001", A, box(100.0, 100.1)),
-    ("grid", B + "001", B, box(100.1, 100.18)),
-]
+AREAS = TWO_STATIONS
 IN_A = (100.05, 30.05)
 IN_B = (100.15, 30.05)
 IN_GAP = (100.19, 30.05)
