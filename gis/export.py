@@ -65,7 +65,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +73,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gis import audit
+from gis.clock import BEIJING
 from gis.errors import InvalidInput
 from gis.ingest import fields
 from gis.params import parse_date
@@ -80,7 +81,6 @@ from gis.params import parse_date
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
-BEIJING = timezone(timedelta(hours=8))
 
 FORMATS = {
     ".geojson": "geojson",

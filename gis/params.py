@@ -35,16 +35,16 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from gis import crs as crs_mod
+from gis.clock import BEIJING
 from gis.errors import InvalidInput, brief
 
 logger = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
 FOUNDING = datetime(1949, 10, 1, tzinfo=BEIJING)
 """The earliest moment a county's record may carry (1949-10-01, Beijing)."""
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 import argon2
 import sqlalchemy as sa
 
-from gis import access, audit, config
+from gis import access, audit, clock, config
 from gis.access import ROLES, User
 from gis.errors import (
     Conflict,
@@ -195,9 +195,7 @@ def _failed(conn, username, client_addr, detail) -> None:
 
 
 def _locked(until: datetime) -> TooManyRequests:
-    from gis.incidents import CHINA  # Beijing time, as users read clocks
-
-    local = until.astimezone(CHINA)
+    local = until.astimezone(clock.BEIJING)  # as users read clocks
     return TooManyRequests(
         f"登录失败次数过多，已暂时锁定，请于 {local:%Y-%m-%d %H:%M} 后再试 / too many "
         f"failed sign-ins: locked until {local:%Y-%m-%d %H:%M} (Beijing time)",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from gis import boundaries, vocab
+from gis.clock import BEIJING
 from gis.demo import names
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,9 @@ N_POLICE_ROOMS = 23
 N_WORKSTATIONS = 118
 N_NO_OFFICER = 12  # planted 一村一警 gaps: villages nobody answers for
 CORE_RADIUS_M = 4500  # villages within this distance of the core are communities
-END = datetime(2026, 10, 31, 18, 0, tzinfo=timezone(timedelta(hours=8)))
+END = datetime(2026, 10, 31, 18, 0, tzinfo=BEIJING)
 SPAN_DAYS = 730
-CHINA_TZ = timezone(timedelta(hours=8))
+CHINA_TZ = BEIJING
 
 
 @dataclass

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ import shapely
 import sqlalchemy as sa
 
 from gis import bulk
+from gis.clock import BEIJING
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields
 from gis.ingest.quarantine import write_quarantine
@@ -77,7 +78,6 @@ REPAIR_TOLERANCE = 1e-6
 """A repair may change a polygon's area by this share (plus 1 m²) at most."""
 TOPOLOGY_MIN_M2 = 1.0
 """Gaps and overlaps smaller than this are survey noise, not findings."""
-BEIJING = timezone(timedelta(hours=8))
 SINCE_EVER = date(1949, 10, 1)  # the schema's default valid_from
 
 
