@@ -43,6 +43,9 @@ SERVER_SETTINGS = {
     "work_mem": "'32MB'",
     "maintenance_work_mem": "'256MB'",
     "max_wal_size": "'2GB'",
+    # Each web worker keeps a pool of the web role's connections and, for
+    # imports, the owner's; the default 100 leaves little room beside them.
+    "max_connections": "200",
     # JIT compilation costs more than it saves on short spatial queries.
     "jit": "off",
     "logging_collector": "off",

@@ -52,6 +52,15 @@ def make_database(server_url):
         db.drop_database(server_url, name)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _close_pools():
+    """Each module's apps leave pooled connections behind (an owner's and a web
+    role's pool per database): close them when the module is done, so a long
+    run never meets the server's connection limit."""
+    yield
+    db.dispose_engines()
+
+
 @pytest.fixture(scope="session")
 def demo_url(make_database) -> str:
     """A database holding the default demo world (loaded once per session)."""

@@ -16,6 +16,7 @@ from flask import render_template_string
 from gis import audit, config, db, users
 from gis.config import Basemap
 from gis.errors import ConfigError
+from tests.conftest import service_token, with_token
 from webmap import create_app, security
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "webmap" / "templates"
@@ -57,11 +58,14 @@ def assert_headers(response) -> dict[str, list[str]]:
         ("/static/vendor/leaflet/leaflet.js", 200),
         ("/no/such/page", 404),  # an error page
         ("/api/nothing", 404),  # a JSON error
-        ("/api/incidents", 401),
+        ("/api/incidents", 200),
+        ("anonymous /api/incidents", 401),
+        ("anonymous /map/coverage", 302),
     ],
 )
-def test_every_response_carries_the_headers(client, path, status):
-    response = client.get(path)
+def test_every_response_carries_the_headers(client, anonymous, path, status):
+    caller, _, path = path.rpartition(" ")
+    response = (anonymous if caller else client).get(path)
     assert response.status_code == status
     policy = assert_headers(response)
     assert policy["script-src"] == ["'self'"]  # no inline script: no nonce
@@ -164,6 +168,7 @@ def test_data_never_gets_a_nonce(hostile_url):
     # The nonce is added to every <script> of the generated page, so no data
     # may ever form a <script> tag there: the layers escape it.
     client = create_app({"DATABASE_URL": hostile_url}).test_client()
+    with_token(client, service_token(hostile_url))
     html = client.get("/map/coverage").get_data(as_text=True)
     assert "window.__xss" in html  # the name is there, escaped
     assert HOSTILE not in html
