@@ -19,6 +19,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
@@ -28,11 +29,11 @@ from gis.demo.load import (
     SPECS,
     counts,
     refuse_other_world,
-    sync_staged,
     write_areas,
     write_people,
     write_rows,
 )
+from gis.ingest.loader import PointLoader
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ STEPS = [
     "people",
     "sites",
     "cameras",
-    "incidents",
     "assign",
+    "incidents",
 ]
 
 
@@ -102,7 +103,7 @@ def load(
         cur = conn.connection.cursor()
         refuse_other_world(cur, county.COUNTY_CODE)
         with steps.step("areas"):
-            write_areas(cur, areas, county.SOURCE)
+            changed = write_areas(cur, areas, county.SOURCE)
         del areas  # 20 million vertices; the villages stay in ``people``
         # Points go in unassigned; the "assign" step does them all at once.
         cur.execute("SET LOCAL pingan.bulk_assign = 'on'")
@@ -117,26 +118,43 @@ def load(
             write_rows(cur, "site", people.sites)
         with steps.step("cameras"):
             write_rows(cur, "camera", people.cameras)
-        with steps.step("incidents"):
-            _incidents(cur, people.places, incidents, seed, steps.bar)
         with steps.step("assign"):
-            assign.assign_in(conn)
+            # Users' incidents only if boundaries changed: the synthetic ones
+            # are assigned as they are written, next.
+            tables = ["post", "camera", "site"] + (["incident"] if changed else [])
+            assign.assign_in(conn, tables)
+        with steps.step("incidents"):
+            _incidents(conn, people.places, incidents, seed, steps.bar)
     return counts(engine), steps.close()
 
 
-def _incidents(cur, places: dict, n: int, seed: int, bar) -> None:
-    """Generate and COPY the incidents chunk by chunk into their staging table,
-    then upsert them in one statement: memory holds one chunk at a time."""
-    columns, select = SPECS["incident"]
-    stage = "stage_incident"
-    bulk.create_temp(cur, stage, columns)
+def _incidents(conn, places: dict, n: int, seed: int, bar) -> None:
+    """Generate the incidents chunk by chunk and write them through the point
+    import's loader (:class:`gis.ingest.loader.PointLoader`: binary COPY,
+    set-based assignment, keys and indexes set aside), so that memory holds
+    one chunk at a time; then drop synthetic incidents no longer generated."""
+    columns = {c: t for c, t in SPECS["incident"][0] if c not in ("lon", "lat")}
+    columns["synthetic"] = "bool"
+    codes = []  # 17 ASCII bytes each: 17 MB for a million
     done = 0
-    for chunk in county_world.incident_chunks(places, n, seed):
-        bulk.copy_columns(cur, stage, [(c, t, chunk[c]) for c, t in columns])
-        done += len(chunk["code"])
-        bar.set_postfix_str(f"incidents {done:,}/{n:,}")
-    cur.execute(f"ANALYZE {stage}")
-    sync_staged(cur, "incident", columns, select)
+    with PointLoader(conn, "incident", columns) as loader:
+        for chunk in county_world.incident_chunks(places, n, seed):
+            size = len(chunk["code"])
+            chunk["synthetic"] = np.ones(size, dtype=bool)
+            loader.stage(chunk, chunk["lon"], chunk["lat"], np.ones(size, bool))
+            codes.append(chunk["code"].astype("S"))
+            done += size
+            bar.set_postfix_str(f"incidents {done:,}/{n:,}")
+        loader.finish()
+    cur = conn.connection.cursor()
+    bulk.create_temp(cur, "county_incident_code", [("code", "text")])
+    for batch in codes:  # the loader's worker has finished with the connection
+        values = batch.astype("U").astype(object)
+        bulk.copy_columns(cur, "county_incident_code", [("code", "text", values)])
+    cur.execute(
+        """DELETE FROM incident t WHERE t.synthetic AND NOT EXISTS
+           (SELECT 1 FROM county_incident_code s WHERE s.code = t.code)"""
+    )
 
 
 def describe(rows: dict, seconds: dict[str, float]) -> str:

@@ -161,9 +161,10 @@ AREA_COLUMNS = [
 ]
 
 
-def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> None:
+def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> int:
     """Upsert synthetic ``areas`` by (kind, code) and drop stale synthetic ones
-    of the kinds present; unchanged areas are not written at all.
+    of the kinds present; unchanged areas are not written at all.  Returns the
+    number of areas deleted, inserted or updated.
 
     Staged in binary COPY batches: a county's 60,000 detailed areas are 20
     million vertices, far too many for one text buffer.
@@ -181,6 +182,7 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> None:
         )
         copy_binary(cur, "stage_area", AREA_COLUMNS, rows)
     kinds = [k for k in AREA_ORDER if any(a["kind"] == k for a in areas)]
+    changed = 0
     for kind in reversed(kinds):
         cur.execute(
             """DELETE FROM area a WHERE a.synthetic AND a.kind = %s
@@ -188,6 +190,7 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> None:
                                WHERE s.kind = a.kind AND s.code = a.code)""",
             (kind,),
         )
+        changed += cur.rowcount
     for kind in kinds:
         cur.execute(
             """INSERT INTO area (kind, subkind, code, name, parent_id, population,
@@ -210,6 +213,8 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> None:
                       EXCLUDED.geom)""",
             (source, PARENT_KIND.get(kind), kind),
         )
+        changed += cur.rowcount
+    return changed
 
 
 def _sync(
@@ -229,15 +234,6 @@ def _sync(
     """
     stage = f"stage_{table}"
     copy_to_temp(cur, stage, columns, ([r[c] for c, _ in columns] for r in records))
-    return sync_staged(cur, table, columns, select)
-
-
-def sync_staged(
-    cur, table: str, columns: list[tuple[str, str]], select: dict | None = None
-) -> int:
-    """:func:`_sync` for rows already staged in temp table ``stage_<table>``
-    (a million incidents are staged in chunks, never held at once)."""
-    stage = f"stage_{table}"
     select = select or {}
     staged_only = {c for c, _ in columns if c in ("lon", "lat") or c.endswith("_code")}
     targets = [c for c, _ in columns if c not in staged_only] + [
