@@ -98,7 +98,7 @@ def _demo_county(args: argparse.Namespace, engine) -> int:
         county.CountySpec(columns=columns, rows=rows),
         seed=args.seed,
         incidents=1_000_000 if args.incidents is None else args.incidents,
-        cameras=40_000 if args.cameras is None else args.cameras,
+        cameras=4 * columns * rows if args.cameras is None else args.cameras,
         progress=sys.stderr.isatty(),
     )
     print(f"模拟县已加载 / synthetic county loaded ({columns} x {rows} villages):")
@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--incidents", type=_count, help="default 5000, or 1000000 with --county"
     )
     p.add_argument(
-        "--cameras", type=_count, help="default 4000, or 40000 with --county"
+        "--cameras", type=_count, help="default 4000, or 4 a village with --county"
     )
     p.add_argument(
         "--county",

@@ -260,3 +260,24 @@ def test_the_county_and_the_demo_district_never_mix(make_database, loaded):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             assert main(["demo", "--incidents", "0", "--cameras", "0"]) == 1
     assert "410999" in err.getvalue()
+
+
+def test_a_county_of_another_size_replaces_the_earlier_one(make_database):
+    url = make_database()
+    small = ["--incidents", "300", "--cameras", "100"]
+    assert run(url, "--county-size", "10x10", *small)[0] == 0
+    status, out, err = run(url, "--county-size", "8x5", "--incidents", "200")
+    assert status == 0, err
+    with db.get_engine(url).connect() as c:
+        assert by_kind(c, "area")["village"] == 40
+        assert scalar(c, "SELECT count(*) FROM incident") == 200
+        assert scalar(c, "SELECT count(*) FROM incident WHERE grid_id IS NULL") == 0
+        assert scalar(c, "SELECT count(*) FROM camera") == 160  # 4 a village
+        assert scalar(c, "SELECT count(*) FROM officer_area") < 40
+
+
+@pytest.mark.parametrize("size", ["10", "0x5", "axb", "1000x1000"])
+def test_a_bad_county_size_is_refused(size, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--county", "--county-size", size])
+    assert exit_.value.code == 2 and "--county-size" in capsys.readouterr().err

@@ -3,11 +3,13 @@
 The county's areas (:mod:`gis.demo.county`) and its people, posts, sites,
 cameras and incidents (:mod:`gis.demo.county_world`) go through the demo's
 write paths (:mod:`gis.demo.load`): staged by COPY, upserted by code, so
-loading twice changes nothing, and stale synthetic rows are removed.  Points
-are written with the assignment triggers standing aside and then assigned
-set-based by :func:`gis.assign.assign_in` (a million row triggers would take
-an hour); that also re-assigns users' own points (``synthetic = false``),
-which are otherwise never touched.
+loading twice changes nothing, and stale synthetic rows are removed.  Posts,
+sites and cameras are written with the assignment triggers standing aside and
+then assigned set-based by :func:`gis.assign.assign_in`; the million incidents
+go through the point import's loader, which assigns them set-based as it
+writes (row triggers would take the better part of an hour).  Users' own
+points (``synthetic = false``) are never touched, only re-assigned when the
+boundaries changed.
 
 The county never shares a database with the demo district
 (:func:`gis.demo.load.refuse_other_world`).
@@ -103,6 +105,7 @@ def load(
         cur = conn.connection.cursor()
         refuse_other_world(cur, county.COUNTY_CODE)
         with steps.step("areas"):
+            _clear_points_if_reshaped(cur, {a["code"] for a in areas})
             changed = write_areas(cur, areas, county.SOURCE)
         del areas  # 20 million vertices; the villages stay in ``people``
         # Points go in unassigned; the "assign" step does them all at once.
@@ -126,6 +129,23 @@ def load(
         with steps.step("incidents"):
             _incidents(conn, people.places, incidents, seed, steps.bar)
     return counts(engine), steps.close()
+
+
+def _clear_points_if_reshaped(cur, codes: set[str]) -> None:
+    """Before synthetic areas go (a county of another size or seed), delete
+    the synthetic points and 一村一警 links: they are written again anyway, and
+    otherwise every deleted area would scan a million incidents for the rows
+    its foreign keys set to NULL (the assignment columns have no index)."""
+    cur.execute("SELECT code FROM area WHERE synthetic")
+    if {code for (code,) in cur.fetchall()} <= codes:
+        return
+    logger.info("county: another size or seed; synthetic points are cleared")
+    cur.execute(
+        """DELETE FROM officer_area oa USING officer o
+            WHERE o.id = oa.officer_id AND o.synthetic"""
+    )
+    for table in ("incident", "camera", "site", "post"):
+        cur.execute(f"DELETE FROM {table} WHERE synthetic")
 
 
 def _incidents(conn, places: dict, n: int, seed: int, bar) -> None:
