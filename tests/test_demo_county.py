@@ -274,6 +274,10 @@ def test_a_county_of_another_size_replaces_the_earlier_one(make_database):
         assert scalar(c, "SELECT count(*) FROM incident WHERE grid_id IS NULL") == 0
         assert scalar(c, "SELECT count(*) FROM camera") == 160  # 4 a village
         assert scalar(c, "SELECT count(*) FROM officer_area") < 40
+    assert run(url, "--county-size", "8x5", "--incidents", "150")[0] == 0
+    with db.get_engine(url).connect() as c:  # the same county, fewer incidents
+        assert scalar(c, "SELECT count(*) FROM incident") == 150
+        assert scalar(c, "SELECT max(right(code, 7)) FROM incident") == "0000150"
 
 
 @pytest.mark.parametrize("size", ["10", "0x5", "axb", "1000x1000"])

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from gis import assign, bulk, lookup
 from gis.demo import county, county_world
 from gis.demo.load import (
+    AREA_ORDER,
     SPECS,
     counts,
     refuse_other_world,
@@ -155,6 +156,9 @@ def _incidents(conn, places: dict, n: int, seed: int, bar) -> None:
     one chunk at a time; then drop synthetic incidents no longer generated."""
     columns = {c: t for c, t in SPECS["incident"][0] if c not in ("lon", "lat")}
     columns["synthetic"] = "bool"
+    cur = conn.connection.cursor()
+    cur.execute("SELECT EXISTS (SELECT 1 FROM incident WHERE synthetic)")
+    earlier = cur.fetchone()[0]  # else nothing can be stale
     codes = []  # 17 ASCII bytes each: 17 MB for a million
     done = 0
     with PointLoader(conn, "incident", columns) as loader:
@@ -162,13 +166,19 @@ def _incidents(conn, places: dict, n: int, seed: int, bar) -> None:
             size = len(chunk["code"])
             chunk["synthetic"] = np.ones(size, dtype=bool)
             loader.stage(chunk, chunk["lon"], chunk["lat"], np.ones(size, bool))
-            codes.append(chunk["code"].astype("S"))
+            if earlier:
+                codes.append(chunk["code"].astype("S"))
             done += size
             bar.set_postfix_str(f"incidents {done:,}/{n:,}")
         loader.finish()
-    cur = conn.connection.cursor()
+    if earlier:  # the loader's worker has finished with the connection
+        _drop_stale_incidents(cur, codes)
+
+
+def _drop_stale_incidents(cur, codes: list[np.ndarray]) -> None:
+    """Delete the synthetic incidents whose code is not in ``codes``."""
     bulk.create_temp(cur, "county_incident_code", [("code", "text")])
-    for batch in codes:  # the loader's worker has finished with the connection
+    for batch in codes:
         values = batch.astype("U").astype(object)
         bulk.copy_columns(cur, "county_incident_code", [("code", "text", values)])
     cur.execute(
@@ -182,5 +192,8 @@ def describe(rows: dict, seconds: dict[str, float]) -> str:
     lines = ["耗时 / time:"]
     lines += [f"  {name:10s} {s:8.1f} s" for name, s in seconds.items()]
     lines.append("行数 / rows:")
-    lines += [f"  {name:15s} {n:>10,}" for name, n in rows.items()]
+    order = [k for k in AREA_ORDER if k in rows] + [
+        k for k in rows if k not in AREA_ORDER
+    ]
+    lines += [f"  {name:15s} {rows[name]:>10,}" for name in order]
     return "\n".join(lines)

@@ -166,6 +166,11 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> int:
     of the kinds present; unchanged areas are not written at all.  Returns the
     number of areas deleted, inserted or updated.
 
+    Unchanged areas are filtered out before the INSERT: its BEFORE INSERT
+    triggers (parent check, the area's station) would otherwise run for every
+    row even when the conflict clause then leaves it alone (a county reload:
+    90 s instead of a few).
+
     Staged in binary COPY batches: a county's 60,000 detailed areas are 20
     million vertices, far too many for one text buffer.
     """
@@ -201,6 +206,13 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> int:
                  LEFT JOIN area p ON p.code = s.parent_code AND p.kind = %s
                                  AND p.valid_to IS NULL
                 WHERE s.kind = %s AND (s.parent_code IS NULL OR p.id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM area t
+                       WHERE t.kind = s.kind AND t.code = s.code
+                         AND t.valid_to IS NULL
+                         AND (t.subkind, t.name, t.parent_id, t.population,
+                              t.households, t.geom)
+                             IS NOT DISTINCT FROM (s.subkind, s.name, p.id,
+                              s.population, s.households, ST_Multi(s.geom)))
                 ORDER BY s.code
                ON CONFLICT (kind, code) WHERE valid_to IS NULL DO UPDATE SET
                    subkind = EXCLUDED.subkind, name = EXCLUDED.name,
