@@ -109,7 +109,7 @@ def load(
             _clear_points_if_reshaped(cur, {a["code"] for a in areas})
             changed = write_areas(cur, areas, county.SOURCE)
         del areas  # 20 million vertices; the villages stay in ``people``
-        # Points go in unassigned; the "assign" step does them all at once.
+        # Posts, sites and cameras go in unassigned; "assign" does them at once.
         cur.execute("SET LOCAL pingan.bulk_assign = 'on'")
         with steps.step("posts"):
             if write_rows(cur, "post", people.posts):
