@@ -141,7 +141,13 @@ def copy_binary(
 # -- columns at once ----------------------------------------------------------------
 
 # SQL type → big-endian numpy type of its binary COPY form.
-_FIXED = {"float8": ">f8", "int": ">i4", "bigint": ">i8", "timestamptz": ">i8"}
+_FIXED = {
+    "float8": ">f8",
+    "int": ">i4",
+    "bigint": ">i8",
+    "timestamptz": ">i8",
+    "bool": "u1",
+}
 _PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us").astype(np.int64)
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
@@ -176,7 +182,8 @@ def binary_copy(columns: Sequence[tuple[str, str, object]]) -> tuple[list, bytes
     ----------
     columns : sequence of (name, SQL type, values)
         ``values`` of equal length: ``text`` an object array of str or None;
-        ``float8`` floats (NaN and infinities are NULL); ``int`` and ``bigint``
+        ``float8`` floats (NaN and infinities are NULL); ``bool`` booleans;
+        ``int`` and ``bigint``
         floats or integers (NaN is NULL); ``timestamptz`` ``datetime64`` in UTC
         (NaT is NULL); ``bytes`` a fixed-width bytes array (e.g. EWKB points)
         for a column of any type whose binary input takes those bytes.

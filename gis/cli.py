@@ -71,27 +71,52 @@ def _init(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from gis import demo  # heavy imports only when the command needs them
-    from gis.demo import accounts as demo_accounts
 
     engine = _engine(args, ready=False)
     schema.migrate(engine)
+    if args.county:
+        return _demo_county(args, engine)
     counts = demo.load(
         engine,
         seed=args.seed,
-        incidents=args.incidents,
-        cameras=args.cameras,
+        incidents=5000 if args.incidents is None else args.incidents,
+        cameras=4000 if args.cameras is None else args.cameras,
         progress=sys.stderr.isatty(),
     )
-    with engine.begin() as conn:
-        accounts = demo_accounts.ensure(conn)
     print("演示数据已加载 / demo loaded (synthetic, except the district outline):")
     print(json.dumps(counts, ensure_ascii=False, indent=2))
+    _demo_accounts(engine)
+    return 0
+
+
+def _demo_county(args: argparse.Namespace, engine) -> int:
+    from gis.demo import county, county_load
+
+    columns, rows = args.county_size
+    counts, seconds = county_load.load(
+        engine,
+        county.CountySpec(columns=columns, rows=rows),
+        seed=args.seed,
+        incidents=1_000_000 if args.incidents is None else args.incidents,
+        cameras=4 * columns * rows if args.cameras is None else args.cameras,
+        progress=sys.stderr.isatty(),
+    )
+    print(f"模拟县已加载 / synthetic county loaded ({columns} x {rows} villages):")
+    print(county_load.describe(counts, seconds))
+    _demo_accounts(engine)
+    return 0
+
+
+def _demo_accounts(engine) -> None:
+    from gis.demo import accounts as demo_accounts
+
+    with engine.begin() as conn:
+        accounts = demo_accounts.ensure(conn)
     print(
         f"\n演示账号（密码随机生成，只在此显示；另存于 {demo_accounts.path()}，权限 "
         f"0600）/ demo accounts (random passwords, kept in that file):"
     )
     print(demo_accounts.format_table(accounts), end="")
-    return 0
 
 
 def _assign(args: argparse.Namespace) -> int:
@@ -307,10 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create or upgrade the schema (idempotent)")
     p.set_defaults(func=_init)
 
-    p = sub.add_parser("demo", help="load the synthetic demo world in 华龙区")
+    p = sub.add_parser(
+        "demo", help="load the synthetic demo world in 华龙区 (or --county)"
+    )
     p.add_argument("--seed", type=int, default=20240101)
-    p.add_argument("--incidents", type=_count, default=5000)
-    p.add_argument("--cameras", type=_count, default=4000)
+    p.add_argument(
+        "--incidents", type=_count, help="default 5000, or 1000000 with --county"
+    )
+    p.add_argument(
+        "--cameras", type=_count, help="default 4000, or 4 a village with --county"
+    )
+    p.add_argument(
+        "--county",
+        action="store_true",
+        help="the synthetic county of 10,000 villages instead (an empty database "
+        "or an earlier county load only)",
+    )
+    p.add_argument(
+        "--county-size",
+        type=_size,
+        default=(100, 100),
+        metavar="COLSxROWS",
+        help="villages across and down (default 100x100)",
+    )
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("assign", help="recompute every point's areas (set-based)")
@@ -448,6 +492,24 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(
             f"not a date (YYYY-MM-DD): {text!r}"
         ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        columns, rows = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not COLSxROWS (e.g. 100x100): {text!r}"
+        ) from None
+    from gis.demo.county import CountySpec
+
+    if columns < 1 or rows < 1:
+        raise argparse.ArgumentTypeError(f"at least one village each way: {text!r}")
+    try:
+        CountySpec(columns=columns, rows=rows)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    return columns, rows
 
 
 def _count(text: str) -> int:

@@ -462,6 +462,12 @@ def _sites(space, rng, villages) -> list[dict]:
     return rows
 
 
+# Shared with the county (gis/demo/county_world.py): 雪亮工程 camera mix.
+CAMERA_KINDS = {"fixed": 0.75, "ptz": 0.15, "dome": 0.10}
+CAMERA_STATUS = {"online": 0.95, "offline": 0.035, "fault": 0.015}
+OWNERS = {"公安": 0.5, "综治": 0.3, "社会面": 0.2}
+
+
 def _cameras(space, rng, n: int, sites, posts) -> list[dict]:
     """雪亮工程 cameras: dense in the core and at key places, sparse in the gap."""
     n_core, n_site = int(n * 0.5), int(n * 0.25)
@@ -478,8 +484,8 @@ def _cameras(space, rng, n: int, sites, posts) -> list[dict]:
     xy = np.vstack(
         [_sample_in(space, rng, n_core, centre=space.core, sigma=2600), near, spread]
     )[:n]
-    kinds = rng.choice(["fixed", "ptz", "dome"], size=n, p=[0.75, 0.15, 0.10])
-    status = rng.choice(["online", "offline", "fault"], size=n, p=[0.95, 0.035, 0.015])
+    kinds = rng.choice(list(CAMERA_KINDS), size=n, p=list(CAMERA_KINDS.values()))
+    status = rng.choice(list(CAMERA_STATUS), size=n, p=list(CAMERA_STATUS.values()))
     seen_days = np.where(
         status == "online", rng.uniform(0, 0.02, n), rng.uniform(1, 40, n)
     )
@@ -499,7 +505,7 @@ def _cameras(space, rng, n: int, sites, posts) -> list[dict]:
                 ),
                 "status": str(status[i]),
                 "last_seen_at": END - timedelta(days=float(seen_days[i])),
-                "owner": str(rng.choice(["公安", "综治", "社会面"], p=[0.5, 0.3, 0.2])),
+                "owner": str(rng.choice(list(OWNERS), p=list(OWNERS.values()))),
             }
         )
     return rows
@@ -554,7 +560,7 @@ HOTSPOTS = [
     ),
 ]
 # Day offsets (from the window's start) that fall in December-February.
-_WINTER_DAYS = np.array(
+WINTER_DAYS = np.array(
     [
         d
         for d in range(SPAN_DAYS)
@@ -597,8 +603,8 @@ def _incidents(space, rng, n: int, villages, sites) -> list[dict]:
         day = rng.uniform(first_day, SPAN_DAYS)
         # Debt and wage disputes peak before the Spring Festival: a share of
         # them is redrawn from the winter days (Dec-Feb) inside the window.
-        if cat in ("dispute_debt", "dispute_labour") and rng.random() < 0.3:
-            winter = _WINTER_DAYS[_WINTER_DAYS >= first_day]
+        if cat in ("dispute_debt", "dispute_labour") and rng.random() < WINTER_SHARE:
+            winter = WINTER_DAYS[WINTER_DAYS >= first_day]
             if len(winter):
                 day = float(rng.choice(winter)) + rng.uniform(0, 1)
         reported = END - timedelta(
@@ -628,32 +634,37 @@ def _risk_tiers(rng, incidents: list[dict]) -> None:
 
     Drawn from their own generator so the rest of the world stays as it was.
     """
-    tiers = rng.choice(
-        ["red", "orange", "yellow"], size=len(incidents), p=[0.03, 0.12, 0.85]
-    )
+    tiers = rng.choice(list(RISK), size=len(incidents), p=list(RISK.values()))
     for incident, tier in zip(incidents, tiers, strict=True):
         incident["risk"] = str(tier)
 
 
+# Shared with the county: an incident's life, by its age in days.
+RISK = {"red": 0.03, "orange": 0.12, "yellow": 0.85}
+OLD_DAYS = 60
+STATUS_OLD = {"resolved": 0.15, "followed_up": 0.25, "archived": 0.58, "handling": 0.02}
+STATUS_RECENT = {
+    "received": 0.1,
+    "dispatched": 0.1,
+    "handling": 0.25,
+    "resolved": 0.4,
+    "followed_up": 0.15,
+}
+OPEN_STATUSES = ("received", "dispatched", "handling")
+RESOLVE_DAYS = 4.0  # mean days to resolution (exponential)
+LEVELS = {"village": 0.68, "township": 0.24, "district": 0.08}
+WINTER_SHARE = 0.3  # debt and wage disputes redrawn from the winter days
+
+
 def _lifecycle(rng, reported: datetime, age: int):
-    if age > 60:
-        status = str(
-            rng.choice(
-                ["resolved", "followed_up", "archived", "handling"],
-                p=[0.15, 0.25, 0.58, 0.02],
-            )
-        )
-    else:
-        status = str(
-            rng.choice(
-                ["received", "dispatched", "handling", "resolved", "followed_up"],
-                p=[0.1, 0.1, 0.25, 0.4, 0.15],
-            )
-        )
-    if status in ("received", "dispatched", "handling"):
+    mix = STATUS_OLD if age > OLD_DAYS else STATUS_RECENT
+    status = str(rng.choice(list(mix), p=list(mix.values())))
+    if status in OPEN_STATUSES:
         return status, None, None
-    resolved = min(reported + timedelta(days=float(rng.exponential(4.0)) + 0.05), END)
-    level = str(rng.choice(["village", "township", "district"], p=[0.68, 0.24, 0.08]))
+    resolved = min(
+        reported + timedelta(days=float(rng.exponential(RESOLVE_DAYS)) + 0.05), END
+    )
+    level = str(rng.choice(list(LEVELS), p=list(LEVELS.values())))
     return status, resolved, level
 
 
