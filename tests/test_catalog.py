@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from gis import catalog, db
 from gis.catalog import Property
 from gis.errors import InvalidInput
+from gis.ingest import fields
+from gis.ingest.points import POINT_LAYERS
 
 # The types a stored property may have in PostgreSQL, by its catalog type.
 COMPATIBLE = {
@@ -124,6 +126,14 @@ def test_every_enumeration_is_the_check_constraints_list(schema_engine, name):
 def test_boundary_kinds_are_the_area_kind_check(schema_engine):
     kinds = set(catalog.boundary_kinds().values())
     assert kinds == check_lists(schema_engine, "area")["kind"]
+
+
+def test_import_fields_and_point_tables_come_from_the_catalog():
+    for name, layer in catalog.LAYERS.items():
+        assert [f.name for f in fields.LAYERS[name]] == [p.name for p in layer.imported]
+    table, columns = POINT_LAYERS["cameras"]
+    assert table == "camera" and "range_m" in columns
+    assert set(POINT_LAYERS) == {"posts", "cameras", "sites", "incidents"}
 
 
 def test_an_unknown_layer_is_refused_with_the_known_ones():

@@ -39,7 +39,7 @@ import pyproj
 import shapely
 import sqlalchemy as sa
 
-from gis import bulk
+from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields
@@ -50,14 +50,8 @@ from gis.subdivide import subdivide
 
 logger = logging.getLogger(__name__)
 
-AREA_LAYERS = {
-    "districts": "district",
-    "townships": "township",
-    "villages": "village",
-    "grids": "grid",
-    "stations": "police_station",
-}
-"""Import layer → ``area.kind``."""
+AREA_LAYERS = catalog.boundary_kinds()
+"""Import layer → ``area.kind`` (:mod:`gis.catalog`)."""
 
 PARENT_KIND = {
     "township": "district",
