@@ -13,7 +13,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from gis import catalog, db
+from gis import catalog, db, layers
 from gis.catalog import Property
 from gis.errors import InvalidInput
 from gis.ingest import fields
@@ -134,6 +134,18 @@ def test_import_fields_and_point_tables_come_from_the_catalog():
     table, columns = POINT_LAYERS["cameras"]
     assert table == "camera" and "range_m" in columns
     assert set(POINT_LAYERS) == {"posts", "cameras", "sites", "incidents"}
+
+
+def test_map_layers_read_titles_popups_and_enumerations_from_the_catalog():
+    for layer in layers.LAYERS.values():
+        if not layer.data:
+            continue
+        entry = catalog.get(layer.data)
+        assert layer.title == entry.title
+        assert layer.fields == entry.popup()
+        assert layer.personal == entry.personal
+    assert layers.get("posts").personal and layers.get("incidents").personal
+    assert not layers.get("cameras").personal
 
 
 def test_an_unknown_layer_is_refused_with_the_known_ones():
