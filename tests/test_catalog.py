@@ -1,22 +1,30 @@
-"""The catalog of data layers against the live schema.
+"""The catalog of data layers against the live schema, and a column added once.
 
 A fresh migrated database is read through ``information_schema``,
 ``geometry_columns`` and ``pg_constraint``: every stored property of every
 layer is a column of a compatible type, every column is a property or listed
 as internal, and every enumeration is exactly its CHECK constraint's list.
+Then a throwaway column (``camera.height_m``) is added to the table and, at
+test time, to the catalog: the import takes a 高度 column into it, the export
+writes it, and the camera layer's popup shows it, with no other code change.
 """
 
 from __future__ import annotations
 
+import csv
+import html
+import json
 import re
 
+import folium
 import pytest
 import sqlalchemy as sa
 
 from gis import catalog, db, layers
 from gis.catalog import Property
 from gis.errors import InvalidInput
-from gis.ingest import fields
+from gis.export import export_layer
+from gis.ingest import fields, import_file
 from gis.ingest.points import POINT_LAYERS
 
 # The types a stored property may have in PostgreSQL, by its catalog type.
@@ -158,3 +166,68 @@ def test_a_property_of_an_unknown_kind_is_a_precise_error():
         Property("height_m", "double")
     with pytest.raises(ValueError, match="choices go with kind 'choice'"):
         Property("kind", "text", choices={"a": "甲"})
+
+
+# -- a column added to the catalog and a migration only ----------------------------
+
+HEIGHT = Property(
+    "height_m", "float", "高度(米)", synonyms=("高度", "安装高度"), popup=True,
+    low=0, high=100,
+)  # fmt: skip
+
+
+@pytest.fixture
+def with_height(make_database, monkeypatch):
+    """A database whose camera table has ``height_m`` (the migration), and the
+    catalog with the property (the catalog edit)."""
+    engine = db.get_engine(make_database())
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE camera ADD COLUMN height_m double precision"))
+    cameras = catalog.LAYERS["cameras"].with_property(HEIGHT, after="owner")
+    monkeypatch.setitem(catalog.LAYERS, "cameras", cameras)
+    return engine
+
+
+def test_a_new_property_shows_up_in_import_export_and_popups(with_height, tmp_path):
+    source = tmp_path / "cameras.csv"
+    source.write_text(
+        "编号,类型,视场角,安装高度,经度,纬度\n"
+        "C1,球机,360,6.5,100.05,30.05\n"
+        "C2,云台(PTZ),360,,100.06,30.05\n",
+        encoding="utf-8",
+    )
+    report = import_file(with_height, "cameras", source)
+    assert (report.status, report.loaded) == ("loaded", 2), report.errors
+    with with_height.connect() as conn:
+        heights = dict(conn.execute(sa.text("SELECT code, height_m FROM camera")).all())
+    assert heights == {"C1": 6.5, "C2": None}
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("编号,类型,视场角,高度,经度,纬度\nC3,球机,360,500,100,30\n")
+    refused = import_file(with_height, "cameras", bad, dry_run=True)
+    assert [f.field for f in refused.errors] == ["height_m"]  # above its high
+
+    out = tmp_path / "out.csv"
+    export_layer(with_height, "cameras", out)
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = {row["code"]: row for row in csv.DictReader(handle)}
+    assert (rows["C1"]["height_m"], rows["C2"]["height_m"]) == ("6.5", "")
+
+    layer = layers.get("cameras")
+    assert layer.fields["height_m"] == "高度(米)"
+    with with_height.connect() as conn:
+        collection = layer.query(conn)
+    props = {f["id"]: f["properties"] for f in collection["features"]}
+    assert props["C1"]["height_m"] == 6.5
+    fmap = folium.Map()
+    group = folium.FeatureGroup(name=layer.title)
+    layer.draw(group, collection)
+    group.add_to(fmap)
+    page = fmap.get_root().render()
+    assert json.dumps(html.escape("高度(米)"))[1:-1] in page
+    assert re.search(r"\[30\.05, 100\.05, \"C1\", [^\]]*6\.5\]", page)
+
+
+def test_without_the_catalog_edit_the_column_is_not_touched():
+    assert "height_m" not in [p.name for p in catalog.LAYERS["cameras"].properties]
+    assert "height_m" not in layers.get("cameras").fields
