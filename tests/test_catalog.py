@@ -12,6 +12,7 @@ writes it, and the camera layer's popup shows it, with no other code change.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import json
 import re
@@ -231,3 +232,54 @@ def test_a_new_property_shows_up_in_import_export_and_popups(with_height, tmp_pa
 def test_without_the_catalog_edit_the_column_is_not_touched():
     assert "height_m" not in [p.name for p in catalog.LAYERS["cameras"].properties]
     assert "height_m" not in layers.get("cameras").fields
+
+
+AREA_KM2 = Property("area_km2", "float", "面积(平方公里)", synonyms=("面积",), low=0)
+SQUARE = "MULTIPOLYGON(((100 30,100.1 30,100.1 30.1,100 30.1,100 30)))"
+
+
+@pytest.fixture
+def with_area(make_database, monkeypatch):
+    """``area.area_km2`` in the table (the migration) and, for districts, in the
+    catalog, shown in popups (the catalog edit)."""
+    engine = db.get_engine(make_database())
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE area ADD COLUMN area_km2 double precision"))
+    prop = dataclasses.replace(AREA_KM2, popup=True)
+    districts = catalog.LAYERS["districts"].with_property(prop, after="households")
+    monkeypatch.setitem(catalog.LAYERS, "districts", districts)
+    yield engine
+    engine.dispose()
+
+
+def test_a_new_boundary_property_is_imported_updated_exported_and_shown(
+    with_area, tmp_path
+):
+    source = tmp_path / "district.csv"
+    for km2 in ("12.5", "13"):  # inserted, then updated in place
+        source.write_text(
+            f'编码,名称,面积,wkt\n100000000000,测试区,{km2},"{SQUARE}"\n',
+            encoding="utf-8",
+        )
+        report = import_file(with_area, "districts", source)
+        assert (report.status, report.loaded) == ("loaded", 1), report.errors
+    with with_area.connect() as conn:
+        rows = conn.execute(sa.text("SELECT area_km2, valid_to FROM area")).all()
+    assert rows == [(13.0, None)]
+
+    out = tmp_path / "out.csv"
+    export_layer(with_area, "districts", out)
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["area_km2"] == "13.0"
+
+    layer = layers.get("district")
+    with with_area.connect() as conn:
+        collection = layer.query(conn)
+    assert collection["features"][0]["properties"]["area_km2"] == 13.0
+    fmap = folium.Map()
+    group = folium.FeatureGroup(name=layer.title)
+    layer.draw(group, collection)
+    group.add_to(fmap)
+    page = fmap.get_root().render()
+    assert "面积(平方公里)" in page or json.dumps("面积(平方公里)")[1:-1] in page
