@@ -12,10 +12,14 @@ import logging
 import sys
 from pathlib import Path
 
-from gis import access, config, db, embedded, schema
+from gis import access, catalog, config, db, embedded, schema
 from gis.errors import InvalidInput, PinganError
 
 logger = logging.getLogger(__name__)
+
+# Unknown layers are refused by the import and export with the catalog's
+# message (exit 1), not by argparse choices (exit 2 and an English list).
+_LAYERS_HELP = " | ".join(f"{n} ({t})" for n, t in catalog.titles().items())
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -361,8 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_assign)
 
     p = sub.add_parser("import", help="import a file into a layer (validated)")
-    p.add_argument("layer", help="districts | townships | villages | grids | "
-                   "stations | posts | officers | cameras | sites | incidents")
+    p.add_argument("layer", help=_LAYERS_HELP)
     p.add_argument("path", help="CSV, XLSX, GeoJSON, Shapefile (.shp/.zip), GeoPackage")
     p.add_argument("--crs", help="wgs84 | gcj02 | bd09 | EPSG:n (default: the file's)")
     p.add_argument("--encoding", help="text encoding (default: detected)")
@@ -379,11 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_import)
 
     p = sub.add_parser("export", help="export a layer to a file (re-importable)")
-    p.add_argument(
-        "layer",
-        help="districts | townships | villages | grids | stations | posts | "
-        "officers | cameras | sites | incidents",
-    )
+    p.add_argument("layer", help=_LAYERS_HELP)
     p.add_argument(
         "path",
         help="format from the extension: .geojson, .gpkg, .shp, .zip (zipped "

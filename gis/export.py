@@ -15,8 +15,9 @@ sites or incidents — to the format its file extension names:
 ``.xlsx``       one worksheet, written in openpyxl's streaming (write-only) mode
 ==============  =================================================================
 
-Columns carry the importer's canonical names (:data:`gis.ingest.fields.LAYERS`),
-so the file goes back in with ``python -m gis import`` and no ``--map``:
+Columns carry the canonical names of :mod:`gis.catalog`, which the importer
+recognises, so the file goes back in with ``python -m gis import`` and no
+``--map``:
 
 - points are Point geometries, or ``lon``/``lat`` columns in CSV/XLSX, written
   with every digit of the stored double; boundaries are MultiPolygons, or a
@@ -72,10 +73,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from gis import audit
+from gis import audit, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
-from gis.ingest import fields
 from gis.params import parse_date
 
 logger = logging.getLogger(__name__)
@@ -93,14 +93,8 @@ FORMATS = {
 }
 TABLE_FORMATS = ("csv", "xlsx")
 
-BOUNDARY_KINDS = {
-    "districts": "district",
-    "townships": "township",
-    "villages": "village",
-    "grids": "grid",
-    "stations": "police_station",
-}
-"""Boundary layer → ``area.kind``."""
+BOUNDARY_KINDS = catalog.boundary_kinds()
+"""Boundary layer → ``area.kind`` (:mod:`gis.catalog`)."""
 
 SHAPEFILE_NAMES = {
     "reported_at": "report_at",
@@ -110,7 +104,7 @@ SHAPEFILE_NAMES = {
     "description": "descript",
 }
 """Canonical names longer than a DBF field name (10 bytes) → what Shapefiles use.
-:data:`gis.ingest.fields.SYNONYMS` knows them, and GDAL's own truncations."""
+The catalog's synonyms know them, and GDAL's own truncations."""
 
 INCIDENT_AREAS = ("village", "grid", "township", "station")
 """Read-only incident columns: the codes of the areas the database assigned."""
@@ -131,54 +125,36 @@ class _Layer:
     where: str = "true"
 
 
-_POINT = (("lon", "ST_X(x.geom)", "float"), ("lat", "ST_Y(x.geom)", "float"))
+# The export kind of each catalog property type: how values are converted.
+_KINDS = {"int": "int", "float": "float", "angle": "float", "time": "time",
+          "date": "date"}  # fmt: skip
 
+# Properties that are no column of the layer's table, by table: their SQL.
+_DERIVED = {
+    "lon": "ST_X(x.geom)",
+    "lat": "ST_Y(x.geom)",
+    "wkt": "ST_AsText(x.geom, 15)",
+    "parent": "p.code",  # area
+    "post": "p.code",  # officer
+    "areas": "(SELECT string_agg(DISTINCT a.code, ';' ORDER BY a.code) "
+    "FROM officer_area oa JOIN area a ON a.id = oa.area_id "
+    "WHERE oa.officer_id = x.id)",
+}
 
-def _text(*names: str) -> tuple[tuple[str, str, str], ...]:
-    return tuple((name, f"x.{name}", "text") for name in names)
-
-
-_LAYERS = {
-    "posts": _Layer(
-        "post",
-        (*_text("code", "name", "kind"), ("staff", "x.staff", "int"),
-         *_text("address", "phone"), *_POINT),
-        "Point",
-    ),
-    "cameras": _Layer(
-        "camera",
-        (*_text("code", "name", "kind"), ("azimuth", "x.azimuth", "float"),
-         ("fov", "x.fov", "float"), ("range_m", "x.range_m", "float"),
-         *_text("status"), ("last_seen_at", "x.last_seen_at", "time"),
-         *_text("owner"), *_POINT),
-        "Point",
-    ),
-    "sites": _Layer("site", (*_text("code", "name", "kind"), *_POINT), "Point"),
-    "incidents": _Layer(
-        "incident",
-        (*_text("code", "category", "status", "risk"),
-         ("reported_at", "x.reported_at", "time"),
-         ("resolved_at", "x.resolved_at", "time"),
-         *_text("resolved_level", "source", "description"), *_POINT,
-         ("village", "v.code", "text"), ("grid", "g.code", "text"),
-         ("township", "t.code", "text"), ("station", "s.code", "text")),
-        "Point",
-        joins="LEFT JOIN area v ON v.id = x.village_id "
+# What each table joins and keeps, beyond its catalog properties.
+_TABLES = {
+    "area": {"joins": "LEFT JOIN area p ON p.id = x.parent_id"},
+    "incident": {
+        "extra": tuple((area, f"{area[0]}.code", "text") for area in INCIDENT_AREAS),
+        "joins": "LEFT JOIN area v ON v.id = x.village_id "
         "LEFT JOIN area g ON g.id = x.grid_id "
         "LEFT JOIN area t ON t.id = x.township_id "
         "LEFT JOIN area s ON s.id = x.station_id",
-    ),
-    "officers": _Layer(
-        "officer",
-        (*_text("code", "name", "kind"), ("post", "p.code", "text"),
-         *_text("phone"),
-         ("areas", "(SELECT string_agg(DISTINCT a.code, ';' ORDER BY a.code) "
-                   "FROM officer_area oa JOIN area a ON a.id = oa.area_id "
-                   "WHERE oa.officer_id = x.id)", "text")),
-        joins="LEFT JOIN post p ON p.id = x.post_id",
-        where="x.active",
-    ),
+    },
+    # Only active officers: the importer has no column for the flag.
+    "officer": {"joins": "LEFT JOIN post p ON p.id = x.post_id", "where": "x.active"},
 }  # fmt: skip
+
 
 # Boundaries: the current generation, or the one in force on :at (the rule of
 # area_at() in the schema: valid_from inclusive, valid_to exclusive).
@@ -195,7 +171,6 @@ _GEOMETRY_SQL = {
     "gpkg": "ST_AsBinary(x.geom)",
     "shapefile": "ST_AsBinary(x.geom)",
 }
-_WKT = ("wkt", "ST_AsText(x.geom, 15)", "text")
 
 
 def export_layer(
@@ -290,23 +265,22 @@ def export_layer(
 
 
 def _layer_spec(layer: str) -> _Layer:
-    if layer in _LAYERS:
-        return _LAYERS[layer]
-    if layer not in BOUNDARY_KINDS:
-        fields.layer_fields(layer)  # an unknown layer gets the importer's message
-        raise InvalidInput(
-            f"暂不支持导出 {layer} / exporting {layer} is not supported", field="layer"
-        )
-    subkind = _text("subkind") if layer in ("townships", "villages") else ()
-    return _Layer(
-        "area",
-        (*_text("code", "name"), ("parent", "p.code", "text"),
-         ("population", "x.population", "int"),
-         ("households", "x.households", "int"), *subkind,
-         ("valid_from", "x.valid_from", "date")),
-        "MultiPolygon",
-        joins="LEFT JOIN area p ON p.id = x.parent_id",
+    """The columns of ``layer`` as :mod:`gis.catalog` describes them: stored
+    properties read as they are, the others by :data:`_DERIVED`."""
+    entry = catalog.get(layer)
+    columns = tuple(
+        (p.name, f"x.{p.name}" if p.stored else _DERIVED[p.name],
+         _KINDS.get(p.kind, "text"))
+        for p in entry.exported
     )  # fmt: skip
+    table = _TABLES.get(entry.table, {})
+    return _Layer(
+        entry.table,
+        columns + table.get("extra", ()),
+        entry.geometry,
+        joins=table.get("joins", ""),
+        where=table.get("where", "true"),
+    )
 
 
 def _format(path: Path) -> str:
@@ -368,10 +342,9 @@ class _Query:
 def _query(spec: _Layer, fmt: str, layer: str, at: date | None) -> _Query:
     """Trusted SQL fragments from this module; values travel as parameters."""
     if fmt in TABLE_FORMATS:
-        polygons = spec.geometry == "MultiPolygon"
-        columns, geometry = [*spec.columns, *([_WKT] if polygons else [])], None
-    else:
-        columns = [c for c in spec.columns if c[0] not in ("lon", "lat")]
+        columns, geometry = list(spec.columns), None
+    else:  # the geometry as such, not as text columns
+        columns = [c for c in spec.columns if c[0] not in catalog.GEOMETRY_TEXT]
         geometry = _GEOMETRY_SQL[fmt]
     where = spec.where
     if spec.table == "area":

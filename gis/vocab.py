@@ -1,7 +1,9 @@
 """Domain vocabularies: the codes stored in the database and their Chinese labels.
 
 The CHECK constraints in ``gis/schema`` list the same codes; these dictionaries are
-the single place their user-facing labels live.
+the single place their user-facing labels live.  :mod:`gis.catalog` names them
+for each layer's properties (and ``tests/test_catalog.py`` checks them against
+the constraints).
 """
 
 

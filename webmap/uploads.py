@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, render_template, request, send_file
 
-from gis import ingest
+from gis import catalog, ingest
 from gis.errors import InvalidInput
 from gis.ingest import fields, uploads
 from webmap import forms, requestdb
@@ -24,18 +24,6 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("uploads", __name__)
 
-LAYER_LABELS = {
-    "districts": "区县界",
-    "townships": "乡镇/街道",
-    "villages": "村/社区",
-    "grids": "网格",
-    "stations": "派出所辖区",
-    "posts": "警务室/工作站",
-    "officers": "民警/辅警",
-    "cameras": "视频监控(雪亮工程)",
-    "sites": "重点场所",
-    "incidents": "矛盾纠纷/事件",
-}
 SEVERITY_LABELS = {"error": "错误", "repaired": "已修复", "warning": "提示"}
 FINDINGS_SHOWN = 500  # the rest are in the downloadable CSV
 _ACCEPT = ",".join(uploads.SINGLE_FILES + uploads.SHAPEFILE_PARTS)
@@ -48,7 +36,7 @@ def _root() -> Path:
 def _render_form(status: int = 200, error: str | None = None, values=None):
     page = render_template(
         "import.html",
-        layers=LAYER_LABELS,
+        layers=catalog.titles(),
         accept=_ACCEPT,
         limit_mb=current_app.config["UPLOAD_MB"],
         values=values or {},
@@ -60,7 +48,7 @@ def _render_form(status: int = 200, error: str | None = None, values=None):
 def _options(form) -> tuple[str, dict]:
     """The layer and the import options a form asks for (InvalidInput if bad)."""
     layer = form.get("layer", "")
-    if layer not in LAYER_LABELS:
+    if layer not in catalog.LAYERS:
         raise InvalidInput(f"请选择图层 / choose a layer, got {layer!r}", field="layer")
     pairs = [line for line in form.get("mapping", "").splitlines() if line.strip()]
     options = {
@@ -155,7 +143,7 @@ def _page(upload: uploads.Upload) -> dict:
     """What every page about one upload shows."""
     return {
         "upload": upload,
-        "layer_label": LAYER_LABELS[upload.layer],
+        "layer_label": catalog.get(upload.layer).title,
         "severity_labels": SEVERITY_LABELS,
         "shown": FINDINGS_SHOWN,
     }

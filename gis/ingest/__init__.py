@@ -27,13 +27,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gis import catalog
 from gis.ingest import areas, fields, officers, points
 from gis.ingest.areas import AREA_LAYERS
 from gis.ingest.points import POINT_LAYERS
 from gis.ingest.preview import preview
 from gis.ingest.report import Report
 
-LAYERS = tuple(fields.LAYERS)
+LAYERS = catalog.names()
 """Every importable layer, in the order the CLI lists them."""
 
 

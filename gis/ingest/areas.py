@@ -39,7 +39,7 @@ import pyproj
 import shapely
 import sqlalchemy as sa
 
-from gis import bulk
+from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields
@@ -50,14 +50,8 @@ from gis.subdivide import subdivide
 
 logger = logging.getLogger(__name__)
 
-AREA_LAYERS = {
-    "districts": "district",
-    "townships": "township",
-    "villages": "village",
-    "grids": "grid",
-    "stations": "police_station",
-}
-"""Import layer → ``area.kind``."""
+AREA_LAYERS = catalog.boundary_kinds()
+"""Import layer → ``area.kind`` (:mod:`gis.catalog`)."""
 
 PARENT_KIND = {
     "township": "district",
@@ -309,9 +303,10 @@ class _Loader:
         self.opts = opts
         self.raw: dict[int, object] = {}  # row number → original, for quarantine
         self.cursor = conn.connection.cursor()
+        self.attributes = _attributes()
         # Attributes and geometries apart: the many UPDATEs on stage_area then
         # rewrite narrow rows, not kilobytes of geometry each.
-        bulk.create_temp(self.cursor, "stage_area", _STAGE)
+        bulk.create_temp(self.cursor, "stage_area", _stage(self.attributes))
         bulk.create_temp(self.cursor, "stage_geom", _GEOMS)
         self.geoms: dict[int, shapely.Geometry] = {}  # row number → polygon
         self.districts = self._districts()
@@ -341,6 +336,7 @@ class _Loader:
         positions = np.flatnonzero(keep)
         absent = [None] * len(chunk)
         since = values.get("valid_from", absent)
+        attrs = self.attributes
         kept = shapely.set_srid(geoms[positions].astype(object), 4326)
         numbers = [chunk.numbers[i] for i in positions]
         rows = []
@@ -349,12 +345,11 @@ class _Loader:
             rows.append((
                 n, values["code"][i], values["name"][i],
                 values.get("parent", absent)[i],
-                _int_at(values.get("population"), i),
-                _int_at(values.get("households"), i),
-                values.get("subkind", absent)[i], _day(since[i]),
+                *(_value_at(values.get(p.name), p.kind, i) for p in attrs),
+                _day(since[i]),
             ))  # fmt: skip
         self.geoms.update(zip(numbers, kept, strict=True))
-        bulk.copy_binary(self.cursor, "stage_area", _STAGE, rows)
+        bulk.copy_binary(self.cursor, "stage_area", _stage(attrs), rows)
         ewkb = shapely.to_wkb(kept, include_srid=True)
         geometries = zip(numbers, ewkb, strict=True)
         bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, geometries)
@@ -468,11 +463,11 @@ class _Loader:
         then re-assign points and check topology."""
         conn, kind = self.conn, self.kind
         staged = conn.execute(sa.text("SELECT count(*) FROM stage_area")).scalar()
-        same_attrs = """a.name = s.name
-            AND a.parent_id IS NOT DISTINCT FROM s.parent_id
-            AND a.population IS NOT DISTINCT FROM s.population
-            AND a.households IS NOT DISTINCT FROM s.households
-            AND a.subkind IS NOT DISTINCT FROM s.subkind"""
+        attrs = [p.name for p in self.attributes]
+        same_attrs = " AND ".join([
+            "a.name = s.name", "a.parent_id IS NOT DISTINCT FROM s.parent_id",
+            *(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in attrs),
+        ])  # fmt: skip
         conn.execute(sa.text("ALTER TABLE stage_area ADD COLUMN action text"))
         conn.execute(
             sa.text(f"""
@@ -489,10 +484,9 @@ class _Loader:
         source = f"import:{Path(report.path).name}"
         since_new = _sql_date(self.opts.valid_from or SINCE_EVER)
         since_changed = _sql_date(self.opts.valid_from or _today())
-        conn.execute(sa.text("""
+        conn.execute(sa.text(f"""
             UPDATE area a SET name = s.name, parent_id = s.parent_id,
-                   population = s.population, households = s.households,
-                   subkind = s.subkind, source = :src
+                   {"".join(f"{c} = s.{c}, " for c in attrs)}source = :src
               FROM stage_area s WHERE s.action = 'update' AND a.id = s.current_id"""),
             {"src": source})  # fmt: skip
         conn.execute(sa.text(f"""
@@ -518,10 +512,11 @@ class _Loader:
                        pg_get_serial_sequence('area', 'id'))
                  WHERE action IN ('insert', 'generation')"""))
             conn.execute(sa.text(f"""
-                INSERT INTO area (id, kind, code, name, parent_id, population,
-                                  households, subkind, valid_from, source, geom)
-                SELECT s.new_id, :k, s.code, s.name, s.parent_id, s.population,
-                       s.households, s.subkind,
+                INSERT INTO area (id, kind, code, name, parent_id,
+                                  {"".join(f"{c}, " for c in attrs)}valid_from,
+                                  source, geom)
+                SELECT s.new_id, :k, s.code, s.name, s.parent_id,
+                       {"".join(f"s.{c}, " for c in attrs)}
                        coalesce(s.valid_from, CASE s.action WHEN 'insert'
                                 THEN {since_new} ELSE {since_changed} END),
                        :src, g.geom
@@ -613,11 +608,48 @@ class _Loader:
             self.conn.execute(sa.text(sql))
 
 
-_STAGE = [
-    ("row_no", "int"), ("code", "text"), ("name", "text"), ("parent_code", "text"),
-    ("population", "int"), ("households", "int"), ("subkind", "text"),
-    ("valid_from", "date"),
-]  # fmt: skip
+# Boundary properties the generations logic handles by name; the others
+# (population, households, subkind...) are staged, compared and written as
+# the catalog lists them.
+_BY_NAME = ("code", "name", "parent", "valid_from", "wkt")
+# How bulk.copy_binary sends each catalog type.
+_COPY_TYPES = {"int": "int", "float": "float8", "text": "text", "choice": "text",
+               "date": "date"}  # fmt: skip
+
+
+def _attributes() -> tuple:
+    """The other stored properties of every boundary layer, in catalog order
+    (a layer without one, like districts without subkind, writes NULL)."""
+    found: dict = {}
+    for layer in catalog.boundary_kinds():
+        for prop in catalog.get(layer).imported:
+            if prop.stored and prop.name not in _BY_NAME:
+                found.setdefault(prop.name, prop)
+    return tuple(found.values())
+
+
+def _stage(attributes) -> list[tuple[str, str]]:
+    return [
+        ("row_no", "int"), ("code", "text"), ("name", "text"),
+        ("parent_code", "text"),
+        *((p.name, _COPY_TYPES[p.kind]) for p in attributes),
+        ("valid_from", "date"),
+    ]  # fmt: skip
+
+
+def _value_at(values, kind: str, i: int):
+    """Row ``i`` of a parsed column as the stage takes it (None when absent)."""
+    if values is None:
+        return None
+    if kind == "int":
+        return _int_at(values, i)
+    if kind == "float":
+        return float(values[i]) if np.isfinite(values[i]) else None
+    if kind == "date":
+        return _day(values[i])
+    return values[i]
+
+
 _GEOMS = [("row_no", "int"), ("geom", "geometry")]
 _LABEL = {"district": "区县", "township": "乡镇街道", "village": "村社区",
           "grid": "网格", "police_station": "派出所"}  # fmt: skip

@@ -2,9 +2,10 @@
 
 Planners' sheets name their columns in Chinese or English, with units and
 brackets (``经度(°)``, ``X坐标``, ``Lng``).  :func:`match_columns` recognises the
-usual names (:data:`SYNONYMS`) and takes explicit ``--map target=source`` pairs
-first; :func:`parse_chunk` turns the text of a chunk into typed columns and a
-list of problems, each naming the row position, the field and the reason in
+usual names (the synonyms of :mod:`gis.catalog`, which describes every field
+here: :data:`LAYERS`) and takes explicit ``--map target=source`` pairs first;
+:func:`parse_chunk` turns the text of a chunk into typed columns and a list of
+problems, each naming the row position, the field and the reason in
 Chinese and English.  Enumerated values accept the stored code or its Chinese
 label (``警务室`` or ``police_room``).  Numbers may be typed in full-width
 characters (``１２００``, as a Chinese input method gives them); longitude and
@@ -17,75 +18,22 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from gis import vocab
+from gis import catalog, vocab
 from gis.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-SYNONYMS = {
-    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "警号", "id", "code"),
-    "name": ("名称", "名字", "姓名", "村名", "name"),
-    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东经"),
-    "lat": ("纬度", "lat", "latitude", "y", "y坐标", "北纬"),
-    "parent": ("上级编码", "上级代码", "所属编码", "parent", "parent_code"),
-    "population": ("人口", "人口数", "常住人口", "population"),
-    "households": ("户数", "户籍户数", "households"),
-    "kind": ("类型", "种类", "kind", "type"),
-    "subkind": ("类型", "村社类型", "subkind", "type"),
-    "status": ("状态", "status"),
-    "category": ("事件类型", "纠纷类型", "类别", "category"),
-    "risk": ("风险等级", "风险", "risk"),
-    # Shapefile names (10 bytes): ours (gis.export) and GDAL's own truncations.
-    "reported_at": (
-        "上报时间",
-        "报告时间",
-        "发生时间",
-        "时间",
-        "reported_at",
-        "time",
-        "report_at",
-        "reported_a",
-    ),
-    "resolved_at": ("化解时间", "办结时间", "resolved_at", "resolve_at", "resolved_a"),
-    "resolved_level": (
-        "化解层级",
-        "化解级别",
-        "resolved_level",
-        "res_level",
-        "resolved_l",
-    ),
-    "source": ("来源", "source"),
-    "description": (
-        "描述",
-        "内容",
-        "事件描述",
-        "description",
-        "descript",
-        "descriptio",
-    ),
-    "azimuth": ("方位角", "朝向", "azimuth"),
-    "fov": ("视场角", "视角", "fov"),
-    "range_m": ("覆盖距离", "可视距离", "距离", "range", "range_m"),
-    "owner": ("权属", "建设单位", "owner"),
-    "last_seen_at": ("最后在线时间", "last_seen_at", "last_seen", "last_seen_"),
-    "staff": ("人数", "警力", "staff"),
-    "address": ("地址", "address"),
-    "phone": ("电话", "联系电话", "phone"),
-    "post": ("警务室编码", "所属警务室", "post", "post_code"),
-    "areas": ("负责村社", "负责区域", "areas"),
-    "wkt": ("wkt", "geometry", "geom", "几何", "边界", "shape"),
-    "valid_from": ("生效日期", "启用日期", "valid_from"),
-}
-
 
 @dataclass(frozen=True)
 class Field:
-    """One target column: its type, whether it must be present, its limits."""
+    """One target column: its type, whether it must be present, its limits, and
+    the column names that mean it (:attr:`gis.catalog.Property.synonyms`)."""
 
     name: str
     kind: str = "text"  # text | int | float | angle (lon, lat) | time | choice
@@ -93,62 +41,37 @@ class Field:
     choices: dict | None = None
     low: float | None = None
     high: float | None = None
+    synonyms: tuple[str, ...] = ()
 
 
-def _f(name, kind="text", required=False, **extra) -> Field:
-    return Field(name, kind, required, **extra)
+def _field(prop: catalog.Property) -> Field:
+    # Dates are read as times: the boundary import takes the day in Beijing.
+    kind = "time" if prop.kind == "date" else prop.kind
+    return Field(
+        prop.name, kind, prop.required, prop.choices, prop.low, prop.high,
+        prop.synonyms,
+    )  # fmt: skip
 
 
-# Boundaries: geometry from the file (vector formats) or a WKT column (CSV, XLSX).
-_AREA = [
-    _f("code", required=True),
-    _f("name", required=True),
-    _f("parent"),
-    _f("population", "int", low=0),
-    _f("households", "int", low=0),
-    _f("valid_from", "time"),
-    _f("wkt", required=True),
-]
-_POINT = [_f("lon", "angle", True), _f("lat", "angle", True)]
-LAYERS = {
-    "districts": _AREA,
-    "townships": [*_AREA, _f("subkind", "choice", choices=vocab.AREA_SUBKINDS)],
-    "villages": [*_AREA, _f("subkind", "choice", choices=vocab.AREA_SUBKINDS)],
-    "grids": _AREA,
-    "stations": _AREA,
-    "posts": [
-        _f("code", required=True), _f("name", required=True),
-        _f("kind", "choice", True, choices=vocab.POST_KINDS),
-        _f("staff", "int", low=0), _f("address"), _f("phone"), *_POINT,
-    ],
-    "cameras": [
-        _f("code", required=True), _f("name"),
-        _f("kind", "choice", True, choices=vocab.CAMERA_KINDS),
-        _f("azimuth", "float", low=0, high=360), _f("fov", "float", low=1, high=360),
-        _f("range_m", "float", low=0.1, high=5000),
-        _f("status", "choice", choices=vocab.CAMERA_STATUSES),
-        _f("last_seen_at", "time"), _f("owner"), *_POINT,
-    ],
-    "sites": [
-        _f("code", required=True), _f("name", required=True),
-        _f("kind", "choice", True, choices=vocab.SITE_KINDS), *_POINT,
-    ],
-    "incidents": [
-        _f("code", required=True),
-        _f("category", "choice", True, choices=vocab.INCIDENT_CATEGORIES),
-        _f("reported_at", "time", True),
-        _f("status", "choice", choices=vocab.INCIDENT_STATUSES),
-        _f("risk", "choice", choices=vocab.RISK_TIERS),
-        _f("resolved_at", "time"),
-        _f("resolved_level", "choice", choices=vocab.RESOLVED_LEVELS),
-        _f("source"), _f("description"), *_POINT,
-    ],
-    "officers": [
-        _f("code", required=True), _f("name", required=True),
-        _f("kind", "choice", True, choices=vocab.OFFICER_KINDS),
-        _f("post"), _f("phone"), _f("areas"),
-    ],
-}  # fmt: skip
+class _Catalogued(Mapping):
+    """Layer → its import fields, read from :mod:`gis.catalog` on every access."""
+
+    def __getitem__(self, layer: str) -> list[Field]:
+        if layer not in catalog.LAYERS:
+            raise KeyError(layer)
+        return [_field(p) for p in catalog.LAYERS[layer].imported]
+
+    def __iter__(self):
+        return iter(catalog.LAYERS)
+
+    def __len__(self) -> int:
+        return len(catalog.LAYERS)
+
+
+LAYERS: Mapping[str, list[Field]] = _Catalogued()
+"""Every importable layer → its fields, as :mod:`gis.catalog` describes them.
+Boundaries take their geometry from the file (vector formats) or a ``wkt``
+column (CSV, XLSX); points from it or ``lon``/``lat`` columns."""
 
 
 def _key(name: str) -> str:
@@ -157,13 +80,32 @@ def _key(name: str) -> str:
     return re.sub(r"[\s_\-]", "", name).lower()
 
 
-_KNOWN = {_key(name) for names in SYNONYMS.values() for name in names}
-
-
 def known_column(name: str) -> bool:
     """Whether ``name`` is one of the usual names of some field
-    (:data:`SYNONYMS`), compared as :func:`match_columns` compares them."""
-    return _key(name) in _KNOWN
+    (:func:`synonyms`), compared as :func:`match_columns` compares them."""
+    return _key(name) in _known()
+
+
+_known_cache: tuple[tuple, frozenset] = ((), frozenset())
+
+
+def _known() -> frozenset:
+    """Every usual name, as :func:`_key` has it; worked out again only when the
+    catalog's entries change (header detection asks for every cell)."""
+    global _known_cache
+    layers = tuple(catalog.LAYERS.values())
+    cached, known = _known_cache
+    if len(cached) != len(layers) or any(
+        a is not b for a, b in zip(cached, layers, strict=True)
+    ):
+        known = frozenset(
+            _key(name)
+            for layer in layers
+            for prop in layer.properties
+            for name in (prop.name, *prop.synonyms)
+        )
+        _known_cache = (layers, known)
+    return known
 
 
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -216,7 +158,7 @@ def match_columns(
     for name in fields:
         if name in found:
             continue
-        for synonym in (name, *SYNONYMS.get(name, ())):
+        for synonym in (name, *fields[name].synonyms):
             column = keys.get(_key(synonym))
             if column is not None and column not in taken:
                 found[name] = column
@@ -234,11 +176,8 @@ def match_columns(
 
 
 def layer_fields(layer: str) -> list[Field]:
-    if layer not in LAYERS:
-        raise InvalidInput(
-            f"未知图层 / unknown layer {layer!r}; one of {', '.join(LAYERS)}",
-            field="layer",
-        )
+    """The import fields of ``layer``; :class:`InvalidInput` for an unknown one."""
+    catalog.get(layer)  # an unknown layer gets the catalog's message
     return LAYERS[layer]
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from gis import catalog
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields, sources
 from gis.ingest.codes import SeenCodes
@@ -28,27 +30,41 @@ from gis.ingest.sources import Chunk, Source, open_source
 
 logger = logging.getLogger(__name__)
 
-# Layer → (table, columns written, SQL type of each).  Codes are the match key.
-POINT_LAYERS = {
-    "posts": ("post", {"code": "text", "name": "text", "kind": "text",
-                       "staff": "int", "address": "text", "phone": "text"}),
-    "cameras": ("camera", {"code": "text", "name": "text", "kind": "text",
-                           "azimuth": "float8", "fov": "float8",
-                           "range_m": "float8", "status": "text",
-                           "last_seen_at": "timestamptz", "owner": "text"}),
-    "sites": ("site", {"code": "text", "name": "text", "kind": "text"}),
-    "incidents": ("incident", {"code": "text", "category": "text",
-                               "status": "text", "risk": "text",
-                               "reported_at": "timestamptz",
-                               "resolved_at": "timestamptz",
-                               "resolved_level": "text", "source": "text",
-                               "description": "text"}),
+# SQL types of what the loader COPYs, by catalog property type.
+_SQL_TYPES = {
+    "text": "text", "choice": "text", "int": "int", "float": "float8",
+    "time": "timestamptz",
 }  # fmt: skip
-# What an absent column means, as the schema's defaults and rules have it.
-_DEFAULTS = {
-    "cameras": {"status": "online", "range_m": 100.0},
-    "incidents": {"status": "received", "risk": "yellow"},
-}
+
+
+class _PointLayers(Mapping):
+    """Point layer → (table, columns written with the SQL type of each), from
+    the stored, imported properties of :mod:`gis.catalog`, read on every
+    access.  Codes are the match key."""
+
+    def __getitem__(self, layer: str) -> tuple[str, dict[str, str]]:
+        entry = catalog.LAYERS.get(layer)
+        if entry is None or entry.geometry != "Point":
+            raise KeyError(layer)
+        stored = [p for p in entry.imported if p.stored]
+        return entry.table, {p.name: _SQL_TYPES[p.kind] for p in stored}
+
+    def __iter__(self):
+        return (n for n, e in catalog.LAYERS.items() if e.geometry == "Point")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+POINT_LAYERS: Mapping[str, tuple[str, dict[str, str]]] = _PointLayers()
+
+
+def _defaults(layer: str) -> dict:
+    """What an absent column means, as the schema's defaults and rules have it."""
+    entry = catalog.get(layer)
+    return {p.name: p.default for p in entry.imported if p.default is not None}
+
+
 _DONE = ("resolved", "followed_up", "archived")
 
 
@@ -100,7 +116,7 @@ def _load(engine, source, layer, matched, opts, report, digest) -> list:
     clock = Stopwatch(opts.timings)
     table, columns = POINT_LAYERS[layer]
     written = {c: t for c, t in columns.items() if c in matched}
-    written |= {c: columns[c] for c in _DEFAULTS.get(layer, {})}
+    written |= {c: columns[c] for c in _defaults(layer)}
     with engine.connect() as conn:
         transaction = conn.begin()
         batch_id = batch.open_batch(conn, layer, source.path, digest, opts.username)
@@ -163,7 +179,7 @@ def _read_all(source, layer, matched, opts, report, loader, clock) -> list:
 
 
 def _fill_defaults(layer: str, values: dict, n: int) -> None:
-    for column, default in _DEFAULTS.get(layer, {}).items():
+    for column, default in _defaults(layer).items():
         if column not in values:
             values[column] = np.full(n, default, dtype=object)
 

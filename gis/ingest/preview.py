@@ -93,7 +93,7 @@ def preview(
         "fields": [
             {
                 "name": f.name,
-                "label": fields.SYNONYMS.get(f.name, (f.name,))[0],
+                "label": (*f.synonyms, f.name)[0],
                 "required": f.required,
                 "column": matched.get(f.name),
             }

@@ -16,6 +16,7 @@ import folium
 import sqlalchemy as sa
 from folium.plugins import FastMarkerCluster
 
+from gis import catalog
 from gis.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -88,14 +89,41 @@ def escape_properties(features: list[dict]) -> list[dict]:
 
 
 class Layer:
-    """Base class.  Subclasses set the class attributes and :meth:`_sql`."""
+    """Base class.  Subclasses set the class attributes and :meth:`_sql`.
+
+    A layer that draws a data layer of :mod:`gis.catalog` names it in
+    ``data``; its title, popup rows and labels, enumerations and whether it
+    holds personal records are read from there when asked for.
+    """
 
     name: str = ""  # registry key, used in URLs
-    title: str = ""  # Chinese label in the layer control
+    data: str = ""  # the catalog's layer drawn, if any
     color: str = "#3388ff"
     show: bool = True  # visible when the page opens
-    personal: bool = False  # single records of people or incidents (not leaders)
-    fields: dict[str, str] = {}  # property → Chinese label, for popups
+
+    @property
+    def entry(self) -> catalog.DataLayer:
+        return catalog.get(self.data)
+
+    @property
+    def title(self) -> str:
+        """Chinese label in the layer control."""
+        return self.entry.title if self.data else ""
+
+    @property
+    def personal(self) -> bool:
+        """Single records of people or incidents (never for leaders)."""
+        return self.entry.personal if self.data else False
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Property → Chinese label, for popups, in their order."""
+        return self.entry.popup() if self.data else {}
+
+    @property
+    def categorical(self) -> dict[str, dict[str, str]]:
+        """Property → {code: Chinese label}."""
+        return self.entry.choices if self.data else {}
 
     def _sql(self) -> str:
         """A SELECT returning one ``feature`` json per row, given :bbox/:station."""
@@ -161,25 +189,39 @@ class Layer:
 BBOX_FILTER = "(NOT :has_bbox OR {col} && ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
 
 
+# What every boundary feature carries, besides the catalog's popup properties.
+_AREA_PROPERTIES = {
+    "code": "a.code", "name": "a.name", "kind": "a.kind", "subkind": "a.subkind",
+    "parent_code": "p.code", "parent_name": "p.name",
+    "population": "a.population", "households": "a.households",
+    "synthetic": "a.synthetic",
+}  # fmt: skip
+
+
 class AreaLayer(Layer):
     """Polygons from the ``area`` table of one kind (current generation)."""
 
-    kind: str = ""
     weight: float = 1.5
     fill_opacity: float = 0.08
 
+    @property
+    def kind(self) -> str:
+        return self.entry.area_kind
+
     def _sql(self) -> str:
+        shown = self.fields
+        props = {
+            **_AREA_PROPERTIES,
+            **{p.name: f"a.{p.name}" for p in self.entry.stored if p.name in shown},
+        }
+        pairs = ", ".join(f"'{k}', {v}" for k, v in props.items())
         return f"""
         SELECT json_build_object(
             'type', 'Feature', 'id', a.code,
             'geometry', ST_AsGeoJSON(
                 CASE WHEN :tol > 0 THEN ST_SimplifyPreserveTopology(a.geom, :tol)
                      ELSE a.geom END, {DISPLAY_DECIMALS})::json,
-            'properties', json_build_object(
-                'code', a.code, 'name', a.name, 'kind', a.kind,
-                'subkind', a.subkind, 'parent_code', p.code, 'parent_name', p.name,
-                'population', a.population, 'households', a.households,
-                'synthetic', a.synthetic)) AS feature
+            'properties', json_build_object({pairs})) AS feature
           FROM area a LEFT JOIN area p ON p.id = a.parent_id
          WHERE a.kind = :kind AND a.valid_to IS NULL
            AND {BBOX_FILTER.format(col="a.geom")}
@@ -252,17 +294,34 @@ _MARKER_JS = """(function () {
 })()"""
 
 
+def _time_text(column: str) -> str:
+    """A timestamp as Beijing time to the minute, as popups show it."""
+    return f"to_char({column} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')"
+
+
 class PointLayer(Layer):
     """Points from one table, with the areas they were assigned to."""
 
-    table: str = ""
-    columns: dict[str, str] = {}  # property → SQL expression over alias t
-    categorical: dict[str, dict[str, str]] = {}  # property → {code: Chinese label}
     color_field: str = ""
     colors: dict[str, str] = {}  # value of color_field → colour
     radius: int = 5
     cluster: bool = True
     legend: dict[str, str] = {}  # optional: legend label → colour
+
+    @property
+    def table(self) -> str:
+        return self.entry.table
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Property → SQL expression over alias t: every stored property but
+        the personal ones no popup shows."""
+        shown = self.fields
+        return {
+            p.name: _time_text(f"t.{p.name}") if p.kind == "time" else f"t.{p.name}"
+            for p in self.entry.stored
+            if p.name != "code" and (p.name in shown or not p.personal)
+        }
 
     def _sql(self) -> str:
         props = {"code": "t.code", **self.columns, **ASSIGNED}

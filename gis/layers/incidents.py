@@ -19,33 +19,7 @@ _COLORS.update(
 
 class IncidentLayer(PointLayer):
     name = "incidents"
-    title = "矛盾纠纷/事件"
-    table = "incident"
-    personal = True  # descriptions, exact places
-    columns = {
-        "category": "t.category",
-        "status": "t.status",
-        "reported_at": "to_char(t.reported_at AT TIME ZONE 'Asia/Shanghai', "
-        "'YYYY-MM-DD HH24:MI')",
-        "resolved_level": "t.resolved_level",
-        "source": "t.source",
-        "description": "t.description",
-    }
-    categorical = {
-        "category": vocab.INCIDENT_CATEGORIES,
-        "status": vocab.INCIDENT_STATUSES,
-        "resolved_level": vocab.RESOLVED_LEVELS,
-    }
-    fields = {
-        "code": "编号",
-        "category": "类别",
-        "status": "状态",
-        "reported_at": "上报时间",
-        "village_name": "村/社区",
-        "grid_name": "网格",
-        "station_name": "派出所",
-        "description": "描述",
-    }
+    data = "incidents"  # title, popup, enumerations, personal: gis.catalog
     color_field = "category"
     colors = _COLORS
     legend = {
