@@ -173,17 +173,8 @@ def _officers(rng, v: _Villages, posts) -> tuple[list[dict], list[tuple[str, str
         pool = []
         for k in range(OFFICERS[post["kind"]] + int(rng.integers(0, 2))):
             code = f"{300001 + len(officers):06d}"  # 警号; the demo's start at 1
-            kind = "police" if k == 0 or rng.random() < 0.5 else "auxiliary"
-            officers.append(
-                {
-                    "code": code,
-                    "name": names.person(rng),
-                    "kind": kind,
-                    "post_code": post["code"],
-                    "phone": f"1{int(rng.integers(3e9, 9e9))}",
-                }
-            )
-            if kind == "police":
+            officers.append(world.officer(rng, code, k, post["code"]))
+            if officers[-1]["kind"] == "police":
                 pool.append(code)
         sworn.append(pool)
     post_xy = np.array([(p["lon"], p["lat"]) for p in posts])

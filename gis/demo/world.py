@@ -376,6 +376,19 @@ def _post(kind, area_code, name, xy, rng) -> dict:
     }
 
 
+def officer(rng, code: str, k: int, post_code: str) -> dict:
+    """The ``k``-th officer of a post: the first is a 民警, the others 民警 or
+    辅警 by chance (the demo district's and the county's rule)."""
+    kind = "police" if k == 0 or rng.random() < 0.5 else "auxiliary"
+    return {
+        "code": code,
+        "name": names.person(rng),
+        "kind": kind,
+        "post_code": post_code,
+        "phone": f"1{int(rng.integers(3e9, 9e9))}",
+    }
+
+
 def _officers(space, rng, posts, villages) -> tuple[list[dict], list[tuple[str, str]]]:
     """Officers at each post, and the 一村一警 assignment with planted gaps."""
     officers, sworn_at = [], {}
@@ -383,17 +396,8 @@ def _officers(space, rng, posts, villages) -> tuple[list[dict], list[tuple[str, 
         n = {"station_hq": 6, "police_room": 2, "workstation": 1}[post["kind"]]
         for k in range(n + int(rng.integers(0, 2))):
             code = f"{100001 + len(officers):06d}"  # 警号: six digits
-            kind = "police" if k == 0 or rng.random() < 0.5 else "auxiliary"
-            officers.append(
-                {
-                    "code": code,
-                    "name": names.person(rng),
-                    "kind": kind,
-                    "post_code": post["code"],
-                    "phone": f"1{int(rng.integers(3e9, 9e9))}",
-                }
-            )
-            if kind == "police":
+            officers.append(officer(rng, code, k, post["code"]))
+            if officers[-1]["kind"] == "police":
                 sworn_at.setdefault(post["code"], []).append(code)
     corner = space.far_corner
     ranked = sorted(villages, key=lambda v: v["geom"].centroid.distance(corner))
