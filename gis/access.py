@@ -50,6 +50,9 @@ PERMISSIONS = {
     "page.coverage": frozenset({"admin", "planner"}),
     "page.station": _FIELD,
     "page.heat": frozenset({"admin", "planner", "leader"}),
+    # Layer data by view, for every page above (which layers: gis.maps.may_draw;
+    # which rows: the row policies).
+    "map.layers": _ALL,
     # The jurisdiction lookup: every signed-in role; people only within scope.
     "lookup": _ALL,
     # Incident records name people and places: not for leaders.

@@ -111,9 +111,25 @@ def assign_in(conn: sa.Connection, tables=POINT_TABLES) -> dict[str, int]:
             changed[table],
             time.perf_counter() - start,
         )
+    for table in tables:
+        rebuild_bins(conn, table)
     # Later statements of the caller's transaction must run the row triggers.
     conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
     return changed
+
+
+def rebuild_bins(conn: sa.Connection, table: str) -> None:
+    """Count ``table``'s points per square again (``point_bin``, migration
+    0013: the map's clusters).  Its statement triggers keep the counts as rows
+    change, but stand aside while ``pingan.bulk_assign`` is on, so every bulk
+    writer calls this before it turns the setting off."""
+    start = time.perf_counter()
+    squares = conn.execute(
+        sa.text("SELECT point_bins_rebuild(:t)"), {"t": table}
+    ).scalar()
+    logger.info(
+        "%s: %d squares counted in %.2f s", table, squares, time.perf_counter() - start
+    )
 
 
 def prepare(conn: sa.Connection, lock: str = "SHARE ROW EXCLUSIVE") -> None:

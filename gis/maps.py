@@ -4,6 +4,12 @@ A page is a list of layer names from :data:`gis.layers.LAYERS` plus a title; the
 map is fitted to the district (or to the user's station), gets a layer control and
 a legend, and optionally a configured base map.  Without a base map no request
 leaves the user's machine.
+
+A page carries no data: each layer is an empty Folium feature group (so the
+layer control switches it) that the page's script, ``pingan-map.js``, fills
+from the layer endpoint (``webmap/layers.py``) for the view, whenever the map
+stops moving.  The page's HTML is the same few kilobytes for a district and for
+a county of 10,000 villages.
 """
 
 from __future__ import annotations
@@ -12,12 +18,11 @@ import logging
 from dataclasses import dataclass
 
 import folium
-import numpy as np
-import shapely
 import sqlalchemy as sa
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import HeatMap
 from jinja2 import Template
-from shapely.geometry import mapping, shape
 
 from gis import crs, layers
 from gis.access import User
@@ -49,6 +54,7 @@ PAGES = {
             "stations",
             "district",
             "posts",
+            "sites",
             "cameras",
             "incidents",
         ),
@@ -59,11 +65,11 @@ PAGES = {
     "station": Page(
         "station",
         "派出所辖区图",
-        ("grids", "villages", "stations", "posts", "cameras", "incidents"),
+        ("grids", "villages", "stations", "posts", "sites", "cameras", "incidents"),
     ),
 }
 
-MIN_ZOOM, MAX_ZOOM = 7, 19
+MIN_ZOOM, MAX_ZOOM = layers.base.MIN_ZOOM, layers.base.MAX_ZOOM
 FONT_STACK = (
     "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', "
     "'PingFang SC', 'WenQuanYi Micro Hei', sans-serif"
@@ -92,6 +98,10 @@ body, .leaflet-container { font-family: %s; }
 .pa-key { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
   vertical-align: middle; border: 2px solid var(--c); box-sizing: border-box; }
 .pa-key-dot { background: var(--c); border-radius: 50%%; }
+.pa-key-cluster-circle, .pa-key-cluster-square, .pa-key-cluster-diamond {
+  background: var(--c); border-color: #fff; box-shadow: 0 0 0 1px #666; }
+.pa-key-cluster-circle { border-radius: 50%%; }
+.pa-key-cluster-diamond { border-radius: 50%% 0; }
 """
 
 
@@ -107,16 +117,16 @@ class Legend(MacroElement):
         self.note = note
 
 
+def may_draw(layer: layers.Layer, user: User | None) -> bool:
+    """Whether ``user`` gets ``layer`` at all: a leader gets no layer of single
+    records (:attr:`Layer.personal`), only aggregates.  (What the other layers
+    hold is the row policies' business, not this rule's.)"""
+    return not (user is not None and user.role == "leader" and layer.personal)
+
+
 def page_layers(page: Page, user: User | None = None) -> list[str]:
-    """The layers of ``page`` drawn for ``user``: a leader gets no layer of
-    single records (:attr:`Layer.personal`), only aggregates.  (What the other
-    layers hold is the row policies' business, not this list's.)"""
-    aggregates_only = user is not None and user.role == "leader"
-    return [
-        name
-        for name in page.layers
-        if not (aggregates_only and layers.get(name).personal)
-    ]
+    """The layers of ``page`` drawn for ``user`` (see :func:`may_draw`)."""
+    return [name for name in page.layers if may_draw(layers.get(name), user)]
 
 
 def personal(page: Page, user: User | None) -> bool:
@@ -125,15 +135,54 @@ def personal(page: Page, user: User | None) -> bool:
     return any(layers.get(name).personal for name in page_layers(page, user))
 
 
+_START = Template("""
+{% macro script(this, kwargs) %}
+PinganMap.start({{ this._parent.get_name() }}, {{ this.config|tojson }}, {
+{%- for name, group in this.groups %}
+  {{ name|tojson }}: {{ group.get_name() }}{{ "," if not loop.last }}
+{%- endfor %}
+});
+{% endmacro %}
+""")
+
+
+class ViewLayers(JSCSSMixin, MacroElement):
+    """Starts ``pingan-map.js`` on the map: it fills each layer's feature group
+    from the layer endpoint for the view (see the script's header).
+
+    ``config``: ``api`` (the endpoint's URL), ``layers`` (each layer's
+    :meth:`~gis.layers.base.Layer.client`), ``gcj`` (shift onto a GCJ-02 base
+    map) and ``station`` (a station map's focus).
+    """
+
+    _template = _START
+    # "pingan:" names our own static files (webmap.assets.localize).
+    default_js = [("pingan-map.js", "pingan:pingan-map.js")]
+    default_css = [("pingan-map.css", "pingan:pingan-map.css")]
+
+    def __init__(self, config: dict, groups: list[tuple[str, folium.FeatureGroup]],
+                 heat: bool = False):  # fmt: skip
+        super().__init__()
+        self._name = "ViewLayers"
+        self.config = config
+        self.groups = groups
+        if heat:  # Leaflet.heat, as Folium's HeatMap plugin vendors it
+            self.default_js = HeatMap.default_js + self.default_js
+
+
 def build(
     conn: sa.Connection,
     page: Page,
     scope: Scope = EVERYTHING,
     basemap: Basemap | None = None,
     user: User | None = None,
+    api: str = "/api/layers",
+    station_code: str | None = None,
 ) -> folium.Map:
-    """Build the Folium map for ``page``, focused on ``scope`` (one station or
-    the whole district) and drawn for ``user`` (see :func:`page_layers`).
+    """Build the Folium page shell for ``page``, focused on ``scope`` (one
+    station, a grid member's grids, or the whole district) and drawn for
+    ``user`` (see :func:`page_layers`); its layers are fetched from ``api``
+    (``station_code``: the focused station's, as the station map shows).
     What the connection may read is already limited by its row policies."""
     south, west, north, east = _extent(conn, scope)
     fmap = folium.Map(
@@ -143,10 +192,8 @@ def build(
         control_scale=True,
         prefer_canvas=True,
     )
-    # Without a tile layer Leaflet has no zoom limits, and the cluster plugin
-    # refuses to work without a maximum.
     fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM, zoom_snap=0.25)
-    shift = None
+    gcj = False
     if basemap:
         folium.TileLayer(
             tiles=basemap.url,
@@ -156,21 +203,28 @@ def build(
             control=True,
         ).add_to(fmap)
         if basemap.crs == "gcj02":
-            # The tiles are drawn in GCJ-02: move our WGS84 overlays onto them.
-            shift = _shift_to_gcj02
+            # The tiles are drawn in GCJ-02: the script moves our WGS84 layers
+            # onto them, and here the frame.
+            gcj = True
             (west, south), (east, north) = (
                 crs.from_wgs84(west, south, "gcj02"),
                 crs.from_wgs84(east, north, "gcj02"),
             )
-    entries = []
+    entries, groups, drawn = [], [], []
     for name in page_layers(page, user):
         layer = layers.get(name)
-        shown = True if scope.grid_ids and name == "grids" else None
-        layer.add_to(fmap, conn, scope, transform=shift, show=shown)
-        entries += _legend_entries(layer)
+        show = True if scope.grid_ids and name == "grids" else layer.show
+        group = folium.FeatureGroup(name=layer.title, show=show)
+        group.add_to(fmap)
+        groups.append((name, group))
+        drawn.append(layer.client())
+        entries += layer.legend()
     fmap.fit_bounds([[south, west], [north, east]])
     folium.LayerControl(collapsed=False).add_to(fmap)
     Legend(entries, note=_synthetic_note(conn)).add_to(fmap)
+    config = {"api": api, "layers": drawn, "gcj": gcj, "station": station_code}
+    heat = any(layer["kind"] == "heat" for layer in drawn)
+    ViewLayers(config, groups, heat=heat).add_to(fmap)
     root = fmap.get_root()
     root.header.add_child(Element(f"<title>{page.title} - 平安网格</title>"))
     root.header.add_child(Element(f"<style>{_PAGE_CSS % FONT_STACK}</style>"))
@@ -208,39 +262,6 @@ def _synthetic_note(conn: sa.Connection) -> str:
         sa.text("SELECT EXISTS (SELECT 1 FROM area WHERE synthetic)")
     ).scalar()
     return "演示数据：除区界外均为模拟生成" if synthetic else ""
-
-
-def _legend_entries(layer) -> list[tuple[str, str, str]]:
-    if not layer.fields:  # e.g. the heat map: nothing to key
-        return []
-    if getattr(layer, "legend", None):
-        return [
-            (f"{layer.title}·{label}", color, "dot")
-            for label, color in layer.legend.items()
-        ]
-    if isinstance(layer, layers.base.PointLayer):
-        lookup = layer.categorical[layer.color_field]
-        seen, out = set(), []
-        for code, color in layer.colors.items():
-            label = f"{layer.title}·{lookup[code]}"
-            if color not in seen:
-                seen.add(color)
-                out.append((label, color, "dot"))
-        return out
-    return [(layer.title, layer.color, "line")]
-
-
-def _shift_to_gcj02(collection: dict) -> dict:
-    """Move a WGS84 FeatureCollection's geometries to GCJ-02."""
-
-    def convert(xy):
-        return np.column_stack(crs.from_wgs84(xy[:, 0], xy[:, 1], "gcj02"))
-
-    features = [
-        {**f, "geometry": mapping(shapely.transform(shape(f["geometry"]), convert))}
-        for f in collection["features"]
-    ]
-    return {**collection, "features": features}
 
 
 def station_focus(conn: sa.Connection, code: str, user: User | None = None) -> Scope:

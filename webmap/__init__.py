@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
         health,
         incidents,
         inputs,
+        layers,
         login,
         pages,
         requestdb,
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(layers.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(exports.bp)

@@ -20,6 +20,7 @@ from branca.element import Element
 logger = logging.getLogger(__name__)
 
 MANIFEST = Path(__file__).parent / "static" / "vendor" / "manifest.json"
+OWN = "pingan:"  # an element's link to a file of our own static folder
 
 
 @functools.cache
@@ -54,6 +55,9 @@ def localize(root: Element, static_url: Callable[[str], str]) -> None:
                 continue
             local = []
             for name, url in links:
+                if url.startswith(OWN):  # our own script or stylesheet
+                    local.append((name, static_url(url.removeprefix(OWN))))
+                    continue
                 if url not in table:
                     raise RuntimeError(
                         f"{url} is not vendored; run scripts/vendor-assets"

@@ -19,10 +19,18 @@ def _static(path: str) -> str:
     return url_for("static", filename=path)
 
 
-def _render_map(page: maps.Page, focus=maps.EVERYTHING) -> Response:
+def _render_map(
+    page: maps.Page, focus=maps.EVERYTHING, station: str | None = None
+) -> Response:
     conn = requestdb.connection()
     fmap = maps.build(
-        conn, page, focus, basemap=current_app.config.get("BASEMAP"), user=g.user
+        conn,
+        page,
+        focus,
+        basemap=current_app.config.get("BASEMAP"),
+        user=g.user,
+        api=url_for("layers.index"),
+        station_code=station,
     )
     assets.localize(fmap, _static)
     html = security.nonce_scripts(fmap.get_root().render())
@@ -51,7 +59,7 @@ def coverage():
 def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
     focus = maps.station_focus(requestdb.connection(), code, g.user)
-    return _render_map(maps.PAGES["station"], focus)
+    return _render_map(maps.PAGES["station"], focus, station=code)
 
 
 @bp.get("/map/heat")

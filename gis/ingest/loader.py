@@ -178,6 +178,8 @@ class PointLoader:
                 self.aside.restore()
         if self.table == "post" and self.written and not self.dry_run:
             lookup.refresh_post_index(self.cursor)
+        if self.written and not self.dry_run:
+            assign.rebuild_bins(self.conn, self.table)
         # Later statements of the transaction must run the row triggers.
         self.conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
         return self.staged, self.staged - self.written

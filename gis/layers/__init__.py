@@ -3,13 +3,14 @@
 ``LAYERS`` maps a layer's name to its instance; a page is a list of names.
 """
 
-from gis.layers.base import EVERYTHING, BBox, Layer, Scope
+from gis.layers.base import EVERYTHING, Answer, BBox, Layer, Scope, View
 from gis.layers.cameras import CameraLayer
 from gis.layers.district import DistrictLayer
 from gis.layers.grids import GridLayer
 from gis.layers.heat import HeatLayer
 from gis.layers.incidents import IncidentLayer
 from gis.layers.posts import PostLayer
+from gis.layers.sites import SiteLayer
 from gis.layers.stations import StationLayer
 from gis.layers.townships import TownshipLayer
 from gis.layers.villages import VillageLayer
@@ -23,6 +24,7 @@ LAYERS: dict[str, Layer] = {
         GridLayer(),
         StationLayer(),
         PostLayer(),
+        SiteLayer(),
         CameraLayer(),
         IncidentLayer(),
         HeatLayer(),
@@ -38,4 +40,4 @@ def get(name: str) -> Layer:
         raise KeyError(f"unknown layer {name!r}; known: {', '.join(LAYERS)}") from None
 
 
-__all__ = ["LAYERS", "EVERYTHING", "BBox", "Layer", "Scope", "get"]
+__all__ = ["LAYERS", "EVERYTHING", "Answer", "BBox", "Layer", "Scope", "View", "get"]

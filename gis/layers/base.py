@@ -1,30 +1,43 @@
 """The small interface every map layer shares.
 
-A layer knows how to *query* its features (GeoJSON built in PostGIS, filtered by
-bounding box and user scope) and how to *draw* them on a Folium map.  Pages are
-lists of layer names (see :mod:`gis.layers`).  Layers never import each other.
+A layer answers for one *view* (:class:`View`: a bounding box and a zoom) with
+GeoJSON built in PostGIS (:meth:`Layer.fetch`), under the row policies of the
+connection it is given: polygons simplified for the zoom and clipped to the
+view, points one by one where few enough are in view, else counted per square
+(``point_bin``, migration 0013).  What a popup shows is fetched on click
+(:meth:`Layer.detail`).  The page itself carries no data: it is a Folium shell
+whose script (``webmap/static/pingan-map.js``) asks each visible layer for the
+view whenever the map moves (:meth:`Layer.client` says how to draw it).
+Pages are lists of layer names (see :mod:`gis.layers`).  Layers never import
+each other.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import logging
+import math
 from dataclasses import dataclass
 
-import folium
 import sqlalchemy as sa
-from folium.plugins import FastMarkerCluster
 
 from gis import catalog
-from gis.errors import InvalidInput
+from gis.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
-# Display simplification for polygons: 0.00002 degrees is about 2 m, invisible at
-# the zooms planners use, and it removes most vertices of surveyed outlines.
-DISPLAY_TOLERANCE = 0.00002
-DISPLAY_DECIMALS = 6  # ~0.1 m
+MIN_ZOOM, MAX_ZOOM = 7, 19  # what the maps allow (Leaflet's minZoom, maxZoom)
+TILE = 256  # pixels per tile side: a zoom-z world is TILE * 2^z pixels wide
+
+# Polygons are simplified by a third of a pixel and written to a quarter of a
+# pixel: each side of a shared border stays within 0.46 px of the surveyed
+# line, so neighbours never part by more than a pixel at any zoom.
+SIMPLIFY_PX = 1 / 3
+ROUND_PX = 1 / 4
+# Clusters: the squares of point_bin, whose levels are the zooms 7..15.
+BIN_LEVELS = (7, 15)
+# The most one answer carries: a layer whose view would take more (a county's
+# surveyed grids at zoom 15) answers "zoom in" instead.
+MAX_BYTES = 480_000
 
 
 @dataclass(frozen=True)
@@ -54,42 +67,150 @@ class BBox:
     north: float
 
     @classmethod
-    def parse(cls, text: str) -> BBox:
+    def parse(cls, text: str | None) -> BBox:
         """Parse ``west,south,east,north`` (degrees), naming what is wrong."""
+        if not text:
+            raise InvalidInput(
+                "缺少 bbox（西,南,东,北） / bbox=west,south,east,north is required",
+                field="bbox",
+            )
         try:
             values = [float(v) for v in text.split(",")]
         except ValueError:
             raise InvalidInput(
-                f"bbox 必须是四个数字 / bbox must be four numbers: {text!r}"
+                f"bbox 必须是四个数字 / bbox must be four numbers: {text[:80]!r}",
+                field="bbox",
             ) from None
         if len(values) != 4:
             raise InvalidInput(
-                f"bbox 需要 4 个值 / bbox needs 4 values, got {len(values)}"
+                f"bbox 需要 4 个值 / bbox needs 4 values, got {len(values)}",
+                field="bbox",
             )
         box = cls(*values)
         if not (
             -180 <= box.west < box.east <= 180 and -90 <= box.south < box.north <= 90
         ):
             raise InvalidInput(
-                f"bbox 范围无效 / bbox out of range or inverted: {text!r}"
+                f"bbox 范围无效 / bbox out of range or inverted: {text[:80]!r}",
+                field="bbox",
             )
         return box
 
+    def envelope(self) -> dict:
+        return {"w": self.west, "s": self.south, "e": self.east, "n": self.north}
 
-def escape_properties(features: list[dict]) -> list[dict]:
-    """HTML-escape every string property, for popups that Leaflet sets as HTML."""
-    out = []
-    for feature in features:
-        props = {
-            k: html.escape(v) if isinstance(v, str) else v
-            for k, v in feature["properties"].items()
+
+@dataclass(frozen=True)
+class View:
+    """What a map shows: a bounding box at a zoom (Web Mercator levels)."""
+
+    bbox: BBox
+    zoom: int
+
+    @classmethod
+    def parse(cls, bbox: str | None, zoom: str | None) -> View:
+        """From the ``bbox`` and ``zoom`` parameters; a fractional zoom (the
+        maps zoom in quarter steps) counts as the level below it."""
+        box = BBox.parse(bbox)
+        try:
+            level = float(zoom) if zoom is not None else math.nan
+        except ValueError:
+            level = math.nan
+        if not MIN_ZOOM - 2 <= level <= MAX_ZOOM + 3:  # NaN fails too
+            raise InvalidInput(
+                f"zoom 必须是 {MIN_ZOOM - 2} 到 {MAX_ZOOM + 3} 之间的数 / zoom must be "
+                f"a number from {MIN_ZOOM - 2} to {MAX_ZOOM + 3}, got {zoom!r}",
+                field="zoom",
+            )
+        return cls(box, int(level))
+
+    @property
+    def pixel(self) -> float:
+        """Degrees of longitude per screen pixel at this zoom."""
+        return 360.0 / (TILE * 2**self.zoom)
+
+    @property
+    def decimals(self) -> int:
+        """Decimal places that keep coordinates within :data:`ROUND_PX`."""
+        return min(7, max(3, math.ceil(-math.log10(self.pixel * ROUND_PX * 2))))
+
+    def params(self) -> dict:
+        return {
+            **self.bbox.envelope(),
+            "tol": self.pixel * SIMPLIFY_PX,
+            "d": self.decimals,
         }
-        out.append({**feature, "properties": props})
-    return out
+
+
+@dataclass
+class Answer:
+    """One layer's answer for one view: GeoJSON features, as JSON text from
+    PostGIS (never parsed in Python), and how they were drawn up.
+
+    ``mode`` is ``features`` (one per row), ``clusters`` (counts per square:
+    each feature's ``count``), ``zoom_in`` (more than the layer draws at this
+    zoom: none sent, ``total`` says at least how many) or ``heat``.
+    """
+
+    layer: str
+    zoom: int
+    mode: str
+    features: str  # a JSON array
+    total: int | None = None
+    truncated: bool = False
+
+    def json(self) -> str:
+        meta = f'"layer":"{self.layer}","zoom":{self.zoom},"mode":"{self.mode}"'
+        if self.total is not None:
+            meta += f',"total":{self.total}'
+        if self.truncated:
+            meta += ',"truncated":true'
+        return (
+            f'{{"type":"FeatureCollection",{meta},"features":{self.features}}}'
+        )
+
+    def collection(self) -> dict:
+        """As a Python dict (tests, the CLI)."""
+        import json
+
+        return json.loads(self.json())
+
+
+def _features(
+    conn: sa.Connection, sql: str, params: dict, cap: int | None = None
+) -> tuple[str, bool]:
+    """``sql`` returns one GeoJSON Feature as text (``feature``) per row: their
+    JSON array as text, and whether more than ``cap`` rows were left out."""
+    limit = f"LIMIT {cap + 1}" if cap else ""
+    keep = f"FILTER (WHERE f.rn <= {cap})" if cap else ""
+    text, rows = conn.execute(
+        sa.text(
+            f"SELECT '[' || coalesce(string_agg(f.feature, ',') {keep}, '') || ']', "
+            "count(*) "
+            f"FROM (SELECT q.feature, row_number() OVER () AS rn "
+            f"FROM ({sql}) q {limit}) f"
+        ),
+        params,
+    ).one()
+    return text, bool(cap) and rows > cap
+
+
+def _json(expression: str) -> str:
+    """SQL: ``expression`` as JSON text (a string escaped, a number as is)."""
+    return f"to_json({expression})::text"
+
+
+def _station_filter(column: str) -> str:
+    return f"(CAST(:station AS bigint) IS NULL OR {column} = :station)"
+
+
+ENVELOPE = "ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+
+
 
 
 class Layer:
-    """Base class.  Subclasses set the class attributes and :meth:`_sql`.
+    """Base class.  Subclasses set the class attributes and :meth:`fetch`.
 
     A layer that draws a data layer of :mod:`gis.catalog` names it in
     ``data``; its title, popup rows and labels, enumerations and whether it
@@ -98,6 +219,7 @@ class Layer:
 
     name: str = ""  # registry key, used in URLs
     data: str = ""  # the catalog's layer drawn, if any
+    kind: str = ""  # how the page's script draws it: area, point or heat
     color: str = "#3388ff"
     show: bool = True  # visible when the page opens
 
@@ -125,90 +247,121 @@ class Layer:
         """Property → {code: Chinese label}."""
         return self.entry.choices if self.data else {}
 
-    def _sql(self) -> str:
-        """A SELECT returning one ``feature`` json per row, given :bbox/:station."""
+    def fetch(self, conn: sa.Connection, view: View, scope: Scope = EVERYTHING
+              ) -> Answer:
+        """What the layer draws in ``view``, focused on ``scope`` (a display
+        filter; the connection's row policies decide what may be seen)."""
         raise NotImplementedError
 
-    def _params(self) -> dict:
-        """Extra bound parameters of :meth:`_sql`."""
-        return {}
-
-    def query(
-        self,
-        conn: sa.Connection,
-        bbox: BBox | None = None,
-        scope: Scope = EVERYTHING,
-        tolerance: float = 0.0,
-    ) -> dict:
-        """The layer's features as a GeoJSON FeatureCollection (built in PostGIS)."""
-        params = {
-            **self._params(),
-            "station": scope.station_id,
-            "tol": tolerance,
-            "has_bbox": bbox is not None,
-            "w": bbox.west if bbox else 0,
-            "s": bbox.south if bbox else 0,
-            "e": bbox.east if bbox else 0,
-            "n": bbox.north if bbox else 0,
-        }
-        rows = conn.execute(
-            sa.text(
-                "SELECT coalesce(json_agg(f.feature), '[]'::json) "
-                f"FROM ({self._sql()}) f"
-            ),
-            params,
-        ).scalar()
-        return {"type": "FeatureCollection", "features": rows}
-
-    def add_to(
-        self,
-        fmap: folium.Map,
-        conn: sa.Connection,
-        scope: Scope = EVERYTHING,
-        transform=None,
-        show: bool | None = None,
-    ) -> folium.FeatureGroup:
-        """Draw the layer as one toggleable feature group on ``fmap``.
-
-        ``transform``, if given, maps the FeatureCollection before drawing (used
-        to shift overlays onto a GCJ-02 base map); ``show`` overrides whether
-        the layer is on when the page opens.
-        """
-        group = folium.FeatureGroup(
-            name=self.title, show=self.show if show is None else show
-        )
-        collection = self.query(conn, scope=scope, tolerance=DISPLAY_TOLERANCE)
-        self.draw(group, transform(collection) if transform else collection)
-        group.add_to(fmap)
-        return group
-
-    def draw(self, group: folium.FeatureGroup, collection: dict) -> None:
+    def _detail_sql(self) -> str:
+        """A SELECT of one json object of the popup's properties, given :code."""
         raise NotImplementedError
 
+    def detail(self, conn: sa.Connection, code: str) -> dict:
+        """The popup of the feature ``code``: ``{layer, code, title, rows}``,
+        rows ``[label, text]`` in popup order (enumerations as their labels).
+        One the connection may not see is a 404 like one that does not exist."""
+        props = conn.execute(sa.text(self._detail_sql()), {"code": code}).scalar()
+        if props is None:
+            raise NotFound(
+                f"{self.title}中没有编码为 {code} 的要素 / no feature {code!r} "
+                f"in layer {self.name}"
+            )
+        rows = []
+        for field, label in self.fields.items():
+            value = props.get(field)
+            if value is None or value == "":
+                continue
+            if field in self.categorical:
+                value = self.categorical[field].get(value, value)
+            rows.append([label, str(value)])
+        return {"layer": self.name, "code": code, "title": self.title, "rows": rows}
 
-BBOX_FILTER = "(NOT :has_bbox OR {col} && ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
+    def client(self) -> dict:
+        """How the page's script draws the layer (JSON for the browser)."""
+        return {"name": self.name, "title": self.title, "kind": self.kind,
+                "color": self.color}  # fmt: skip
+
+    def legend(self) -> list[tuple[str, str, str]]:
+        """Legend entries: (label, colour, shape)."""
+        return [(self.title, self.color, "line")] if self.fields else []
 
 
-# What every boundary feature carries, besides the catalog's popup properties.
+# What every boundary feature carries to its popup, besides the catalog's
+# popup properties.
 _AREA_PROPERTIES = {
     "code": "a.code", "name": "a.name", "kind": "a.kind", "subkind": "a.subkind",
     "parent_code": "p.code", "parent_name": "p.name",
     "population": "a.population", "households": "a.households",
-    "synthetic": "a.synthetic",
 }  # fmt: skip
 
 
 class AreaLayer(Layer):
-    """Polygons from the ``area`` table of one kind (current generation)."""
+    """Polygons from the ``area`` table of one kind (current generation).
 
+    At most :attr:`budget` polygons, and :data:`MAX_BYTES`, are drawn in one
+    view: a county's 50,000 grids are no map at zoom 10, so the answer then
+    says to zoom in.
+    """
+
+    kind = "area"
     weight: float = 1.5
     fill_opacity: float = 0.08
+    budget: int = 2500
 
     @property
-    def kind(self) -> str:
+    def area_kind(self) -> str:
         return self.entry.area_kind
 
-    def _sql(self) -> str:
+    def _focus(self) -> str:
+        """The focused station's own areas (the district frame stays whole)."""
+        if self.area_kind in ("district", "township"):
+            return "true"
+        if self.area_kind == "police_station":
+            return _station_filter("a.id")
+        return _station_filter("a.station_id")
+
+    def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
+        params = {
+            **view.params(),
+            "kind": self.area_kind,
+            "station": scope.station_id,
+            "cap": self.budget + 1,
+            "margin": 8 * view.pixel,
+        }
+        where = f"""a.kind = :kind AND a.valid_to IS NULL
+                AND a.geom && {ENVELOPE} AND {self._focus()}"""
+        total = conn.execute(
+            sa.text(f"SELECT count(*) FROM (SELECT FROM area a WHERE {where} "
+                    "LIMIT :cap) x"),
+            params,
+        ).scalar()  # fmt: skip
+        if total > self.budget:
+            return Answer(self.name, view.zoom, "zoom_in", "[]", total=total)
+        # Polygons larger than the view are clipped to it (plus a margin, so
+        # that no cut edge is drawn inside it), then simplified for the zoom.
+        features, _ = _features(
+            conn,
+            f"""
+            SELECT concat('{{"type":"Feature","id":', {_json("a.code")},
+                          ',"geometry":', ST_AsGeoJSON(s.geom, :d),
+                          ',"properties":{{"code":', {_json("a.code")},
+                          ',"name":', {_json("a.name")}, '}}}}') AS feature
+              FROM area a,
+                   LATERAL (SELECT ST_Expand({ENVELOPE}, :margin) AS box) c,
+                   LATERAL (SELECT ST_Simplify(
+                       CASE WHEN a.geom @ c.box THEN a.geom
+                            ELSE ST_ClipByBox2D(a.geom, c.box::box2d) END,
+                       :tol, true) AS geom) s
+             WHERE {where} AND NOT ST_IsEmpty(s.geom)
+             ORDER BY a.code""",
+            params,
+        )
+        if len(features) > MAX_BYTES:
+            return Answer(self.name, view.zoom, "zoom_in", "[]", total=total)
+        return Answer(self.name, view.zoom, "features", features)
+
+    def _detail_sql(self) -> str:
         shown = self.fields
         props = {
             **_AREA_PROPERTIES,
@@ -216,47 +369,17 @@ class AreaLayer(Layer):
         }
         pairs = ", ".join(f"'{k}', {v}" for k, v in props.items())
         return f"""
-        SELECT json_build_object(
-            'type', 'Feature', 'id', a.code,
-            'geometry', ST_AsGeoJSON(
-                CASE WHEN :tol > 0 THEN ST_SimplifyPreserveTopology(a.geom, :tol)
-                     ELSE a.geom END, {DISPLAY_DECIMALS})::json,
-            'properties', json_build_object({pairs})) AS feature
+        SELECT json_build_object({pairs})
           FROM area a LEFT JOIN area p ON p.id = a.parent_id
-         WHERE a.kind = :kind AND a.valid_to IS NULL
-           AND {BBOX_FILTER.format(col="a.geom")}
-           AND (:station IS NULL OR a.station_id = :station)
-         ORDER BY a.code"""
+         WHERE a.kind = '{self.area_kind}' AND a.valid_to IS NULL
+           AND a.code = :code"""
 
-    def _params(self) -> dict:
-        return {"kind": self.kind}
-
-    def draw(self, group: folium.FeatureGroup, collection: dict) -> None:
-        if not collection["features"]:
-            return
-        collection = {
-            **collection,
-            "features": escape_properties(collection["features"]),
-        }
-        style = {
-            "color": self.color,
+    def client(self) -> dict:
+        return {
+            **super().client(),
             "weight": self.weight,
-            "fillColor": self.color,
             "fillOpacity": self.fill_opacity,
         }
-        folium.GeoJson(
-            collection,
-            name=self.title,
-            style_function=lambda _feature, style=style: style,
-            highlight_function=lambda _f: {
-                "weight": self.weight + 2,
-                "fillOpacity": 0.25,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-            popup=folium.GeoJsonPopup(
-                fields=list(self.fields), aliases=list(self.fields.values())
-            ),
-        ).add_to(group)
 
 
 # Where a point is: the areas the database assigned it to.
@@ -271,28 +394,6 @@ ASSIGNED = {
     "station_name": "st.name",
 }
 
-# One generic marker builder for every point layer.  Rows are compact arrays
-# [lat, lon, v0, v1, ...]; categorical values arrive as indexes into lookup lists,
-# so thousands of points cost tens of bytes each instead of ~700 for a Folium
-# Marker.  Every string was HTML-escaped on the server.
-_MARKER_JS = """(function () {
-  var cfg = %s;
-  return function (row) {
-    var html = '<table class="pa-popup">';
-    for (var i = 0; i < cfg.labels.length; i++) {
-      var v = row[i + 2], lk = cfg.lookups[i];
-      if (v === null || v === '') { continue; }
-      if (lk) { v = lk[v]; }
-      html += '<tr><th>' + cfg.labels[i] + '</th><td>' + v + '</td></tr>';
-    }
-    var color = cfg.colors[row[cfg.colorField + 2]] || cfg.color;
-    var m = L.circleMarker([row[0], row[1]], {radius: cfg.radius, color: '#333',
-      weight: 1, fillColor: color, fillOpacity: 0.9});
-    m.bindPopup(html + '</table>');
-    return m;
-  };
-})()"""
-
 
 def _time_text(column: str) -> str:
     """A timestamp as Beijing time to the minute, as popups show it."""
@@ -300,84 +401,136 @@ def _time_text(column: str) -> str:
 
 
 class PointLayer(Layer):
-    """Points from one table, with the areas they were assigned to."""
+    """Points from one table, with the areas they were assigned to.
 
+    Where the view holds at most :attr:`budget` points, they are sent one by
+    one, with their code and the value they are coloured by; else as counts
+    per square of 64 px: ``point_bin``'s up to zoom 15, counted on the spot
+    closer in (a view at zoom 16 holds a 64th of one at zoom 13).
+    """
+
+    kind = "point"
     color_field: str = ""
     colors: dict[str, str] = {}  # value of color_field → colour
     radius: int = 5
     cluster: bool = True
-    legend: dict[str, str] = {}  # optional: legend label → colour
+    legend_labels: dict[str, str] = {}  # optional: legend label → colour
+    budget: int = 2000  # points sent one by one at most
+    # Clusters of each layer look different: colour and shape (circle, square
+    # or diamond; webmap/static/pingan-map.css).
+    cluster_color: str = "#3388ff"
+    cluster_shape: str = "circle"
 
     @property
     def table(self) -> str:
         return self.entry.table
 
+    def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
+        params = {**view.params(), "station": scope.station_id}
+        in_view = f"""t.geom && {ENVELOPE} AND {_station_filter("t.station_id")}"""
+        if self.cluster and view.zoom <= BIN_LEVELS[1]:
+            squares = self._squares(view, params)
+            total = conn.execute(
+                sa.text(f"SELECT coalesce(sum(n), 0) FROM ({squares}) b"), params
+            ).scalar()
+        elif self.cluster:  # closer than the squares kept: count what is here
+            squares = f"""
+                SELECT count(*) AS n, sum(ST_X(t.geom)) AS sx, sum(ST_Y(t.geom)) AS sy
+                  FROM {self.table} t WHERE {in_view}
+                 GROUP BY floor(ST_X(t.geom) / :side), floor(ST_Y(t.geom) / :side)"""
+            params["side"] = 90.0 / 2**view.zoom
+            total = conn.execute(
+                sa.text(f"SELECT count(*) FROM (SELECT FROM {self.table} t "
+                        f"WHERE {in_view} LIMIT {self.budget + 1}) x"),
+                params,
+            ).scalar()  # fmt: skip
+        if self.cluster and total > self.budget:
+            features, _ = _features(
+                conn,
+                f"""SELECT concat('{{"type":"Feature","geometry":{{"type":"Point",',
+                    '"coordinates":[', round((sx / n)::numeric, :d), ',',
+                    round((sy / n)::numeric, :d), ']}},"properties":{{"count":',
+                    n, '}}}}') AS feature
+                  FROM ({squares}) b WHERE n > 0""",
+                params,
+            )
+            return Answer(self.name, view.zoom, "clusters", features, total=total)
+        key = _json(f"t.{self.color_field}") if self.color_field else "'null'"
+        features, truncated = _features(
+            conn,
+            f"""SELECT concat('{{"type":"Feature","id":', {_json("t.code")},
+                   ',"geometry":', ST_AsGeoJSON(t.geom, :d),
+                   ',"properties":{{"k":', {key}, '}}}}') AS feature
+              FROM {self.table} t WHERE {in_view}""",
+            params,
+            cap=self.budget,
+        )
+        return Answer(self.name, view.zoom, "features", features,
+                      truncated=truncated)  # fmt: skip
+
+    def _squares(self, view: View, params: dict) -> str:
+        """SQL: the view's squares of ``point_bin`` at the view's zoom, summed
+        over stations and grids (the row policy has chosen which)."""
+        side = 90.0 / 2**view.zoom
+        bbox = view.bbox
+        params.update(
+            layer=self.table,
+            level=max(view.zoom, BIN_LEVELS[0]),
+            x0=math.floor(bbox.west / side),
+            x1=math.floor(bbox.east / side),
+            y0=math.floor(bbox.south / side),
+            y1=math.floor(bbox.north / side),
+        )
+        return f"""
+            SELECT sum(n) AS n, sum(sx) AS sx, sum(sy) AS sy
+              FROM point_bin
+             WHERE layer = :layer AND level = :level AND n > 0
+               AND cx BETWEEN :x0 AND :x1 AND cy BETWEEN :y0 AND :y1
+               AND {_station_filter("nullif(station_id, 0)")}
+             GROUP BY cx, cy"""
+
     @property
     def columns(self) -> dict[str, str]:
-        """Property → SQL expression over alias t: every stored property but
-        the personal ones no popup shows."""
-        shown = self.fields
+        """Popup property → SQL expression over alias t."""
         return {
             p.name: _time_text(f"t.{p.name}") if p.kind == "time" else f"t.{p.name}"
             for p in self.entry.stored
-            if p.name != "code" and (p.name in shown or not p.personal)
+            if p.name in self.fields
         }
 
-    def _sql(self) -> str:
+    def _detail_sql(self) -> str:
         props = {"code": "t.code", **self.columns, **ASSIGNED}
         pairs = ", ".join(f"'{k}', {v}" for k, v in props.items())
         return f"""
-        SELECT json_build_object(
-            'type', 'Feature', 'id', t.code,
-            'geometry', ST_AsGeoJSON(t.geom, {DISPLAY_DECIMALS})::json,
-            'properties', json_build_object({pairs})) AS feature
+        SELECT json_build_object({pairs})
           FROM {self.table} t
           LEFT JOIN area v ON v.id = t.village_id
           LEFT JOIN area g ON g.id = t.grid_id
           LEFT JOIN area tw ON tw.id = t.township_id
           LEFT JOIN area st ON st.id = t.station_id
-         WHERE {BBOX_FILTER.format(col="t.geom")}
-           AND (:station IS NULL OR t.station_id = :station)
-         ORDER BY t.code"""
+         WHERE t.code = :code"""
 
-    def draw(self, group: folium.FeatureGroup, collection: dict) -> None:
-        fields = list(self.fields)
-        lookups = {
-            f: list(self.categorical[f]) for f in fields if f in self.categorical
-        }
-        rows = []
-        for feature in collection["features"]:
-            lon, lat = feature["geometry"]["coordinates"]
-            props = feature["properties"]
-            row = [round(lat, 6), round(lon, 6)]
-            for f in fields:
-                value = props.get(f)
-                if f in lookups and value is not None:
-                    value = lookups[f].index(value)
-                elif isinstance(value, str):
-                    value = html.escape(value)
-                row.append(value)
-            rows.append(row)
-        cfg = {
-            "labels": [html.escape(label) for label in self.fields.values()],
-            "lookups": [
-                [html.escape(self.categorical[f][code]) for code in lookups[f]]
-                if f in lookups
-                else None
-                for f in fields
-            ],
-            "colorField": fields.index(self.color_field),
-            "colors": [
-                self.colors.get(code, self.color)
-                for code in lookups.get(self.color_field, [])
-            ],
-            "color": self.color,
+    def client(self) -> dict:
+        return {
+            **super().client(),
+            "colors": self.colors,
             "radius": self.radius,
+            "cluster": {"color": self.cluster_color, "shape": self.cluster_shape},
         }
-        # json.dumps escapes nothing HTML-special here (all text is escaped above),
-        # but "</" is still broken up so no value can ever close the script tag.
-        callback = _MARKER_JS % json.dumps(cfg).replace("</", "<\\/")
-        options = {} if self.cluster else {"disableClusteringAtZoom": 1}
-        FastMarkerCluster(
-            rows, callback=callback, name=self.title, options=options
-        ).add_to(group)
+
+    def legend(self) -> list[tuple[str, str, str]]:
+        if self.legend_labels:
+            return [
+                (f"{self.title}·{label}", color, "dot")
+                for label, color in self.legend_labels.items()
+            ] + [(f"{self.title}·聚合(数量)", self.cluster_color,
+                f"cluster-{self.cluster_shape}")]
+        lookup = self.categorical.get(self.color_field, {})
+        seen, out = set(), []
+        for code, color in self.colors.items():
+            if color not in seen:
+                seen.add(color)
+                out.append((f"{self.title}·{lookup.get(code, code)}", color, "dot"))
+        out = out or [(self.title, self.color, "dot")]
+        return out + [(f"{self.title}·聚合(数量)", self.cluster_color,
+                f"cluster-{self.cluster_shape}")]

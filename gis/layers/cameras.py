@@ -9,4 +9,6 @@ class CameraLayer(PointLayer):
     color_field = "status"
     colors = {"online": "#2b8cbe", "offline": "#969696", "fault": "#d7301f"}
     radius = 4
-    show = False  # thousands: clustered, and off until asked for
+    show = False  # thousands: off until asked for
+    cluster_color = "#2171b5"
+    cluster_shape = "square"

@@ -1,66 +1,50 @@
 """Incident density heat map for leadership.
 
-Drawn from counts per square of :data:`BIN_DEGREES` (``incident_bins`` in the
-schema), never from single incidents: leaders see patterns, not places of
-people, and a million incidents travel as a few thousand weighted squares.
+Drawn from counts per square (``point_bin``, migration 0013), never from single
+incidents: leaders see patterns, not places of people, and a million incidents
+travel as a few thousand weighted squares.  Leaders read squares of zoom 14 and
+coarser only (about 500 m): finer than a village, coarser than an address.
 """
 
-import folium
 import sqlalchemy as sa
-from folium.plugins import HeatMap
 
-from gis.layers.base import EVERYTHING, BBox, Layer, Scope
+from gis.layers.base import EVERYTHING, Answer, Layer, View, _features, _station_filter
 
-# About 450 m east-west by 550 m north-south here: finer than a village, coarser
-# than a street address.
-BIN_DEGREES = 0.005
+LEVELS = (7, 14)
 
 
 class HeatLayer(Layer):
     name = "heat"
+    kind = "heat"
     title = "矛盾纠纷热力"
+    personal = False
 
-    def query(
-        self,
-        conn: sa.Connection,
-        bbox: BBox | None = None,
-        scope: Scope = EVERYTHING,
-        tolerance: float = 0.0,
-    ) -> dict:
-        """Weighted squares as GeoJSON points (``count`` per square and
-        category summed), within ``bbox``."""
-        rows = conn.execute(
-            sa.text("""
-                SELECT json_build_object('type', 'Feature',
-                       'geometry', json_build_object('type', 'Point',
-                                   'coordinates', json_build_array(lon, lat)),
-                       'properties', json_build_object('count', sum(n)))
-                  FROM incident_bins(:size)
-                 WHERE :w IS NULL OR (lon BETWEEN :w AND :e AND lat BETWEEN :s AND :n)
-                 GROUP BY lon, lat"""),
+    def fetch(self, conn: sa.Connection, view: View, scope=EVERYTHING) -> Answer:
+        """Incidents per square one zoom finer than the view's, as GeoJSON
+        points with their ``count``."""
+        level = min(max(view.zoom + 1, LEVELS[0]), LEVELS[1])
+        side = 90.0 / 2**level
+        features, _ = _features(
+            conn,
+            f"""SELECT concat('{{"type":"Feature","geometry":{{"type":"Point",',
+                    '"coordinates":[', round((sum(sx) / sum(n))::numeric, 5), ',',
+                    round((sum(sy) / sum(n))::numeric, 5), ']}},"properties":',
+                    '{{"count":', sum(n), '}}}}') AS feature
+                  FROM point_bin
+                 WHERE layer = 'incident' AND level = :level AND n > 0
+                   AND cx BETWEEN :x0 AND :x1 AND cy BETWEEN :y0 AND :y1
+                   AND {_station_filter("nullif(station_id, 0)")}
+                 GROUP BY cx, cy HAVING sum(n) > 0""",
             {
-                "size": BIN_DEGREES,
-                "w": bbox.west if bbox else None,
-                "e": bbox.east if bbox else None,
-                "s": bbox.south if bbox else None,
-                "n": bbox.north if bbox else None,
+                "level": level,
+                "station": scope.station_id,
+                "x0": int(view.bbox.west // side),
+                "x1": int(view.bbox.east // side),
+                "y0": int(view.bbox.south // side),
+                "y1": int(view.bbox.north // side),
             },
-        ).scalars()
-        return {"type": "FeatureCollection", "features": list(rows)}
+        )
+        return Answer(self.name, view.zoom, "heat", features)
 
-    def draw(self, group: folium.FeatureGroup, collection: dict) -> None:
-        features = collection["features"]
-        if not features:
-            return
-        top = max(f["properties"]["count"] for f in features)
-        points = [
-            [
-                round(f["geometry"]["coordinates"][1], 5),
-                round(f["geometry"]["coordinates"][0], 5),
-                round(f["properties"]["count"] / top, 4),
-            ]
-            for f in features
-        ]
-        HeatMap(
-            points, name=self.title, radius=22, blur=20, min_opacity=0.3, max_zoom=13
-        ).add_to(group)
+    def detail(self, conn, code):
+        raise NotImplementedError("the heat map has no single features")

@@ -22,7 +22,7 @@ class IncidentLayer(PointLayer):
     data = "incidents"  # title, popup, enumerations, personal: gis.catalog
     color_field = "category"
     colors = _COLORS
-    legend = {
+    legend_labels = {
         "矛盾纠纷": "#fd8d3c",
         "案件": "#bd0026",
         "信访": "#7a0177",
@@ -30,3 +30,5 @@ class IncidentLayer(PointLayer):
         "安全隐患": "#41ab5d",
     }
     radius = 5
+    cluster_color = "#e6550d"
+    cluster_shape = "circle"

@@ -13,4 +13,6 @@ class PostLayer(PointLayer):
         "workstation": "#feb24c",
     }
     radius = 7
-    cluster = False  # a few hundred at most: show each one
+    # A district has a few hundred (one by one), a county thousands (clusters).
+    cluster_color = "#99000d"
+    cluster_shape = "diamond"
