@@ -77,14 +77,14 @@ FONT_STACK = (
 
 _LEGEND = Template("""
 {% macro html(this, kwargs) %}
-<div class="pa-legend">
-  <div class="pa-legend-title">图例</div>
+<details class="pa-legend" open>
+  <summary class="pa-legend-title">图例</summary>
   {% for label, color, shape in this.entries %}
   <div><span class="pa-key pa-key-{{ shape|e }}" style="--c: {{ color|e }}"></span>
     {{- label|e }}</div>
   {% endfor %}
   {% if this.note %}<div class="pa-legend-note">{{ this.note|e }}</div>{% endif %}
-</div>
+</details>
 {% endmacro %}
 """)
 _PAGE_CSS = """
@@ -93,7 +93,8 @@ body, .leaflet-container { font-family: %s; }
 .pa-legend { position: fixed; bottom: 28px; right: 12px; z-index: 900;
   background: rgba(255, 255, 255, .92); padding: 8px 12px; border-radius: 6px;
   box-shadow: 0 1px 4px rgba(0, 0, 0, .3); font-size: 12px; line-height: 1.6; }
-.pa-legend-title { font-weight: bold; margin-bottom: 4px; }
+.pa-legend-title { font-weight: bold; margin-bottom: 4px; cursor: pointer; }
+.pa-legend:not([open]) .pa-legend-title { margin-bottom: 0; }
 .pa-legend-note { margin-top: 4px; color: #a00; }
 .pa-key { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
   vertical-align: middle; border: 2px solid var(--c); box-sizing: border-box; }
@@ -219,10 +220,17 @@ def build(
         groups.append((name, group))
         drawn.append(layer.client())
         entries += layer.legend()
-    fmap.fit_bounds([[south, west], [north, east]])
     folium.LayerControl(collapsed=False).add_to(fmap)
     Legend(entries, note=_synthetic_note(conn)).add_to(fmap)
-    config = {"api": api, "layers": drawn, "gcj": gcj, "station": station_code}
+    config = {
+        "api": api,
+        "layers": drawn,
+        "gcj": gcj,
+        "station": station_code,
+        # Fitted by the script without animation, before its first fetch: an
+        # animated fit would end in a second round of fetches for nothing.
+        "fit": [[south, west], [north, east]],
+    }
     heat = any(layer["kind"] == "heat" for layer in drawn)
     ViewLayers(config, groups, heat=heat).add_to(fmap)
     root = fmap.get_root()

@@ -15,52 +15,56 @@ LAYER_TITLES = [
     "派出所辖区",
     "区界",
     "警务室/工作站",
+    "重点场所",
     "视频监控(雪亮工程)",
     "矛盾纠纷/事件",
 ]
 
-# Counts what Leaflet actually drew: GeoJSON features and clustered markers.
+# What Leaflet actually drew: polygons, single points, and clusters with the
+# counts they show, per layer (the page's script keeps each layer in its group).
 COUNT_LAYERS_JS = """() => {
-  const map = Object.keys(window).filter(k => k.startsWith('map_'))
-                    .map(k => window[k]).find(m => m instanceof L.Map);
-  let polygons = 0, clustered = 0;
-  map.eachLayer(layer => {
-    if (layer instanceof L.Polygon) polygons += 1;
-    if (layer instanceof L.MarkerClusterGroup) clustered += layer.getLayers().length;
+  const out = {polygons: 0, points: 0, clusters: 0, counted: {},
+               zoom: paMap.map.getZoom(), drawn: paMap.drawn};
+  paMap.config.layers.forEach(layer => {
+    const group = paMap.groups[layer.name];
+    if (!paMap.map.hasLayer(group)) return;
+    group.eachLayer(child => {
+      const leaves = child.getLayers ? child.getLayers() : [child];
+      leaves.forEach(leaf => {
+        if (leaf instanceof L.Polygon) out.polygons += 1;
+        else if (leaf instanceof L.CircleMarker) out.points += 1;
+        else if (leaf instanceof L.Marker) {
+          out.clusters += 1;
+          const n = Number(leaf.options.title.split(' ').pop());
+          out.counted[layer.name] = (out.counted[layer.name] || 0) + n;
+        }
+      });
+    });
   });
-  return {polygons, clustered, zoom: map.getZoom()};
+  return out;
 }"""
 
-# Render every popup's content into a detached element through innerHTML: an
-# unescaped <img onerror> would run there exactly as it would in a real popup.
-RENDER_POPUPS_JS = """() => {
-  const map = Object.keys(window).filter(k => k.startsWith('map_'))
-                    .map(k => window[k]).find(m => m instanceof L.Map);
-  const sink = document.createElement('div'), seen = new Set();
-  // A popup bound on a GeoJSON group is a function of the clicked feature.
-  // map.eachLayer also lists the groups' members: render each leaf once.
-  const visit = (layer, inherited) => {
-    const popup = (layer.getPopup && layer.getPopup()) || inherited;
-    if (layer.getLayers) { layer.getLayers().forEach(c => visit(c, popup)); return; }
-    if (!popup || seen.has(layer)) return;
-    seen.add(layer);
-    let content = popup.getContent();
-    if (typeof content === 'function') content = content(layer);
-    const box = document.createElement('div');
-    if (content instanceof HTMLElement) box.appendChild(content);
-    else box.innerHTML = content;
-    sink.appendChild(box);
-  };
-  map.eachLayer(layer => visit(layer, null));
-  return sink.textContent;
-}"""
+# Wait for the script's next finished round of fetches after round ``n``.
+DRAWN_AFTER = "n => window.paMap && paMap.drawn > n"
 
 
-def test_coverage_map_renders_offline(live_server, admin_page, artifacts):
+def drawn(page, after: int = 0) -> dict:
+    page.wait_for_function(DRAWN_AFTER, arg=after, timeout=20_000)
+    return page.evaluate(COUNT_LAYERS_JS)
+
+
+def test_coverage_map_fetches_draws_pans_and_fetches_again(
+    live_server, admin_page, artifacts
+):
     page = admin_page.page
-    page.goto(f"{live_server.url}/map/coverage", wait_until="load")
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_selector(".marker-cluster")
+    fetched = []
+    page.on(
+        "request",
+        lambda r: "/api/layers/" in r.url and fetched.append(r.url),
+    )
+    response = page.goto(f"{live_server.url}/map/coverage", wait_until="load")
+    assert len(response.body()) < 300_000  # a shell: the data comes by view
+    first = drawn(page)
     labels = [
         t.strip()
         for t in page.locator(
@@ -68,12 +72,28 @@ def test_coverage_map_renders_offline(live_server, admin_page, artifacts):
         ).all_inner_texts()
     ]
     assert labels == LAYER_TITLES
-    drawn = page.evaluate(COUNT_LAYERS_JS)
-    # district + townships + villages drawn at start (grids/stations are off).
-    assert drawn["polygons"] >= 1 + 12 + 168
-    assert drawn["clustered"] >= 5000  # incidents (cameras are off at start)
+    # district + townships + villages (grids and stations are off at start)
+    assert first["polygons"] >= 1 + 12 + 168
+    assert first["counted"]["incidents"] == 5000  # in clusters, none lost
+    assert page.locator(".pa-cluster").count() == first["clusters"] > 0
     assert page.locator(".pa-legend").inner_text().startswith("图例")
+    assert "演示数据" in page.locator(".pa-legend").inner_text()
+    marks = page.evaluate(
+        "() => performance.getEntriesByType('mark').map(m => m.name)"
+    )
+    assert "pa-first-draw" in marks
     page.screenshot(path=str(artifacts / "coverage.png"))
+    before = len(fetched)
+    assert before == 5  # the five layers that are on, once each
+    page.evaluate("() => { paMap.map.setView(paMap.map.getCenter(), 15); }")
+    close = drawn(page, first["drawn"])
+    page.evaluate("() => { paMap.map.panBy([600, 300], {animate: false}); }")
+    panned = drawn(page, close["drawn"])
+    assert len(fetched) == before + 10  # fetched again, for each new view
+    assert len({u.split("bbox=")[1] for u in fetched[-5:]}) == 1
+    assert fetched[-1].split("bbox=")[1] != fetched[before].split("bbox=")[1]
+    assert panned["points"] > 0  # close in: single incidents and posts
+    page.screenshot(path=str(artifacts / "coverage-z15.png"))
     assert admin_page.external == []
     assert admin_page.errors == []
 
@@ -84,20 +104,22 @@ window.__csp = [];
 document.addEventListener('securitypolicyviolation',
   e => window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI));
 """
-# Open the popup of the first clustered marker (a post), as a click would: zoom
-# in without animation, spiderfy its cluster if it still has one, open it.
-OPEN_POPUP_JS = """() => new Promise(done => {
-  const map = Object.keys(window).filter(k => k.startsWith('map_'))
-                    .map(k => window[k]).find(m => m instanceof L.Map);
-  let group = null;
-  map.eachLayer(l => { if (!group && l instanceof L.MarkerClusterGroup) group = l; });
-  const marker = group.getLayers()[0];
-  map.setView(marker.getLatLng(), map.getMaxZoom(), {animate: false});
-  setTimeout(() => {
-    const parent = group.getVisibleParent(marker);
-    if (parent && parent !== marker && parent.spiderfy) parent.spiderfy();
-    setTimeout(() => { marker.openPopup(); done(); }, 500);
-  }, 500);
+# Zoom in on the first post, wait for it to be drawn one by one, click it.
+OPEN_POPUP_JS = """() => new Promise((done, fail) => {
+  const group = paMap.groups.posts, round = paMap.drawn;
+  let first = null;
+  group.eachLayer(l => (l.getLayers ? l.getLayers() : [l])
+    .forEach(leaf => { if (!first) first = leaf; }));
+  paMap.map.setView(first.getLatLng(), 17, {animate: false});
+  const wait = () => {
+    if (paMap.drawn <= round) return setTimeout(wait, 50);
+    let point = null;
+    group.eachLayer(l => { if (!point && l instanceof L.CircleMarker) point = l; });
+    if (!point) return fail('no post drawn at zoom 17');
+    point.fire('click', {latlng: point.getLatLng()});
+    done(point.getLatLng());
+  };
+  wait();
 })"""
 # A script injected without the nonce (as injected markup would be) must not run.
 INJECT_JS = """() => {
@@ -115,12 +137,12 @@ def test_coverage_map_draws_under_the_csp(live_server, admin_page, artifacts):
     policy = response.headers["content-security-policy"]
     assert "'nonce-" in policy and "'unsafe-eval'" not in policy
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
-    page.wait_for_selector(".marker-cluster")
-    drawn = page.evaluate(COUNT_LAYERS_JS)
-    assert drawn["polygons"] >= 1 + 12 + 168 and drawn["clustered"] >= 5000
+    first = drawn(page)
+    assert first["polygons"] >= 1 + 12 + 168 and first["clusters"] > 0
     page.screenshot(path=str(artifacts / "coverage-csp.png"))
-    page.evaluate(OPEN_POPUP_JS)  # Leaflet sets the popup's HTML and styles
+    page.evaluate(OPEN_POPUP_JS)  # the popup is fetched, then set as text
     page.wait_for_selector(".leaflet-popup-content .pa-popup")
+    assert "类型" in page.locator(".leaflet-popup-content").inner_text()
     page.wait_for_timeout(400)  # the popup's fade-in
     page.screenshot(path=str(artifacts / "coverage-csp-popup.png"))
     assert page.evaluate("() => window.__csp") == []
@@ -132,12 +154,12 @@ def test_coverage_map_draws_under_the_csp(live_server, admin_page, artifacts):
 def test_layers_toggle(live_server, admin_page):
     page = admin_page.page
     page.goto(f"{live_server.url}/map/coverage", wait_until="load")
-    before = page.evaluate(COUNT_LAYERS_JS)
+    before = drawn(page)
     page.locator(".leaflet-control-layers-overlays").get_by_text(
         "网格", exact=True
     ).click()
-    after = page.evaluate(COUNT_LAYERS_JS)
-    assert after["polygons"] > before["polygons"] + 300  # the grids appeared
+    after = drawn(page, before["drawn"])
+    assert after["polygons"] >= before["polygons"] + 436  # the grids appeared
     assert admin_page.errors == []
 
 
@@ -161,14 +183,40 @@ def test_user_text_in_popups_cannot_run_script(evil_url, browser):
     page = OfflinePage(browser)
     try:
         page.sign_in(server.url, "evil_admin")
-        page.page.goto(f"{server.url}/map/coverage", wait_until="load")
-        text = page.page.evaluate(RENDER_POPUPS_JS)
-        page.page.wait_for_timeout(300)  # give a (wrongly) loaded image time to fail
-        assert text.count(EVIL) == 2  # shown as text: the name and the description
-        assert page.page.evaluate("() => window.__xss") is None
+        tab = page.page
+        tab.goto(f"{server.url}/map/coverage", wait_until="load")
+        tab.wait_for_function(DRAWN_AFTER, arg=0)
+        # The district's name, as its tooltip shows it on hover...
+        tab.mouse.move(500, 300)  # off the incident in the middle
+        tab.wait_for_selector(".leaflet-tooltip")
+        assert tab.locator(".leaflet-tooltip").inner_text() == EVIL
+        # ...and the incident's description, in its popup.
+        tab.evaluate(OPEN_INCIDENT_JS)
+        tab.wait_for_selector(".leaflet-popup-content .pa-popup")
+        assert EVIL in tab.locator(".leaflet-popup-content").inner_text()
+        images = ".leaflet-popup-content img, .leaflet-tooltip img"
+        assert tab.locator(images).count() == 0
+        tab.wait_for_timeout(300)  # give a (wrongly) loaded image time to fail
+        assert tab.evaluate("() => window.__xss") is None
+        assert page.errors == []
     finally:
         page.page.close()
         server.close()
+
+
+OPEN_INCIDENT_JS = """() => new Promise(done => {
+  const round = paMap.drawn;
+  paMap.map.setView([30.05, 100.05], 17, {animate: false});
+  const wait = () => {
+    if (paMap.drawn <= round) return setTimeout(wait, 50);
+    let point = null;
+    paMap.groups.incidents.eachLayer(
+      l => { if (l instanceof L.CircleMarker) point = l; });
+    point.fire('click', {latlng: point.getLatLng()});
+    done();
+  };
+  wait();
+})"""
 
 
 def test_login_upload_preview_and_import(make_database, browser, tmp_path, artifacts):

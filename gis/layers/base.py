@@ -35,9 +35,10 @@ SIMPLIFY_PX = 1 / 3
 ROUND_PX = 1 / 4
 # Clusters: the squares of point_bin, whose levels are the zooms 7..15.
 BIN_LEVELS = (7, 15)
-# The most one answer carries: a layer whose view would take more (a county's
-# surveyed grids at zoom 15) answers "zoom in" instead.
-MAX_BYTES = 480_000
+# The most one answer carries, as JSON text: a layer whose view would take
+# more answers "zoom in" instead.  (The web endpoint also holds each answer to
+# what it costs on the wire, gzipped: webmap/layers.py.)
+MAX_BYTES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,15 @@ class Answer:
     features: str  # a JSON array
     total: int | None = None
     truncated: bool = False
+    more: bool = False  # there are more than ``total``
+
+    def zoom_in(self) -> Answer:
+        """The same view answered "too much here, zoom in" (``total``: the
+        features that were in view, or at least how many)."""
+        total = self.total if self.total is not None else self.features.count(
+            '"type":"Feature"'
+        )
+        return Answer(self.layer, self.zoom, "zoom_in", "[]", total=total)
 
     def json(self) -> str:
         meta = f'"layer":"{self.layer}","zoom":{self.zoom},"mode":"{self.mode}"'
@@ -165,6 +175,8 @@ class Answer:
             meta += f',"total":{self.total}'
         if self.truncated:
             meta += ',"truncated":true'
+        if self.more:
+            meta += ',"more":true'
         return (
             f'{{"type":"FeatureCollection",{meta},"features":{self.features}}}'
         )
@@ -337,7 +349,8 @@ class AreaLayer(Layer):
             params,
         ).scalar()  # fmt: skip
         if total > self.budget:
-            return Answer(self.name, view.zoom, "zoom_in", "[]", total=total)
+            return Answer(self.name, view.zoom, "zoom_in", "[]", total=self.budget,
+                          more=True)  # fmt: skip
         # Polygons larger than the view are clipped to it (plus a margin, so
         # that no cut edge is drawn inside it), then simplified for the zoom.
         features, _ = _features(
@@ -357,9 +370,8 @@ class AreaLayer(Layer):
              ORDER BY a.code""",
             params,
         )
-        if len(features) > MAX_BYTES:
-            return Answer(self.name, view.zoom, "zoom_in", "[]", total=total)
-        return Answer(self.name, view.zoom, "features", features)
+        answer = Answer(self.name, view.zoom, "features", features, total=total)
+        return answer.zoom_in() if len(features) > MAX_BYTES else answer
 
     def _detail_sql(self) -> str:
         shown = self.fields

@@ -188,8 +188,8 @@
     group.clearLayers();
     delete this.notes[layer.name];
     if (answer.mode === 'zoom_in') {
-      this.notes[layer.name] = layer.title + '：本视图内过多（' +
-        answer.total + '+），请放大查看';
+      this.notes[layer.name] = layer.title + '：本视图内要素过多（' +
+        (answer.more ? '超过 ' : '') + answer.total + ' 个），请放大查看';
       return;
     }
     if (this.config.gcj) {
@@ -288,6 +288,7 @@
 
   window.PinganMap = {
     start: function (map, config, groups) {
+      if (config.fit) { map.fitBounds(config.fit, {animate: false}); }
       var instance = new PinganMap(map, config, groups);
       window.paMap = instance;
       instance.refresh();
