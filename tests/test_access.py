@@ -480,7 +480,7 @@ def test_an_owner_url_for_the_web_app_is_refused(database):
 # -- leaders --
 
 
-def test_leaders_get_patterns_not_people(client, bearer):
+def test_leaders_get_patterns_not_people(client, bearer, database):
     headers = bearer["lead1"]
     texts = [
         client.get(path, headers=headers).get_data(as_text=True)
@@ -498,7 +498,9 @@ def test_leaders_get_patterns_not_people(client, bearer):
         "/api/layers/heat", query_string={"bbox": "99.9,29.9,100.3,30.2", "zoom": 12},
         headers=headers,
     ).get_json()
-    assert sum(f["properties"]["count"] for f in heat["features"]) == 2  # drawn
+    with db.get_engine(database).connect() as owner:
+        incidents = owner.execute(sa.text("SELECT count(*) FROM incident")).scalar()
+    assert sum(f["properties"]["count"] for f in heat["features"]) == incidents > 0
 
 
 # -- sign-in, lock-out, sessions --

@@ -325,14 +325,6 @@ class AreaLayer(Layer):
     def area_kind(self) -> str:
         return self.entry.area_kind
 
-    def _focus(self) -> str:
-        """The focused station's own areas (the district frame stays whole)."""
-        if self.area_kind in ("district", "township"):
-            return "true"
-        if self.area_kind == "police_station":
-            return _station_filter("a.id")
-        return _station_filter("a.station_id")
-
     def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
         params = {
             **view.params(),
@@ -341,13 +333,12 @@ class AreaLayer(Layer):
             "cap": self.budget + 1,
             "margin": 8 * view.pixel,
         }
-        where = f"""a.kind = :kind AND a.valid_to IS NULL
-                AND a.geom && {ENVELOPE} AND {self._focus()}"""
+        # The view's areas by the spatial index, under the one rule
+        # (areas_in_box, migration 0013), then read by id under the policies.
+        in_view = f"areas_in_box(:kind, {ENVELOPE}, :station, :cap)"
         total = conn.execute(
-            sa.text(f"SELECT count(*) FROM (SELECT FROM area a WHERE {where} "
-                    "LIMIT :cap) x"),
-            params,
-        ).scalar()  # fmt: skip
+            sa.text(f"SELECT count(*) FROM {in_view}"), params
+        ).scalar()
         if total > self.budget:
             return Answer(self.name, view.zoom, "zoom_in", "[]", total=self.budget,
                           more=True)  # fmt: skip
@@ -366,7 +357,7 @@ class AreaLayer(Layer):
                        CASE WHEN a.geom @ c.box THEN a.geom
                             ELSE ST_ClipByBox2D(a.geom, c.box::box2d) END,
                        :tol, true) AS geom) s
-             WHERE {where} AND NOT ST_IsEmpty(s.geom)
+             WHERE a.id IN (SELECT {in_view}) AND NOT ST_IsEmpty(s.geom)
              ORDER BY a.code""",
             params,
         )
@@ -438,24 +429,27 @@ class PointLayer(Layer):
         return self.entry.table
 
     def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
-        params = {**view.params(), "station": scope.station_id}
-        in_view = f"""t.geom && {ENVELOPE} AND {_station_filter("t.station_id")}"""
+        params = {
+            **view.params(),
+            "station": scope.station_id,
+            "table": self.table,
+            "cap": self.budget + 1,
+        }
+        # Searched by the spatial index under the one rule (points_in_box and
+        # point_squares_in_box, migration 0013); rows then read by id under the
+        # policies.
+        box = f":table, {ENVELOPE}, :station"
         if self.cluster and view.zoom <= BIN_LEVELS[1]:
             squares = self._squares(view, params)
             total = conn.execute(
                 sa.text(f"SELECT coalesce(sum(n), 0) FROM ({squares}) b"), params
             ).scalar()
         elif self.cluster:  # closer than the squares kept: count what is here
-            squares = f"""
-                SELECT count(*) AS n, sum(ST_X(t.geom)) AS sx, sum(ST_Y(t.geom)) AS sy
-                  FROM {self.table} t WHERE {in_view}
-                 GROUP BY floor(ST_X(t.geom) / :side), floor(ST_Y(t.geom) / :side)"""
+            squares = f"SELECT * FROM point_squares_in_box({box}, :side)"
             params["side"] = 90.0 / 2**view.zoom
             total = conn.execute(
-                sa.text(f"SELECT count(*) FROM (SELECT FROM {self.table} t "
-                        f"WHERE {in_view} LIMIT {self.budget + 1}) x"),
-                params,
-            ).scalar()  # fmt: skip
+                sa.text(f"SELECT count(*) FROM points_in_box({box}, :cap)"), params
+            ).scalar()
         if self.cluster and total > self.budget:
             features, _ = _features(
                 conn,
@@ -473,7 +467,8 @@ class PointLayer(Layer):
             f"""SELECT concat('{{"type":"Feature","id":', {_json("t.code")},
                    ',"geometry":', ST_AsGeoJSON(t.geom, :d),
                    ',"properties":{{"k":', {key}, '}}}}') AS feature
-              FROM {self.table} t WHERE {in_view}""",
+              FROM {self.table} t
+             WHERE t.id IN (SELECT points_in_box({box}, :cap))""",
             params,
             cap=self.budget,
         )
@@ -486,7 +481,6 @@ class PointLayer(Layer):
         side = 90.0 / 2**view.zoom
         bbox = view.bbox
         params.update(
-            layer=self.table,
             level=max(view.zoom, BIN_LEVELS[0]),
             x0=math.floor(bbox.west / side),
             x1=math.floor(bbox.east / side),
@@ -496,7 +490,7 @@ class PointLayer(Layer):
         return f"""
             SELECT sum(n) AS n, sum(sx) AS sx, sum(sy) AS sy
               FROM point_bin
-             WHERE layer = :layer AND level = :level AND n > 0
+             WHERE layer = :table AND level = :level AND n > 0
                AND cx BETWEEN :x0 AND :x1 AND cy BETWEEN :y0 AND :y1
                AND {_station_filter("nullif(station_id, 0)")}
              GROUP BY cx, cy"""

@@ -172,3 +172,90 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION point_bins_rebuild(text), point_bins_flush(text, boolean),
     point_bins_stage(), point_bins_track() FROM PUBLIC;
+
+-- Searching a view's rows by their spatial index, under the row policies ------
+--
+-- A row policy's condition is checked before any condition of the query that
+-- is not LEAKPROOF, and PostGIS's && is not: under the policies, "geom && box"
+-- cannot use the GiST index and a view of a million incidents is a sequential
+-- scan (0.5 s).  These functions search the index as the owner and then apply
+-- the very rule of the policies (pingan_sees, pingan_sees_area), returning ids
+-- only; the map layers read those rows by id, through the policies again.
+
+-- The area policy's rule, as a function it and areas_in_box share.
+CREATE FUNCTION pingan_sees_area(p_kind text, p_id bigint, p_station bigint)
+RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pingan_role() IN ('admin', 'planner', 'leader')
+        OR (pingan_role() <> '' AND p_kind IN ('district', 'township'))
+        OR (p_kind = 'police_station' AND p_id = pingan_station())
+        OR pingan_sees(p_station, CASE WHEN p_kind = 'grid' THEN p_id END)
+$$;
+ALTER POLICY area_scope ON area USING (pingan_sees_area(kind, id, station_id));
+
+-- Whether the session's own role is bound by the row policies at all: the web
+-- app's role is; the owner (the CLI, imports, tests of the layers) is not, and
+-- is answered as the policies would answer it, with every row.
+CREATE FUNCTION pingan_bound() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT NOT (r.rolsuper OR r.rolbypassrls OR r.oid = c.relowner)
+      FROM pg_roles r, pg_class c
+     WHERE r.rolname = session_user AND c.oid = 'public.area'::regclass
+$$;
+
+-- Current areas of one kind whose box meets p_box, that the user may see (at
+-- most p_limit).  p_station: only that station's own (a station map's focus).
+CREATE FUNCTION areas_in_box(p_kind text, p_box geometry, p_station bigint,
+                             p_limit integer)
+RETURNS SETOF bigint LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+DECLARE
+    bound constant boolean := pingan_bound();
+BEGIN
+    RETURN QUERY
+    SELECT id FROM area
+     WHERE kind = p_kind AND valid_to IS NULL AND geom && p_box
+       AND (NOT bound OR pingan_sees_area(kind, id, station_id))
+       AND (p_station IS NULL OR p_kind IN ('district', 'township')
+            OR CASE WHEN p_kind = 'police_station' THEN id ELSE station_id END
+               = p_station)
+     LIMIT p_limit;
+END $$;
+
+-- Points of one table in p_box that the user may see (at most p_limit).
+CREATE FUNCTION points_in_box(p_table text, p_box geometry, p_station bigint,
+                              p_limit integer)
+RETURNS SETOF bigint LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_table NOT IN ('post', 'camera', 'site', 'incident') THEN
+        RAISE EXCEPTION 'points_in_box: no point layer %', p_table;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT id FROM %I WHERE geom && $1 AND (NOT $4 OR pingan_sees(station_id, '
+        'grid_id)) AND ($2 IS NULL OR station_id = $2) LIMIT $3', p_table)
+        USING p_box, p_station, p_limit, pingan_bound();
+END $$;
+
+-- The same points counted per square of side p_side (degrees): clusters closer
+-- in than point_bin keeps.
+CREATE FUNCTION point_squares_in_box(p_table text, p_box geometry,
+                                     p_station bigint, p_side float8)
+RETURNS TABLE (n bigint, sx float8, sy float8) LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_table NOT IN ('post', 'camera', 'site', 'incident') THEN
+        RAISE EXCEPTION 'point_squares_in_box: no point layer %', p_table;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT count(*), sum(ST_X(geom)), sum(ST_Y(geom)) FROM %I '
+        'WHERE geom && $1 AND (NOT $4 OR pingan_sees(station_id, grid_id)) '
+        'AND ($2 IS NULL OR station_id = $2) '
+        'GROUP BY floor(ST_X(geom) / $3), floor(ST_Y(geom) / $3)', p_table)
+        USING p_box, p_station, p_side, pingan_bound();
+END $$;
+
+REVOKE EXECUTE ON FUNCTION areas_in_box(text, geometry, bigint, integer),
+    points_in_box(text, geometry, bigint, integer),
+    point_squares_in_box(text, geometry, bigint, float8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION areas_in_box(text, geometry, bigint, integer),
+    points_in_box(text, geometry, bigint, integer),
+    point_squares_in_box(text, geometry, bigint, float8) TO pingan_web;
