@@ -281,7 +281,9 @@ def _today(browser, world, env, password, args, old_root, html, first) -> None:
         )
         page.close()
     if status != 200:
-        print(f"today ({TODAY_COMMIT}): HTTP {status} after {wall / 1000:.1f} s")
+        why = " (gunicorn ends a worker after 120 s)" if wall > 119_000 else ""
+        print(f"today ({TODAY_COMMIT}): no page, HTTP {status} after "
+              f"{wall / 1000:.1f} s{why}")  # fmt: skip
         return
     print(f"today ({TODAY_COMMIT}): page HTML {size / 1024:,.0f} KB, drawn at its "
           f"load event {loaded:,.0f} ms after navigation; now: {html / size:.4f} "

@@ -497,3 +497,44 @@ def test_the_simplification_tolerance_keeps_within_half_a_pixel():
     view = View(BBox(114, 35, 115, 36), 12)
     assert SIMPLIFY_PX * view.pixel + 0.5 * 10 ** -view.decimals < 0.5 * view.pixel
     assert math.isclose(view.pixel, 360 / 256 / 4096)
+
+
+def test_every_catalog_layer_with_a_geometry_has_a_map_layer():
+    drawn = {layer.data for layer in layers.LAYERS.values() if layer.data}
+    with_geometry = {name for name, d in catalog.LAYERS.items() if d.geometry}
+    assert with_geometry <= drawn, with_geometry - drawn
+    assert "sites" in drawn  # the key sites, on no map before
+
+
+def test_a_grid_member_map_carries_only_their_grid(
+    app, accounts, demo_engine, district
+):
+    client = app.test_client()
+    login(client, "t_grid_member")
+    with demo_engine.connect() as conn:
+        grid, station = conn.execute(
+            sa.text(
+                "SELECT g.id, s.code FROM app_user u JOIN area g ON g.id = "
+                "u.grid_id JOIN area s ON s.id = g.station_id "
+                "WHERE u.username = 't_grid_member'"
+            )
+        ).one()
+        page = client.get(f"/map/station/{station}")
+        assert page.status_code == 200
+        grids = get(client, "grids", district, 12, station=station)["features"]
+        assert [
+            conn.execute(
+                sa.text("SELECT id FROM area WHERE code = :c"), {"c": f["id"]}
+            ).scalar()
+            for f in grids
+        ] == [grid]
+        incidents = get(client, "incidents", district, 17, station=station)
+        mine = conn.execute(
+            sa.text("SELECT count(*) FROM incident WHERE grid_id = :g"), {"g": grid}
+        ).scalar()
+        assert len(incidents["features"]) == mine
+        for feature in incidents["features"]:
+            assert conn.execute(
+                sa.text("SELECT grid_id FROM incident WHERE code = :c"),
+                {"c": feature["id"]},
+            ).scalar() == grid
