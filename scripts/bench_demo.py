@@ -85,7 +85,7 @@ def browser_load(url: str) -> dict:
         start = time.perf_counter()
         page.goto(url, wait_until="load")
         loaded = time.perf_counter() - start
-        page.wait_for_selector(".marker-cluster")
+        page.wait_for_function("() => window.paMap && paMap.drawn >= 1")
         drawn = time.perf_counter() - start
         browser.close()
     return {"load_s": loaded, "drawn_s": drawn, "external_requests": len(external)}
@@ -150,7 +150,7 @@ def main() -> int:
     print(
         f"coverage page: {figures['page_bytes'] / 1e6:.2f} MB HTML, server "
         f"{figures['server_median_s']:.2f} s, browser load "
-        f"{figures['load_s']:.2f} s, clusters drawn {figures['drawn_s']:.2f} s, "
+        f"{figures['load_s']:.2f} s, layers drawn {figures['drawn_s']:.2f} s, "
         f"external requests {figures['external_requests']}"
     )
     return 0
