@@ -268,3 +268,92 @@ def test_login_upload_preview_and_import(make_database, browser, tmp_path, artif
     finally:
         page.page.close()
         server.close()
+
+
+def test_a_gcj02_base_map_shifts_layers_in_the_browser(demo_url, browser, accounts):
+    """With a GCJ-02 base map the script moves every fetched WGS84 feature onto
+    it with the formula of gis/crs.py, and asks the server in WGS84."""
+    import numpy as np
+    import sqlalchemy as sa
+
+    from gis import crs, db
+    from gis.config import Basemap
+    from tests.conftest import OfflinePage
+    from webmap import create_app
+
+    tiles = Basemap("http://127.0.0.1:9/{z}/{x}/{y}.png", "本地瓦片", "gcj02")
+    server = LiveServer(create_app({"DATABASE_URL": demo_url, "BASEMAP": tiles}))
+    page = OfflinePage(browser)
+    asked = []
+    page.page.on(
+        "request", lambda r: "/api/layers/district" in r.url and asked.append(r.url)
+    )
+    try:
+        page.sign_in(server.url, "t_admin")
+        tab = page.page
+        tab.goto(f"{server.url}/map/coverage", wait_until="load")
+        tab.wait_for_function(DRAWN_AFTER, arg=0)
+        lon = np.linspace(73, 135, 9)
+        lat = np.linspace(18, 53, 9)
+        mine = tab.evaluate(
+            "([xs, ys]) => xs.map((x, i) => PinganMap.toGcj(x, ys[i]))",
+            [lon.tolist(), lat.tolist()],
+        )
+        ref = np.column_stack(crs.from_wgs84(lon, lat, "gcj02"))
+        assert np.abs(np.array(mine) - ref).max() < 1e-9
+        back = tab.evaluate(
+            "([x, y]) => PinganMap.fromGcj(...PinganMap.toGcj(x, y))", [115.03, 35.76]
+        )
+        assert np.abs(np.array(back) - [115.03, 35.76]).max() < 1e-8  # ~1 mm
+        # The district drawn where the GCJ-02 tiles have it...
+        drawn_box = tab.evaluate(
+            "() => { const b = []; paMap.groups.district.eachLayer(l => l.eachLayer("
+            "p => b.push(p.getBounds().toBBoxString()))); return b[0]; }"
+        )
+        dw, ds, de, dn = map(float, drawn_box.split(","))
+        with db.get_engine(demo_url).connect() as conn:
+            w, s, e, n = conn.execute(
+                sa.text(
+                    "SELECT ST_XMin(x), ST_YMin(x), ST_XMax(x), ST_YMax(x) FROM "
+                    "(SELECT ST_Extent(geom) x FROM area WHERE kind = 'district') q"
+                )
+            ).one()
+        shifted = crs.from_wgs84(np.array([w, e]), np.array([s, n]), "gcj02")
+        assert np.allclose([dw, de, ds, dn], [*shifted[0], *shifted[1]], atol=2e-5)
+        assert abs(dw - w) > 0.003  # visibly moved
+        # ...and asked for in WGS84: the view's centre, shifted back.
+        qw, qs, qe, qn = map(
+            float, asked[0].split("bbox=")[1].split("&")[0].split(",")
+        )
+        # (The corners are shifted back one by one; across a view of half a
+        # degree the offset drifts by a few metres, ~1e-4 degrees.)
+        centre = crs.from_wgs84((qw + qe) / 2, (qs + qn) / 2, "gcj02")
+        view = tab.evaluate("() => paMap.map.getCenter()")
+        assert abs(centre[0] - view["lng"]) < 5e-4
+        assert abs(centre[1] - view["lat"]) < 5e-4
+        assert abs((qw + qe) / 2 - view["lng"]) > 0.003  # not asked in GCJ-02
+    finally:
+        page.page.close()
+        server.close()
+
+
+def test_clusters_of_each_layer_look_different(live_server, admin_page):
+    page = admin_page.page
+    page.goto(f"{live_server.url}/map/coverage", wait_until="load")
+    first = drawn(page)
+    page.locator(".leaflet-control-layers-overlays").get_by_text(
+        "视频监控(雪亮工程)", exact=True
+    ).click()
+    drawn(page, first["drawn"])
+    styles = page.evaluate(
+        """() => {
+      const seen = {};
+      document.querySelectorAll('.pa-cluster').forEach(el => {
+        seen[el.className.match(/pa-shape-\\w+/)[0]] = el.style.background;
+      });
+      return seen;
+    }"""
+    )
+    # Incidents round, cameras square, each in its own colour.
+    assert set(styles) >= {"pa-shape-circle", "pa-shape-square"}
+    assert styles["pa-shape-circle"] != styles["pa-shape-square"]
