@@ -112,42 +112,58 @@ BEGIN
     RETURN kept;
 END $$;
 
+-- Add points to the squares of every level (sign +1) or take them away (-1).
+CREATE FUNCTION point_bins_add(p_layer text, p_x float8[], p_y float8[],
+                               p_station bigint[], p_grid bigint[], p_sign integer[])
+RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
+    INSERT INTO point_bin AS b
+    SELECT p_layer, l, floor(x / point_bin_side(l))::int,
+           floor(y / point_bin_side(l))::int, st, gr,
+           sum(sg), sum(sg * x), sum(sg * y)
+      FROM unnest(p_x, p_y, p_station, p_grid, p_sign) p (x, y, st, gr, sg),
+           generate_series(lower(point_bin_levels()),
+                           upper(point_bin_levels()) - 1) l
+     GROUP BY 2, 3, 4, 5, 6
+    ON CONFLICT (layer, level, cx, cy, station_id, grid_id) DO UPDATE
+        SET n = b.n + excluded.n, sx = b.sx + excluded.sx, sy = b.sy + excluded.sy
+$$;
+
 -- The statement triggers: the points a statement added, moved or removed, in
--- one pass per statement however many rows it wrote (the transition tables are
--- only visible here, so this function stages them).  Bulk writers (imports,
--- assign, the county demo) set pingan.bulk_assign and rebuild afterwards.
--- Runs as the owner: a station user filing an incident may not write point_bin.
+-- one pass per statement however many rows it wrote, from the transition
+-- tables (no temporary table: an incident taken in by the web app costs one
+-- upsert of nine squares).  An update counts only rows that moved or changed
+-- station or grid: a status change leaves every square as it was.  Bulk
+-- writers (imports, assign, the county demo) set pingan.bulk_assign and
+-- rebuild afterwards.  Runs as the owner: a station user filing an incident
+-- may not write point_bin.
 CREATE FUNCTION point_bins_track() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     IF current_setting('pingan.bulk_assign', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    PERFORM point_bins_stage();
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO pg_temp.point_bin_points
-        SELECT ST_X(geom), ST_Y(geom), coalesce(station_id, 0),
-               coalesce(grid_id, 0), 1 FROM new_points;
+        PERFORM point_bins_add(TG_TABLE_NAME, array_agg(ST_X(geom)),
+                array_agg(ST_Y(geom)), array_agg(coalesce(station_id, 0)),
+                array_agg(coalesce(grid_id, 0)), array_agg(1))
+           FROM new_points HAVING count(*) > 0;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO pg_temp.point_bin_points
-        SELECT ST_X(geom), ST_Y(geom), coalesce(station_id, 0),
-               coalesce(grid_id, 0), -1 FROM old_points;
+        PERFORM point_bins_add(TG_TABLE_NAME, array_agg(ST_X(geom)),
+                array_agg(ST_Y(geom)), array_agg(coalesce(station_id, 0)),
+                array_agg(coalesce(grid_id, 0)), array_agg(-1))
+           FROM old_points HAVING count(*) > 0;
     ELSE
-        -- Only rows that moved or changed station or grid: a status change
-        -- leaves every square as it was.
-        INSERT INTO pg_temp.point_bin_points
-        SELECT ST_X(x.geom), ST_Y(x.geom), coalesce(x.station_id, 0),
-               coalesce(x.grid_id, 0), x.sign
-          FROM old_points o JOIN new_points n USING (id)
-         CROSS JOIN LATERAL (VALUES (o.geom, o.station_id, o.grid_id, -1),
-                                    (n.geom, n.station_id, n.grid_id, 1))
-               x (geom, station_id, grid_id, sign)
-         WHERE o.geom IS DISTINCT FROM n.geom
-            OR o.station_id IS DISTINCT FROM n.station_id
-            OR o.grid_id IS DISTINCT FROM n.grid_id;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_temp.point_bin_points) THEN
-        PERFORM point_bins_flush(TG_TABLE_NAME);
+        PERFORM point_bins_add(TG_TABLE_NAME, array_agg(ST_X(v.geom)),
+                array_agg(ST_Y(v.geom)), array_agg(coalesce(v.station_id, 0)),
+                array_agg(coalesce(v.grid_id, 0)), array_agg(v.sign))
+           FROM old_points o JOIN new_points n USING (id)
+          CROSS JOIN LATERAL (VALUES (o.geom, o.station_id, o.grid_id, -1),
+                                     (n.geom, n.station_id, n.grid_id, 1))
+                v (geom, station_id, grid_id, sign)
+          WHERE o.geom IS DISTINCT FROM n.geom
+             OR o.station_id IS DISTINCT FROM n.station_id
+             OR o.grid_id IS DISTINCT FROM n.grid_id
+         HAVING count(*) > 0;
     END IF;
     RETURN NULL;
 END $$;
@@ -171,7 +187,8 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION point_bins_rebuild(text), point_bins_flush(text, boolean),
-    point_bins_stage(), point_bins_track() FROM PUBLIC;
+    point_bins_stage(), point_bins_track(),
+    point_bins_add(text, float8[], float8[], bigint[], bigint[], integer[]) FROM PUBLIC;
 
 -- Searching a view's rows by their spatial index, under the row policies ------
 --
