@@ -255,15 +255,25 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _choose_port() -> int:
-    """The configured port, or the next free one when it is taken by another server.
+def _choose_port(cluster: Cluster) -> int:
+    """The port of the last start if it is still free (clients that learned it,
+    pooled connections and URLs, find the cluster again after a restart), else
+    the configured port, or the next free one when it is taken by another server.
 
     An explicitly configured ``PINGAN_PG_PORT`` is honoured or refused, never moved.
     """
     wanted = config.pg_port()
+    explicit = "PINGAN_PG_PORT" in os.environ
+    if not explicit and cluster.portfile.exists():
+        try:
+            last = int(cluster.portfile.read_text().strip())
+        except ValueError:
+            last = None
+        if last is not None and last != wanted and _port_free(last):
+            return last
     if _port_free(wanted):
         return wanted
-    if "PINGAN_PG_PORT" in os.environ:
+    if explicit:
         raise EmbeddedDatabaseError(
             f"端口 {wanted} 已被占用 / port {wanted} is already in use by another "
             "program: stop it or set PINGAN_PG_PORT to a free port"
@@ -326,7 +336,7 @@ def start() -> dict:
     else:
         cluster = _prepare_root(cluster)
         _initdb(cluster, bindir)
-    _write_settings(cluster, _choose_port())
+    _write_settings(cluster, _choose_port(cluster))
     logger.info("starting embedded PostgreSQL on port %d", cluster.port())
     result = _run(
         cluster,

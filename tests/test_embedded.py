@@ -104,6 +104,25 @@ def test_default_port_taken_moves_to_a_free_one(private_cluster, monkeypatch):
         assert port < state["port"] <= port + embedded.PORT_SEARCH
 
 
+def test_a_restart_keeps_the_port_it_moved_to(private_cluster, monkeypatch):
+    """Moved off a taken default port, the cluster keeps its new port across a
+    restart even once the default is free again: pooled connections and URLs
+    that learned it must find it again."""
+    monkeypatch.delenv("PINGAN_PG_PORT")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        default = taken.getsockname()[1]
+        monkeypatch.setattr(config, "DEFAULT_PG_PORT", default)
+        moved = embedded.start()["port"]
+    assert moved != default
+    embedded.stop()
+    again = embedded.start()  # the default is free now
+    assert again["port"] == moved
+    with connect(again) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
+
+
 def test_bad_port_setting_is_refused(private_cluster, monkeypatch, capsys):
     with monkeypatch.context() as patch:
         patch.setenv("PINGAN_PG_PORT", "lots")
