@@ -14,6 +14,7 @@ each other.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -183,8 +184,6 @@ class Answer:
 
     def collection(self) -> dict:
         """As a Python dict (tests, the CLI)."""
-        import json
-
         return json.loads(self.json())
 
 
@@ -210,6 +209,16 @@ def _features(
 def _json(expression: str) -> str:
     """SQL: ``expression`` as JSON text (a string escaped, a number as is)."""
     return f"to_json({expression})::text"
+
+
+def _counted(n: str, sx: str, sy: str) -> str:
+    """SQL: a GeoJSON point at the mean of ``n`` counted points (their sums of
+    longitude ``sx`` and latitude ``sy``), with its ``count``, written to :d
+    decimals."""
+    return f"""concat('{{"type":"Feature","geometry":{{"type":"Point",',
+        '"coordinates":[', round(({sx} / {n})::numeric, :d), ',',
+        round(({sy} / {n})::numeric, :d), ']}},"properties":{{"count":', {n},
+        '}}}}')"""
 
 
 def _station_filter(column: str) -> str:
@@ -266,14 +275,21 @@ class Layer:
         raise NotImplementedError
 
     def _detail_sql(self) -> str:
-        """A SELECT of one json object of the popup's properties, given :code."""
+        """A SELECT of one json object of the popup's properties, given :code
+        (and :meth:`_params`)."""
         raise NotImplementedError
+
+    def _params(self) -> dict:
+        """Bound parameters of the layer's own SQL."""
+        return {}
 
     def detail(self, conn: sa.Connection, code: str) -> dict:
         """The popup of the feature ``code``: ``{layer, code, title, rows}``,
         rows ``[label, text]`` in popup order (enumerations as their labels).
         One the connection may not see is a 404 like one that does not exist."""
-        props = conn.execute(sa.text(self._detail_sql()), {"code": code}).scalar()
+        props = conn.execute(
+            sa.text(self._detail_sql()), {**self._params(), "code": code}
+        ).scalar()
         if props is None:
             raise NotFound(
                 f"{self.title}中没有编码为 {code} 的要素 / no feature {code!r} "
@@ -328,7 +344,7 @@ class AreaLayer(Layer):
     def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
         params = {
             **view.params(),
-            "kind": self.area_kind,
+            **self._params(),
             "station": scope.station_id,
             "cap": self.budget + 1,
             "margin": 8 * view.pixel,
@@ -374,8 +390,10 @@ class AreaLayer(Layer):
         return f"""
         SELECT json_build_object({pairs})
           FROM area a LEFT JOIN area p ON p.id = a.parent_id
-         WHERE a.kind = '{self.area_kind}' AND a.valid_to IS NULL
-           AND a.code = :code"""
+         WHERE a.kind = :kind AND a.valid_to IS NULL AND a.code = :code"""
+
+    def _params(self) -> dict:
+        return {"kind": self.area_kind}
 
     def client(self) -> dict:
         return {
@@ -453,11 +471,8 @@ class PointLayer(Layer):
         if self.cluster and total > self.budget:
             features, _ = _features(
                 conn,
-                f"""SELECT concat('{{"type":"Feature","geometry":{{"type":"Point",',
-                    '"coordinates":[', round((sx / n)::numeric, :d), ',',
-                    round((sy / n)::numeric, :d), ']}},"properties":{{"count":',
-                    n, '}}}}') AS feature
-                  FROM ({squares}) b WHERE n > 0""",
+                f"""SELECT {_counted("n", "sx", "sy")} AS feature
+                      FROM ({squares}) b WHERE n > 0""",
                 params,
             )
             return Answer(self.name, view.zoom, "clusters", features, total=total)

@@ -8,7 +8,15 @@ coarser only (about 500 m): finer than a village, coarser than an address.
 
 import sqlalchemy as sa
 
-from gis.layers.base import EVERYTHING, Answer, Layer, View, _features, _station_filter
+from gis.layers.base import (
+    EVERYTHING,
+    Answer,
+    Layer,
+    View,
+    _counted,
+    _features,
+    _station_filter,
+)
 
 LEVELS = (7, 14)
 
@@ -26,10 +34,7 @@ class HeatLayer(Layer):
         side = 90.0 / 2**level
         features, _ = _features(
             conn,
-            f"""SELECT concat('{{"type":"Feature","geometry":{{"type":"Point",',
-                    '"coordinates":[', round((sum(sx) / sum(n))::numeric, 5), ',',
-                    round((sum(sy) / sum(n))::numeric, 5), ']}},"properties":',
-                    '{{"count":', sum(n), '}}}}') AS feature
+            f"""SELECT {_counted("sum(n)", "sum(sx)", "sum(sy)")} AS feature
                   FROM point_bin
                  WHERE layer = 'incident' AND level = :level AND n > 0
                    AND cx BETWEEN :x0 AND :x1 AND cy BETWEEN :y0 AND :y1
@@ -37,6 +42,7 @@ class HeatLayer(Layer):
                  GROUP BY cx, cy HAVING sum(n) > 0""",
             {
                 "level": level,
+                "d": 5,  # about a metre: the squares are 500 m and more
                 "station": scope.station_id,
                 "x0": int(view.bbox.west // side),
                 "x1": int(view.bbox.east // side),
@@ -45,6 +51,3 @@ class HeatLayer(Layer):
             },
         )
         return Answer(self.name, view.zoom, "heat", features)
-
-    def detail(self, conn, code):
-        raise NotImplementedError("the heat map has no single features")
