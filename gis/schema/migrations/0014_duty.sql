@@ -24,16 +24,18 @@ COMMENT ON TABLE duty_role IS
     'Roles of people who answer for villages or grids; capacity = places per '
     'person, residents_norm = residents per person (defaults, per person '
     'overridable in person.capacity).';
--- Defaults: one officer for one or two villages (一村一警 as built: 145 officers
--- for 145 villages), a grid member per grid of up to ~3,000 residents, a legal
--- adviser for up to three villages (一村一法律顾问 is often met by one lawyer for
--- a few villages), a mediator per village.
+-- Defaults: one officer for one or two villages and up to 12,000 residents
+-- (一村一警 as built: 145 officers for 145 villages; a city community of 10,000
+-- has its own 社区民警), a grid member per grid and up to 3,000 residents (a grid
+-- is 300-500 households), a legal adviser for up to three villages and 20,000
+-- residents (一村一法律顾问 is often met by one lawyer for a few villages), a
+-- mediator per village.  People sharing a place share its residents.
 INSERT INTO duty_role (code, label, answers_for, capacity, residents_norm, sort_order)
-VALUES ('police', '民警', 'village', 2, 8000, 10),
-       ('auxiliary', '辅警', 'village', 2, 8000, 20),
+VALUES ('police', '民警', 'village', 2, 12000, 10),
+       ('auxiliary', '辅警', 'village', 2, 12000, 20),
        ('grid_member', '网格员', 'grid', 1, 3000, 30),
-       ('legal_adviser', '村(居)法律顾问', 'village', 3, 15000, 40),
-       ('mediator', '人民调解员', 'village', 1, 6000, 50);
+       ('legal_adviser', '村(居)法律顾问', 'village', 3, 20000, 40),
+       ('mediator', '人民调解员', 'village', 1, 15000, 50);
 
 -- Validity periods, like boundaries: who answered for a place on a given day.
 -- Rows written before this release have served since we know not when: the
