@@ -29,8 +29,12 @@ def url(make_database):
     url = make_database()
     with db.get_engine(url).begin() as conn:
         build_gaps(conn)
-        for name, role, station in [("plan", "planner", None), ("lead", "leader", None),
-                                    ("pcs1", "station", S1), ("pcs2", "station", S2)]:
+        for name, role, station in [
+            ("plan", "planner", None),
+            ("lead", "leader", None),
+            ("pcs1", "station", S1),
+            ("pcs2", "station", S2),
+        ]:
             users.add(conn, name, role, PASSWORD, station=station)  # fmt: skip
     return url
 
@@ -250,6 +254,7 @@ def test_a_historic_lookup_finds_who_answered_then(url):
                                  AND valid_to IS NOT NULL);
         """), {"a": GAP_A})  # fmt: skip
         try:
+
             def officers(day):
                 answer = lookup.lookup(conn, 100.05, 30.05, at=day)
                 return [o["code"] for o in answer["officers"]]
