@@ -61,6 +61,11 @@ PERMISSIONS = {
     "incident.update": _FIELD,
     "data.import": frozenset({"admin", "planner"}),
     "data.export": frozenset({"admin", "planner", "station"}),
+    # Coverage gaps name people and places.  Not for leaders: read under their
+    # scope (no single person) every village would look uncovered, and a
+    # summary without people would need its own owner function; they get the
+    # heat map's aggregates.  Not for grid members: one grid has no gaps to plan.
+    "gaps.read": frozenset({"admin", "planner", "station"}),
     "user.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     # Signing out, the start page: whoever is signed in.

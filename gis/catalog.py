@@ -243,6 +243,8 @@ _SYNONYMS = {
     "areas": ("负责村社", "负责区域", "areas"),
     "wkt": ("wkt", "geometry", "geom", "几何", "边界", "shape"),
     "valid_from": ("生效日期", "启用日期", "valid_from"),
+    "patrol_strength": ("巡逻队员数", "巡逻力量", "巡防队员", "巡逻队人数",
+                        "patrol_strength", "patrol"),
 }  # fmt: skip
 
 
@@ -306,7 +308,8 @@ _POINT_SCOPE = "its station_id and grid_id (pingan_sees(station_id, grid_id))"
 
 _ALL = (
     _boundaries("districts", "区界", "district", "区划代码"),
-    _boundaries("townships", "乡镇/街道", "township", "区划代码", (_SUBKIND,),
+    _boundaries("townships", "乡镇/街道", "township", "区划代码",
+                (_SUBKIND, _p("patrol_strength", "int", "巡逻队员数", low=0)),
                 ("population", "households")),
     _boundaries("villages", "村/社区", "village", "区划代码", (_SUBKIND,),
                 ("population", "households"),

@@ -188,6 +188,33 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gaps(args: argparse.Namespace) -> int:
+    from gis import gaps, params
+
+    thresholds = gaps.thresholds_from(vars(args))
+    fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "json")
+    if fmt not in gaps.FORMATS:
+        raise InvalidInput(f"不支持的格式 / unsupported format {fmt!r}: json, csv "
+                           "or xlsx", field="format")  # fmt: skip
+    with _engine(args).connect() as conn:
+        report = gaps.analyse(conn, args.role, params.parse_date(args.at), thresholds)
+    if fmt == "xlsx":
+        if not args.out:
+            raise InvalidInput("xlsx 需要 --out / xlsx needs --out FILE", field="out")
+        gaps.write_xlsx(report, args.out)
+    else:
+        text = (gaps.to_csv(report) if fmt == "csv"
+                else json.dumps(report, ensure_ascii=False, indent=2))  # fmt: skip
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            print(text)
+    if args.out:
+        counts = {k: len(v) for k, v in report["findings"].items()}
+        print(f"已写入 written {args.out}: {counts}", file=sys.stderr)
+    return 0
+
+
 def _lookup(args: argparse.Namespace) -> int:
     from gis import lookup, params
 
@@ -222,7 +249,11 @@ def _user(args: argparse.Namespace) -> int:
     with _engine(args).begin() as conn:
         if args.action == "add":
             user = users.add(
-                conn, args.name, args.role, _password(args), station=args.station,
+                conn,
+                args.name,
+                args.role,
+                _password(args),
+                station=args.station,
                 grid=args.grid,
             )
             described = json.dumps(user.to_dict(), ensure_ascii=False)
@@ -259,8 +290,10 @@ def _token(args: argparse.Namespace) -> int:
             print(f"已吊销令牌 / token revoked: {args.name}")
         else:
             for row in users.tokens(conn):
-                print(f"{row['id']}\t{row['username']}\t{row['role']}\t"
-                      f"{row['created_at']:%Y-%m-%d}\t{row['expires_at']:%Y-%m-%d}")
+                print(
+                    f"{row['id']}\t{row['username']}\t{row['role']}\t"
+                    f"{row['created_at']:%Y-%m-%d}\t{row['expires_at']:%Y-%m-%d}"
+                )
     return 0
 
 
@@ -369,16 +402,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="CSV, XLSX, GeoJSON, Shapefile (.shp/.zip), GeoPackage")
     p.add_argument("--crs", help="wgs84 | gcj02 | bd09 | EPSG:n (default: the file's)")
     p.add_argument("--encoding", help="text encoding (default: detected)")
-    p.add_argument("--layer", dest="gpkg_layer",
-                   help="GeoPackage layer or Excel worksheet to read")
+    p.add_argument(
+        "--layer", dest="gpkg_layer", help="GeoPackage layer or Excel worksheet to read"
+    )
     p.add_argument("--map", action="append", metavar="TARGET=SOURCE",
                    help="which column holds a field, e.g. --map name=名称")  # fmt: skip
     p.add_argument("--lenient", action="store_true",
                    help="load the good rows, quarantine the bad ones")  # fmt: skip
     p.add_argument("--report", help="report file (default: PATH.report.json)")
-    p.add_argument("--valid-from", type=_date, metavar="YYYY-MM-DD",
-                   help="boundary layers: the day changed boundaries take effect "
-                   "(default: today for changes, since ever for new areas)")
+    p.add_argument(
+        "--valid-from",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="boundary layers: the day changed boundaries take effect "
+        "(default: today for changes, since ever for new areas)",
+    )
     p.set_defaults(func=_import)
 
     p = sub.add_parser("export", help="export a layer to a file (re-importable)")
@@ -407,6 +445,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crs", default="wgs84", help="wgs84 | gcj02 | bd09 | EPSG:n")
     p.add_argument("--at", default=None, help="boundaries in force on this date")
     p.set_defaults(func=_lookup)
+
+    p = sub.add_parser("gaps", help="coverage gaps: 一村一警 and every other role")
+    p.add_argument(
+        "--role",
+        help="a duty role code (police, auxiliary, grid_member, "
+        "legal_adviser, mediator, ...); default every role held",
+    )
+    p.add_argument(
+        "--format",
+        choices=["json", "csv", "xlsx"],
+        help="default: from --out's extension, else json",
+    )
+    p.add_argument("--out", help="write to this file (xlsx needs one)")
+    p.add_argument("--at", metavar="YYYY-MM-DD", help="as on that day (default today)")
+    p.add_argument(
+        "--max-post-m",
+        dest="max_post_m",
+        help="farthest a village may be from a 警务室/工作站 (default 3000)",
+    )
+    p.add_argument(
+        "--patrol-share",
+        dest="patrol_share",
+        help="least patrol team as a share of residents (default 0.01)",
+    )
+    p.add_argument(
+        "--capacity",
+        help="places per person, for every role "
+        "(default: the role's, or the person's own)",
+    )
+    p.add_argument(
+        "--norm", help="residents per person, for every role (default: the role's)"
+    )
+    p.set_defaults(func=_gaps)
 
     p = sub.add_parser("user", help="add a user, change a password, disable a user")
     p.add_argument("action", choices=["add", "passwd", "disable"])
@@ -488,9 +559,7 @@ def _date(text: str):
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a date (YYYY-MM-DD): {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _size(text: str) -> tuple[int, int]:

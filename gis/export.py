@@ -138,7 +138,7 @@ _DERIVED = {
     "post": "p.code",  # officer
     "areas": "(SELECT string_agg(DISTINCT a.code, ';' ORDER BY a.code) "
     "FROM officer_area oa JOIN area a ON a.id = oa.area_id "
-    "WHERE oa.officer_id = x.id)",
+    "WHERE oa.officer_id = x.id AND oa.valid_to IS NULL)",
 }
 
 # What each table joins and keeps, beyond its catalog properties.

@@ -109,6 +109,16 @@ WITH pts AS {inline}({points}
               OR abs(ST_X(p.geom)) > 179.9
            ORDER BY po.geom::geography <-> p.geom::geography
            LIMIT 1) knn ON true
+), chosen_places AS (
+    -- The village and grid of each answer, with every generation of them: an
+    -- assignment is kept on the generation current when it was made (imports
+    -- move it to a new generation), and its own validity period says whether
+    -- it held on the day asked about.
+    SELECT ch.id, ch.kind, ch.code, ch.name,
+           array(SELECT g.id FROM area_directory g
+                  WHERE g.kind = ch.kind AND g.code = ch.code) AS generations
+      FROM area_directory ch
+     WHERE ch.id IN (SELECT village FROM chosen UNION SELECT grid FROM chosen)
 ), refs AS (  -- keys are written in the order the answers have always had
     SELECT json_build_object(
         'areas', (
@@ -119,29 +129,32 @@ WITH pts AS {inline}({points}
                               FROM chosen UNION SELECT village FROM chosen UNION
                             SELECT grid FROM chosen UNION SELECT police_station
                               FROM chosen)),
-        'officers', (  -- each responsible officer once per area
+        'officers', (  -- each officer who answered for the area that day
             SELECT json_object_agg(area_id, people) FROM (
-                SELECT oa.area_id, json_agg(json_build_object(
-                           'for', json_build_object('code', fa.code, 'name', fa.name),
+                SELECT ch.id AS area_id, json_agg(json_build_object(
+                           'for', json_build_object('code', ch.code, 'name', ch.name),
                            'code', o.code, 'kind', o.kind, 'name', o.name,
                            'post', CASE WHEN po.id IS NOT NULL THEN json_build_object(
                                'code', po.code, 'name', po.name, 'phone', po.phone)
                            END) ORDER BY o.code) AS people
-                  FROM officer_area oa
+                  FROM chosen_places ch
+                  JOIN officer_area oa ON oa.area_id = ANY (ch.generations)
+                   AND oa.valid_from <= {at}
+                   AND (oa.valid_to IS NULL OR oa.valid_to > {at})
                   JOIN officer o ON o.id = oa.officer_id AND o.active
-                  JOIN area_directory fa ON fa.id = oa.area_id
                   LEFT JOIN post po ON po.id = o.post_id
-                 WHERE oa.area_id IN (SELECT village FROM chosen
-                                      UNION SELECT grid FROM chosen)
-                 GROUP BY oa.area_id) officers),
+                 GROUP BY ch.id) officers),
         'members', (
-            SELECT json_object_agg(grid_id, people) FROM (
-                SELECT m.grid_id, json_agg(json_build_object(
+            SELECT json_object_agg(area_id, people) FROM (
+                SELECT ch.id AS area_id, json_agg(json_build_object(
                            'code', m.code, 'kind', m.kind, 'name', m.name)
                            ORDER BY m.code) AS people
-                  FROM grid_member m
-                 WHERE m.grid_id IN (SELECT grid FROM chosen)
-                 GROUP BY m.grid_id) members),
+                  FROM chosen_places ch
+                  JOIN grid_member m ON m.grid_id = ANY (ch.generations)
+                   AND m.valid_from <= {at}
+                   AND (m.valid_to IS NULL OR m.valid_to > {at})
+                 WHERE ch.kind = 'grid'
+                 GROUP BY ch.id) members),
         'posts', (
             SELECT json_object_agg(po.id, json_build_object(
                        'code', po.code, 'kind', po.kind, 'name', po.name))

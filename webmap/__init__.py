@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         errors,
         exports,
         forms,
+        gaps,
         guard,
         health,
         incidents,
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(gaps.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(admin.bp)

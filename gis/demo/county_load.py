@@ -27,12 +27,14 @@ from tqdm import tqdm
 
 from gis import assign, bulk, lookup
 from gis.demo import county, county_world
+from gis.demo import duty as duty_people
 from gis.demo.load import (
     AREA_ORDER,
     SPECS,
     counts,
     refuse_other_world,
     write_areas,
+    write_duty,
     write_people,
     write_rows,
 )
@@ -102,6 +104,7 @@ def load(
     with steps.step("generate"):
         areas = county.generate(spec)
         people = county_world.generate(areas, seed=seed, cameras=cameras)
+        duty = _duty(areas, people, seed)
     with engine.begin() as conn:
         cur = conn.connection.cursor()
         refuse_other_world(cur, county.COUNTY_CODE)
@@ -118,6 +121,7 @@ def load(
             write_people(
                 cur, people.officers, people.officer_areas, people.grid_members
             )
+            write_duty(cur, duty.people, duty.person_areas)
         with steps.step("sites"):
             write_rows(cur, "site", people.sites)
         with steps.step("cameras"):
@@ -130,6 +134,24 @@ def load(
         with steps.step("incidents"):
             _incidents(conn, people.places, incidents, seed, steps.bar)
     return counts(engine), steps.close()
+
+
+def _duty(areas: list[dict], people, seed: int):
+    """Residents of the villages (the generator's own figures, which placed
+    the incidents) and townships, written with the areas; advisers,
+    mediators and patrol teams (:mod:`gis.demo.duty`)."""
+    v = people.places["villages"]
+    population = dict(zip(v.codes.tolist(), v.population.tolist(), strict=True))
+    totals: dict[str, int] = {}
+    for a in areas:
+        if a["kind"] == "village":
+            a["population"] = int(population[a["code"]])
+            totals[a["parent_code"]] = totals.get(a["parent_code"], 0) + a["population"]
+    townships = [a for a in areas if a["kind"] == "township"]
+    for t in townships:
+        t["population"] = totals.get(t["code"], 0)
+    villages = [a for a in areas if a["kind"] == "village"]
+    return duty_people.generate(np.random.default_rng([seed, 13]), townships, villages)
 
 
 def _clear_points_if_reshaped(cur, codes: set[str]) -> None:

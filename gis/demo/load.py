@@ -122,6 +122,8 @@ def counts(engine: Engine) -> dict:
             "officer",
             "officer_area",
             "grid_member",
+            "person",
+            "person_area",
             "camera",
             "site",
             "incident",
@@ -157,6 +159,7 @@ AREA_COLUMNS = [
     ("parent_code", "text"),
     ("population", "int"),
     ("households", "int"),
+    ("patrol_strength", "int"),
     ("geom", "geometry"),
 ]
 
@@ -199,9 +202,10 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> int:
     for kind in kinds:
         cur.execute(
             """INSERT INTO area (kind, subkind, code, name, parent_id, population,
-                                 households, geom, synthetic, source)
+                                 households, patrol_strength, geom, synthetic,
+                                 source)
                SELECT s.kind, s.subkind, s.code, s.name, p.id, s.population,
-                      s.households, ST_Multi(s.geom), true, %s
+                      s.households, s.patrol_strength, ST_Multi(s.geom), true, %s
                  FROM stage_area s
                  LEFT JOIN area p ON p.code = s.parent_code AND p.kind = %s
                                  AND p.valid_to IS NULL
@@ -210,19 +214,22 @@ def write_areas(cur, areas: list[dict], source: str, batch: int = 2000) -> int:
                        WHERE t.kind = s.kind AND t.code = s.code
                          AND t.valid_to IS NULL
                          AND (t.subkind, t.name, t.parent_id, t.population,
-                              t.households, t.geom)
+                              t.households, t.patrol_strength, t.geom)
                              IS NOT DISTINCT FROM (s.subkind, s.name, p.id,
-                              s.population, s.households, ST_Multi(s.geom)))
+                              s.population, s.households, s.patrol_strength,
+                              ST_Multi(s.geom)))
                 ORDER BY s.code
                ON CONFLICT (kind, code) WHERE valid_to IS NULL DO UPDATE SET
                    subkind = EXCLUDED.subkind, name = EXCLUDED.name,
                    parent_id = EXCLUDED.parent_id, population = EXCLUDED.population,
-                   households = EXCLUDED.households, geom = EXCLUDED.geom
+                   households = EXCLUDED.households,
+                   patrol_strength = EXCLUDED.patrol_strength, geom = EXCLUDED.geom
                WHERE area.synthetic AND (area.subkind, area.name, area.parent_id,
-                      area.population, area.households, area.geom)
+                      area.population, area.households, area.patrol_strength,
+                      area.geom)
                    IS DISTINCT FROM (EXCLUDED.subkind, EXCLUDED.name,
                       EXCLUDED.parent_id, EXCLUDED.population, EXCLUDED.households,
-                      EXCLUDED.geom)""",
+                      EXCLUDED.patrol_strength, EXCLUDED.geom)""",
             (source, PARENT_KIND.get(kind), kind),
         )
         changed += cur.rowcount
@@ -316,6 +323,16 @@ SPECS = {
             "area.code = s.grid_code AND area.valid_to IS NULL)"
         },
     ),
+    "person": (
+        [
+            ("code", TEXT),
+            ("name", TEXT),
+            ("role", TEXT),
+            ("office", TEXT),
+            ("phone", TEXT),
+        ],
+        {},
+    ),
     "site": ([("code", TEXT), ("name", TEXT), ("kind", TEXT), *XY], POINT),
     "camera": (
         [
@@ -362,6 +379,34 @@ def _posts(cur, world: World) -> None:
 
 def _people(cur, world: World) -> None:
     write_people(cur, world.officers, world.officer_areas, world.grid_members)
+    write_duty(cur, world.people, world.person_areas)
+
+
+def write_duty(cur, people: list[dict], person_areas: list[tuple[str, str]]) -> None:
+    """Legal advisers and mediators (person) and their villages (person_area).
+    Links are matched, not rewritten: loading twice changes nothing."""
+    write_rows(cur, "person", people)
+    copy_to_temp(
+        cur, "stage_duty", [("person_code", "text"), ("area_code", "text")],
+        person_areas,
+    )  # fmt: skip
+    cur.execute("""
+        CREATE TEMP TABLE stage_duty_ids ON COMMIT DROP AS
+        SELECT DISTINCT p.id AS person_id, a.id AS area_id FROM stage_duty s
+          JOIN person p ON p.code = s.person_code
+          JOIN area a ON a.code = s.area_code AND a.kind = 'village'
+                     AND a.valid_to IS NULL;
+        DELETE FROM person_area pa USING person p
+         WHERE p.id = pa.person_id AND p.synthetic
+           AND NOT EXISTS (SELECT 1 FROM stage_duty_ids s
+                            WHERE s.person_id = pa.person_id
+                              AND s.area_id = pa.area_id);
+        INSERT INTO person_area (person_id, area_id)
+        SELECT person_id, area_id FROM stage_duty_ids s
+         WHERE NOT EXISTS (SELECT 1 FROM person_area pa
+                            WHERE pa.person_id = s.person_id
+                              AND pa.area_id = s.area_id);
+        DROP TABLE stage_duty_ids""")
 
 
 def write_people(cur, officers, officer_areas, grid_members) -> None:

@@ -19,7 +19,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 
 from gis import boundaries, vocab
 from gis.clock import BEIJING
-from gis.demo import names
+from gis.demo import duty, names
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ class World:
     officers: list[dict] = field(default_factory=list)
     officer_areas: list[tuple[str, str]] = field(default_factory=list)
     grid_members: list[dict] = field(default_factory=list)
+    # Legal advisers, mediators (gis.demo.duty) and their villages.
+    people: list[dict] = field(default_factory=list)
+    person_areas: list[tuple[str, str]] = field(default_factory=list)
     cameras: list[dict] = field(default_factory=list)
     sites: list[dict] = field(default_factory=list)
     incidents: list[dict] = field(default_factory=list)
@@ -711,6 +714,8 @@ def generate(seed: int = 20240101, incidents: int = 5000, cameras: int = 4000) -
         township["population"] = (township["population"] or 0) + village["population"]
     for t in townships:
         t["households"] = int(round(t["population"] / 2.8))
+    extra = duty.generate(np.random.default_rng([seed, 5]), townships, villages)
+    world.people, world.person_areas = extra.people, extra.person_areas
     world.areas = townships + villages + grids + stations
     _to_wgs84(space, world)
     return world

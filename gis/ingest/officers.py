@@ -161,17 +161,30 @@ def _write(conn: sa.Connection, with_areas: bool) -> tuple[int, int]:
             OR officer.phone IS DISTINCT FROM EXCLUDED.phone
         RETURNING code""")).scalars())  # fmt: skip
     if with_areas:
+        # An assignment that ends is closed today, not deleted, so a historic
+        # lookup (``--at``) still finds who answered then; one made today and
+        # already replaced never held a day, and goes.
         conn.execute(sa.text("""
             CREATE TEMP TABLE officer_moves ON COMMIT DROP AS
             SELECT o.id, s.code, s.area_ids FROM stage_officer s
               JOIN officer o ON o.code = s.code
              WHERE s.area_ids IS DISTINCT FROM (
                    SELECT coalesce(array_agg(oa.area_id ORDER BY oa.area_id), '{}')
-                     FROM officer_area oa WHERE oa.officer_id = o.id);
+                     FROM officer_area oa
+                    WHERE oa.officer_id = o.id AND oa.valid_to IS NULL);
             DELETE FROM officer_area oa USING officer_moves m
-             WHERE oa.officer_id = m.id;
-            INSERT INTO officer_area (officer_id, area_id)
-            SELECT id, unnest(area_ids) FROM officer_moves"""))  # fmt: skip
+             WHERE oa.officer_id = m.id AND oa.valid_to IS NULL
+               AND oa.valid_from >= current_date
+               AND NOT oa.area_id = ANY (m.area_ids);
+            UPDATE officer_area oa SET valid_to = current_date
+              FROM officer_moves m
+             WHERE oa.officer_id = m.id AND oa.valid_to IS NULL
+               AND NOT oa.area_id = ANY (m.area_ids);
+            INSERT INTO officer_area (officer_id, area_id, valid_from)
+            SELECT m.id, a, current_date FROM officer_moves m, unnest(m.area_ids) a
+             WHERE NOT EXISTS (SELECT 1 FROM officer_area oa
+                                WHERE oa.officer_id = m.id AND oa.area_id = a
+                                  AND oa.valid_to IS NULL)"""))  # fmt: skip
         moved = conn.execute(sa.text("SELECT code FROM officer_moves")).scalars()
         written |= set(moved)
     return staged, staged - len(written)
