@@ -59,6 +59,9 @@ PERMISSIONS = {
     "incident.read": _FIELD,
     "incident.create": _FIELD,
     "incident.update": _FIELD,
+    # Siting new posts: planners for the district, a station for its own
+    # villages with its own posts (the row policies give each their scope).
+    "site.plan": frozenset({"admin", "planner", "station"}),
     "data.import": frozenset({"admin", "planner"}),
     "data.export": frozenset({"admin", "planner", "station"}),
     # Coverage gaps name people and places.  Not for leaders: read under their

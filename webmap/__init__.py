@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
         pages,
         requestdb,
         security,
+        siting,
         uploads,
     )
 
@@ -83,4 +84,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(login.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(siting.bp)
     return app
