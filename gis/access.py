@@ -50,6 +50,8 @@ PERMISSIONS = {
     "page.coverage": frozenset({"admin", "planner"}),
     "page.station": _FIELD,
     "page.heat": frozenset({"admin", "planner", "leader"}),
+    # The 一村一警 gaps map: a station sees its own jurisdiction's.
+    "page.gaps": frozenset({"admin", "planner", "station"}),
     # Layer data by view, for every page above (which layers: gis.maps.may_draw;
     # which rows: the row policies).
     "map.layers": _ALL,

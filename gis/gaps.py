@@ -507,6 +507,49 @@ def to_csv(report: dict) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
+def to_geojson(conn: sa.Connection, report: dict) -> dict:
+    """The ranked list as a GeoJSON FeatureCollection (WGS84): each finding on
+    the outline of its village, grid or township (simplified to about 5 m), a
+    person's on the places they answer for; read through ``conn``, so under
+    the same row policies as the report."""
+    codes = set()
+    for finding in report["ranked"]:
+        codes.update(finding.get("places") or [finding["code"]])
+    shapes = dict(
+        conn.execute(
+            sa.text(
+                """SELECT code, ST_AsGeoJSON(ST_Simplify(geom, 0.00005), 6)::json
+                     FROM area WHERE code = ANY(:codes) AND valid_to IS NULL
+                      AND kind IN ('village', 'grid', 'township')"""
+            ),
+            {"codes": sorted(codes)},
+        ).all()
+    )
+    features = []
+    for finding in report["ranked"]:
+        places = finding.get("places") or [finding["code"]]
+        parts = [shapes[code] for code in places if code in shapes]
+        if not parts:
+            continue
+        polygons = []
+        for part in parts:  # one MultiPolygon of every place
+            polygons += (
+                part["coordinates"] if part["type"] == "MultiPolygon"
+                else [part["coordinates"]]
+            )  # fmt: skip
+        properties = {
+            "kind": finding["kind"],
+            "kind_label": KINDS[finding["kind"]],
+            **{k: v for k, v in finding.items() if k not in ("kind", "places")},
+        }
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+            "properties": properties,
+        })  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
+
+
 def write_xlsx(report: dict, target) -> None:
     """The report as a workbook: 汇总 (summary: thresholds, data date, shares per
     district, township and station) first, then 排序清单 (ranked) and one

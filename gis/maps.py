@@ -62,6 +62,13 @@ PAGES = {
     "heat": Page(
         "heat", "矛盾纠纷热力图", ("townships", "district", "heat", "incidents")
     ),
+    # 一村一警 gaps: villages coloured by the gaps of the chosen role, posts
+    # with their radius, a side panel (webmap/static/pingan-gaps.js).
+    "gaps": Page(
+        "gaps",
+        "一村一警覆盖缺口图",
+        ("grids", "villages", "townships", "stations", "district", "posts"),
+    ),
     "station": Page(
         "station",
         "派出所辖区图",
@@ -179,11 +186,13 @@ def build(
     user: User | None = None,
     api: str = "/api/layers",
     station_code: str | None = None,
+    extra: tuple = (),
 ) -> folium.Map:
     """Build the Folium page shell for ``page``, focused on ``scope`` (one
     station, a grid member's grids, or the whole district) and drawn for
     ``user`` (see :func:`page_layers`); its layers are fetched from ``api``
-    (``station_code``: the focused station's, as the station map shows).
+    (``station_code``: the focused station's, as the station map shows);
+    ``extra`` elements go on last (a page's own panel and script).
     What the connection may read is already limited by its row policies."""
     south, west, north, east = _extent(conn, scope)
     fmap = folium.Map(
@@ -233,6 +242,8 @@ def build(
     }
     heat = any(layer["kind"] == "heat" for layer in drawn)
     ViewLayers(config, groups, heat=heat).add_to(fmap)
+    for element in extra:
+        element.add_to(fmap)
     root = fmap.get_root()
     root.header.add_child(Element(f"<title>{page.title} - 平安网格</title>"))
     root.header.add_child(Element(f"<style>{_PAGE_CSS % FONT_STACK}</style>"))
@@ -270,6 +281,33 @@ def _synthetic_note(conn: sa.Connection) -> str:
         sa.text("SELECT EXISTS (SELECT 1 FROM area WHERE synthetic)")
     ).scalar()
     return "演示数据：除区界外均为模拟生成" if synthetic else ""
+
+
+_GAPS = Template("""
+{% macro script(this, kwargs) %}
+PinganGaps.start(paMap, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+
+class GapsPanel(JSCSSMixin, MacroElement):
+    """The gaps page's side panel and decorations (``pingan-gaps.js``): the
+    summary, the ranked list, filters, downloads and siting runs, and the
+    villages, grids and posts restyled by the chosen role's gaps.
+
+    ``config``: ``urls`` (gaps, csv, xlsx, geojson, site, layers), ``csrf``,
+    ``roles`` (``[{code, label}]``), ``thresholds`` (the defaults),
+    ``can_site``, ``title``.
+    """
+
+    _template = _GAPS
+    default_js = [("pingan-gaps.js", "pingan:pingan-gaps.js")]
+    default_css = [("pingan-gaps.css", "pingan:pingan-gaps.css")]
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "GapsPanel"
+        self.config = config
 
 
 def station_focus(conn: sa.Connection, code: str, user: User | None = None) -> Scope:

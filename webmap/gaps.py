@@ -48,6 +48,17 @@ def report_csv():
     )
 
 
+@bp.get("/gaps.geojson")
+@requires("gaps.read")
+def report_geojson():
+    """The ranked list on the map's outlines, for a GIS."""
+    body = gaps.to_geojson(requestdb.connection(), _report())
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    response.headers["Content-Disposition"] = "attachment; filename=gaps.geojson"
+    return response
+
+
 @bp.get("/gaps.xlsx")
 @requires("gaps.read")
 def report_xlsx():

@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, Response, current_app, g, render_template, url_for
 
-from gis import maps
-from webmap import assets, guard, requestdb, security
+from gis import gaps, maps
+from webmap import assets, forms, guard, requestdb, security
 from webmap.guard import requires
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def _static(path: str) -> str:
 
 
 def _render_map(
-    page: maps.Page, focus=maps.EVERYTHING, station: str | None = None
+    page: maps.Page, focus=maps.EVERYTHING, station: str | None = None, extra=()
 ) -> Response:
     conn = requestdb.connection()
     fmap = maps.build(
@@ -31,6 +31,7 @@ def _render_map(
         user=g.user,
         api=url_for("layers.index"),
         station_code=station,
+        extra=extra,
     )
     assets.localize(fmap, _static)
     html = security.nonce_scripts(fmap.get_root().render())
@@ -60,6 +61,38 @@ def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
     focus = maps.station_focus(requestdb.connection(), code, g.user)
     return _render_map(maps.PAGES["station"], focus, station=code)
+
+
+@bp.get("/map/gaps")
+@requires("page.gaps")
+def gaps_map():
+    """一村一警 coverage gaps: the planner's map, or a station's own."""
+    panel = maps.GapsPanel(
+        {
+            "title": maps.PAGES["gaps"].title,
+            "urls": {
+                "gaps": url_for("gaps.report"),
+                "csv": url_for("gaps.report_csv"),
+                "xlsx": url_for("gaps.report_xlsx"),
+                "geojson": url_for("gaps.report_geojson"),
+                "site": url_for("siting.site"),
+                "layers": url_for("layers.index"),
+            },
+            "csrf": forms.csrf_token(),
+            "roles": [
+                {"code": code, "label": role["label"]}
+                for code, role in gaps.roles(requestdb.connection()).items()
+            ],
+            "thresholds": gaps.Thresholds().__dict__,
+            "can_site": g.user.can("site.plan"),
+        }
+    )
+    if g.user.role == "station":  # framed on, and focused on, their own
+        focus = maps.station_focus(requestdb.connection(), g.user.station_code)
+        return _render_map(
+            maps.PAGES["gaps"], focus, station=g.user.station_code, extra=(panel,)
+        )
+    return _render_map(maps.PAGES["gaps"], extra=(panel,))
 
 
 @bp.get("/map/heat")

@@ -380,6 +380,37 @@ class AreaLayer(Layer):
         answer = Answer(self.name, view.zoom, "features", features, total=total)
         return answer.zoom_in() if len(features) > MAX_BYTES else answer
 
+    def detail(self, conn: sa.Connection, code: str) -> dict:
+        """The popup, with who answers for the area today (every role of
+        ``duty_assignment`` the connection may see) and its ``bbox``, so that a
+        list can zoom to it."""
+        popup = super().detail(conn, code)
+        people = conn.execute(
+            sa.text(
+                """SELECT r.label, string_agg(d.name, '、' ORDER BY d.name)
+                     FROM area a
+                     JOIN duty_assignment d ON d.area_id = a.id
+                      AND d.valid_from <= current_date
+                      AND (d.valid_to IS NULL OR d.valid_to > current_date)
+                     JOIN duty_role r ON r.code = d.role
+                    WHERE a.kind = :kind AND a.code = :code AND a.valid_to IS NULL
+                    GROUP BY r.code, r.label ORDER BY r.code"""
+            ),
+            {**self._params(), "code": code},
+        ).all()
+        popup["rows"] += [[label, names] for label, names in people]
+        popup["bbox"] = list(
+            conn.execute(
+                sa.text(
+                    "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)"
+                    " FROM area WHERE kind = :kind AND code = :code "
+                    "AND valid_to IS NULL"
+                ),
+                {**self._params(), "code": code},
+            ).one()
+        )
+        return popup
+
     def _detail_sql(self) -> str:
         shown = self.fields
         props = {

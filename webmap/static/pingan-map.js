@@ -16,6 +16,10 @@
  * Nothing from the server is ever parsed as HTML: names, popups and counts are
  * set as text.
  *
+ * Another script may decorate what is drawn: paMap.hooks[<layer>] is called
+ * with (feature, Leaflet layer, group) for each polygon or single point drawn
+ * (a shape's own style to return to after a hover goes in shape.paStyle).
+ *
  * Timing marks (performance.getEntriesByType('mark')): "pa-fetch-<n>" when
  * round n starts, "pa-drawn-<n>" when all its layers are drawn, and
  * "pa-first-draw" once.  window.paMap is the running instance (round, drawn).
@@ -99,6 +103,7 @@
     this.round = 0;
     this.drawn = 0;
     this.pending = {};     // layer name -> AbortController
+    this.hooks = {};       // layer name -> function (feature, shape, group)
     this.notes = {};       // layer name -> status text
     this.timer = null;
     this.status = L.control({position: 'bottomleft'});
@@ -212,11 +217,13 @@
       style: function () { return style; },
       onEachFeature: function (feature, shape) {
         shape.bindTooltip(el('span', '', feature.properties.name), {sticky: true});
+        var hook = self.hooks[layer.name];
         shape.on('click', function (e) { self.popup(layer, feature.id, e.latlng); });
         shape.on('mouseover', function () {
           shape.setStyle({weight: layer.weight + 2, fillOpacity: 0.25});
         });
-        shape.on('mouseout', function () { shape.setStyle(style); });
+        shape.on('mouseout', function () { shape.setStyle(shape.paStyle || style); });
+        if (hook) { hook(feature, shape, group); }
       }
     }).addTo(group);
   };
@@ -245,6 +252,7 @@
       });
       point.on('click', function () { self.popup(layer, f.id, at); });
       point.addTo(group);
+      if (self.hooks[layer.name]) { self.hooks[layer.name](f, point, group); }
     });
   };
 
