@@ -106,6 +106,10 @@ body, .leaflet-container { font-family: %s; }
 .pa-key { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
   vertical-align: middle; border: 2px solid var(--c); box-sizing: border-box; }
 .pa-key-dot { background: var(--c); border-radius: 50%%; }
+.pa-links { position: fixed; top: 10px; left: 56px; z-index: 900; }
+.pa-links a { display: inline-block; background: rgba(255, 255, 255, .92);
+  padding: 4px 10px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0, 0, 0, .3);
+  font-size: 13px; margin-right: 6px; text-decoration: none; color: #1f4e9c; }
 .pa-key-cluster-circle, .pa-key-cluster-square, .pa-key-cluster-diamond {
   background: var(--c); border-color: #fff; box-shadow: 0 0 0 1px #666; }
 .pa-key-cluster-circle { border-radius: 50%%; }
@@ -281,6 +285,26 @@ def _synthetic_note(conn: sa.Connection) -> str:
         sa.text("SELECT EXISTS (SELECT 1 FROM area WHERE synthetic)")
     ).scalar()
     return "演示数据：除区界外均为模拟生成" if synthetic else ""
+
+
+_LINKS = Template("""
+{% macro html(this, kwargs) %}
+<nav class="pa-links">{% for label, url in this.links %}
+  <a href="{{ url|e }}">{{ label|e }}</a>{% endfor %}
+</nav>
+{% endmacro %}
+""")
+
+
+class Links(MacroElement):
+    """A few links to related pages, over the map's top left corner."""
+
+    _template = _LINKS
+
+    def __init__(self, links: list[tuple[str, str]]):
+        super().__init__()
+        self._name = "Links"
+        self.links = links
 
 
 _GAPS = Template("""

@@ -52,7 +52,10 @@ def index():
 @requires("page.coverage")
 def coverage():
     """Planners' grid and officer coverage map."""
-    return _render_map(maps.PAGES["coverage"])
+    links = []
+    if g.user.can("page.gaps"):
+        links.append(("一村一警覆盖缺口与选址 →", url_for("pages.gaps_map")))
+    return _render_map(maps.PAGES["coverage"], extra=(maps.Links(links),))
 
 
 @bp.get("/map/station/<code>")
@@ -60,7 +63,12 @@ def coverage():
 def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
     focus = maps.station_focus(requestdb.connection(), code, g.user)
-    return _render_map(maps.PAGES["station"], focus, station=code)
+    links = []
+    if g.user.role == "station" and g.user.can("page.gaps"):
+        links.append(("本辖区一村一警缺口 →", url_for("pages.gaps_map")))
+    return _render_map(
+        maps.PAGES["station"], focus, station=code, extra=(maps.Links(links),)
+    )
 
 
 @bp.get("/map/gaps")
@@ -89,10 +97,14 @@ def gaps_map():
     )
     if g.user.role == "station":  # framed on, and focused on, their own
         focus = maps.station_focus(requestdb.connection(), g.user.station_code)
+        back = maps.Links([("← 本辖区图", url_for("pages.station",
+                                                 code=g.user.station_code))])
         return _render_map(
-            maps.PAGES["gaps"], focus, station=g.user.station_code, extra=(panel,)
-        )
-    return _render_map(maps.PAGES["gaps"], extra=(panel,))
+            maps.PAGES["gaps"], focus, station=g.user.station_code,
+            extra=(panel, back),
+        )  # fmt: skip
+    back = maps.Links([("← 网格与警力覆盖图", url_for("pages.coverage"))])
+    return _render_map(maps.PAGES["gaps"], extra=(panel, back))
 
 
 @bp.get("/map/heat")
