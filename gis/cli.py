@@ -506,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--norm", help="residents per person, for every role (default: the role's)"
     )
+    p.add_argument(
+        "--min-split-m2",
+        dest="min_split_m2",
+        help="least area (m²) in another station's jurisdiction that counts as "
+        "a split (default 100: smaller slivers are digitising noise)",
+    )
     p.set_defaults(func=_gaps)
 
     p = sub.add_parser(

@@ -85,16 +85,24 @@ class Thresholds:
         person's own).
     norm : int, optional
         Residents per person, for every role (default: each role's).
+    min_split_m2 : float
+        The least area (m²) of a village or grid inside another station's
+        jurisdiction that counts as a split: neighbouring outlines drawn from
+        different sources overlap along their border by slivers of a few
+        square metres (in the demo, 0.0 m² to a tenth of a metre), which are
+        no misalignment anyone could act on.
     """
 
     max_post_m: float = 3000.0
     patrol_share: float = 0.01
     capacity: int | None = None
     norm: int | None = None
+    min_split_m2: float = 100.0
 
     def __post_init__(self):
         _positive("max_post_m", self.max_post_m)
         _positive("patrol_share", self.patrol_share)
+        _positive("min_split_m2", self.min_split_m2)
         if self.patrol_share > 1:
             raise InvalidInput(
                 "patrol_share 须在 0 与 1 之间 / patrol_share must be at most 1, "
@@ -119,7 +127,8 @@ def thresholds_from(values: dict) -> Thresholds:
     no number is an :class:`InvalidInput` naming its field."""
     out = {}
     for name, kind in (("max_post_m", float), ("patrol_share", float),
-                       ("capacity", int), ("norm", int)):  # fmt: skip
+                       ("capacity", int), ("norm", int),
+                       ("min_split_m2", float)):  # fmt: skip
         text = values.get(name)
         if text is None or text == "":
             continue
@@ -177,7 +186,7 @@ def analyse(
         findings["overloaded"] += _overloaded(data, spec, people, thresholds)
         findings["foreign_post"] += _foreign_post(data, spec, people)
     findings["far_post"] = _far_post(data, thresholds)
-    findings["split"] = _split(data)
+    findings["split"] = _split(data, thresholds)
     findings["patrol"] = _patrol(data, thresholds)
     return {
         "data_date": at.isoformat(),
@@ -342,9 +351,11 @@ def _far_post(data, t: Thresholds) -> list[dict]:
     return sorted(out, key=lambda f: f["code"])
 
 
-def _split(data) -> list[dict]:
+def _split(data, t: Thresholds) -> list[dict]:
     out = []
     for r in data["splits"]:
+        if r["split_m2"] < t.min_split_m2:
+            continue
         place = _place(data, r["area_id"])
         other = data["areas"].get(r["station_id"], {})
         own = (place["station"] or {}).get("name", "本所")

@@ -92,6 +92,8 @@
                               cfg.thresholds.max_post_m, 100);
     this.patrol = this.input(form, '巡逻力量下限（占常住人口 %）', 'patrol_share',
                              cfg.thresholds.patrol_share * 100, 0.1);
+    this.minSplit = this.input(form, '跨辖区面积下限（平方米）', 'min_split_m2',
+                               cfg.thresholds.min_split_m2, 10);
     this.township = this.select(form, '乡镇/街道', [['', '全部']], 'township');
     this.station = this.select(form, '派出所', [['', '全部']], 'station');
     [this.township, this.station].forEach(function (s) {
@@ -169,7 +171,8 @@
     input.type = 'number';
     input.name = name;
     input.min = '0';
-    input.step = String(step);
+    input.step = 'any';
+    input.dataset.step = String(step);
     input.value = String(value);
     wrap.appendChild(input);
     form.appendChild(wrap);
@@ -181,6 +184,7 @@
     if (this.role.value) { q.push('role=' + encodeURIComponent(this.role.value)); }
     q.push('max_post_m=' + encodeURIComponent(this.maxPost.value));
     q.push('patrol_share=' + encodeURIComponent(Number(this.patrol.value) / 100));
+    q.push('min_split_m2=' + encodeURIComponent(this.minSplit.value));
     return q.join('&');
   };
 
@@ -385,8 +389,17 @@
   };
 
   Gaps.prototype.styleGrid = function (code, shape) {
-    if (!this.report || !this.split[code]) { return; }
-    var style = {fillColor: this.pattern, fillOpacity: 1, color: SPLIT.color, weight: 1.5};
+    if (!this.report) { return; }
+    var style;
+    if (this.split[code]) {
+      style = {fillColor: this.pattern, fillOpacity: 1, color: SPLIT.color, weight: 1.5};
+    } else {  // as the layer draws it (a rerun may have cleared a split)
+      var grids = this.paMap.config.layers.filter(function (l) {
+        return l.name === 'grids';
+      })[0];
+      style = {fillColor: grids.color, fillOpacity: grids.fillOpacity,
+               color: grids.color, weight: grids.weight};
+    }
     shape.setStyle(style);
     shape.paStyle = style;
   };
