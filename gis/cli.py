@@ -196,7 +196,9 @@ def _gaps(args: argparse.Namespace) -> int:
     if fmt not in gaps.FORMATS:
         raise InvalidInput(f"不支持的格式 / unsupported format {fmt!r}: json, csv "
                            "or xlsx", field="format")  # fmt: skip
-    with _engine(args).connect() as conn:
+    engine = _engine(args)
+    gaps.keep(engine)
+    with engine.connect() as conn:
         report = gaps.analyse(conn, args.role, params.parse_date(args.at), thresholds)
     if fmt == "xlsx":
         if not args.out:

@@ -154,6 +154,16 @@ def roles(conn: sa.Connection) -> dict[str, dict]:
     return {r["code"]: dict(r) for r in rows}
 
 
+def keep(engine: sa.Engine) -> None:
+    """Make today's kept distances and splits current (``duty_keep``,
+    migration 0014), in a transaction of their own on the owner's ``engine``:
+    they depend on boundaries and posts only and cost a second or two for a
+    county, so every later analysis reads them, whoever asks.  (Without it an
+    analysis still computes them, in its own transaction, each time.)"""
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT duty_keep('nearest'), duty_keep('splits')"))
+
+
 def analyse(
     conn: sa.Connection,
     role: str | None = None,
@@ -205,7 +215,9 @@ def _read(conn: sa.Connection, at: date) -> dict:
     q = {"at": at}
 
     def rows(sql):
-        return [dict(r) for r in conn.execute(sa.text(sql), q).mappings()]
+        result = conn.execute(sa.text(sql), q)
+        keys = list(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result]  # 3x .mappings()
 
     areas = rows(
         "SELECT id, kind, code, name, parent_id, station_id, "
@@ -294,11 +306,16 @@ def _overloaded(data, spec, people, t: Thresholds) -> list[dict]:
     for rows in people.values():
         for area_id in {r["area_id"] for r in rows}:
             sharing[area_id] += 1
+    areas = data["areas"]
     for rows in people.values():
-        place = _person_place(data, rows, sharing)
         capacity = t.capacity or rows[0]["capacity"]
         norm = t.norm or rows[0]["residents_norm"]
-        n, residents = len(place["places"]), place["residents"]
+        ids = {r["area_id"] for r in rows}
+        n = len(ids)
+        residents = round(sum(areas[i]["population"] / sharing[i] for i in ids))
+        if n <= capacity and not (norm and residents > norm):
+            continue  # most people: no finding to describe
+        place = _person_place(data, rows, sharing)
         reasons = []
         if n > capacity:
             reasons.append(f"负责{n}{unit}，超过每人{capacity}{unit}的上限")

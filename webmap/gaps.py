@@ -22,6 +22,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _report() -> dict:
     args = request.args
+    gaps.keep(requestdb.owner_engine())  # today's distances and splits, kept
     return gaps.analyse(
         requestdb.connection(),
         role=args.get("role") or None,

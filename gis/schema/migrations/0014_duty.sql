@@ -88,31 +88,29 @@ ALTER TABLE area ADD COLUMN patrol_strength integer
 -- One view over every role -------------------------------------------------------
 -- security_invoker: read with the caller's rights, so the row policies of the
 -- tables below apply to the web role (a plain view would run as its owner).
--- post_station_id is the station whose jurisdiction holds the person's home
--- post (NULL without a post: grid members, an office).
+-- The station of a person's home post is the post's (read from post, under
+-- its own policy): joining post here made the planner loop over every post for
+-- every assignment once the policies were in the plan (2.4 s for a county).
 CREATE VIEW duty_assignment WITH (security_invoker = true) AS
 SELECT 'officer'::text AS person_kind, o.id AS person_id, o.code, o.name,
-       o.kind AS role, o.post_id, p.station_id AS post_station_id,
-       NULL::text AS office, r.capacity, r.residents_norm,
-       oa.area_id, oa.valid_from, oa.valid_to
+       o.kind AS role, o.post_id, NULL::text AS office, r.capacity,
+       r.residents_norm, oa.area_id, oa.valid_from, oa.valid_to
   FROM officer o
   JOIN duty_role r ON r.code = o.kind
   JOIN officer_area oa ON oa.officer_id = o.id
-  LEFT JOIN post p ON p.id = o.post_id
  WHERE o.active
 UNION ALL
-SELECT 'grid_member', m.id, m.code, m.name, 'grid_member', NULL, NULL, NULL,
+SELECT 'grid_member', m.id, m.code, m.name, 'grid_member', NULL, NULL,
        r.capacity, r.residents_norm, m.grid_id, m.valid_from, m.valid_to
   FROM grid_member m
   JOIN duty_role r ON r.code = 'grid_member'
 UNION ALL
-SELECT 'person', s.id, s.code, s.name, s.role, s.post_id, p.station_id, s.office,
+SELECT 'person', s.id, s.code, s.name, s.role, s.post_id, s.office,
        coalesce(s.capacity, r.capacity), r.residents_norm,
        pa.area_id, pa.valid_from, pa.valid_to
   FROM person s
   JOIN duty_role r ON r.code = s.role
   JOIN person_area pa ON pa.person_id = s.id
-  LEFT JOIN post p ON p.id = s.post_id
  WHERE s.active;
 
 -- Row policies: the one rule --------------------------------------------------------
@@ -134,54 +132,41 @@ CREATE POLICY person_scope ON person FOR SELECT USING (
     OR EXISTS (SELECT 1 FROM person_area pa WHERE pa.person_id = person.id));
 
 -- The gap analysis under the policies -------------------------------------------
--- The nearest 警务室/工作站 of each village the caller may see, searched as the
--- owner so the spatial index serves it (under row policies PostGIS's KNN and
--- && are not leakproof and the index is not used), then the rule applied: the
--- distance is the same whoever asks, the post is named only to those who may
--- see it (the owner, bound by no policy: every village, every post; see
--- pingan_bound, migration 0013).  From the village's point on surface
--- (ST_PointOnSurface, always inside; the centroid of a crescent is not), on
--- the sphere, in metres.
-CREATE FUNCTION duty_nearest_posts(p_at date)
+-- The nearest 警务室/工作站 of every village current on p_at (the owner's view:
+-- every village, every post; duty_nearest_posts below applies the rule).
+CREATE FUNCTION duty_nearest_compute(p_at date)
 RETURNS TABLE (village_id bigint, post_id bigint, distance_m float8)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT v.id, CASE WHEN NOT b.bound OR pingan_sees(n.station_id, n.grid_id)
-                      THEN n.id END, n.d
-      FROM (SELECT pingan_bound() AS bound) b
-      CROSS JOIN area v
+LANGUAGE sql STABLE SET search_path = public AS $$
+    SELECT v.id, n.id, n.d
+      FROM area v
       CROSS JOIN LATERAL (SELECT ST_PointOnSurface(v.geom) AS at) c
       LEFT JOIN LATERAL (
-          SELECT p.id, p.station_id, p.grid_id,
-                 p.geom::geography <-> c.at::geography AS d
+          SELECT p.id, p.geom::geography <-> c.at::geography AS d
             FROM post p
            WHERE p.kind IN ('police_room', 'workstation')
            ORDER BY p.geom::geography <-> c.at::geography
            LIMIT 1) n ON true
      WHERE v.kind = 'village'
        AND v.valid_from <= p_at AND (v.valid_to IS NULL OR v.valid_to > p_at)
-       AND (NOT b.bound OR pingan_sees(v.station_id, NULL))
 $$;
 
 -- Villages and grids whose surface lies in two or more police jurisdictions,
 -- with the area (m², on the sphere) outside the station that holds their point
--- on surface (area.station_id).  Searched as the owner through the subdivided
--- station pieces (area_part) and their index; the rule decides which rows
--- return.  Only areas whose interior meets a second station's interior are
--- intersected at all: a shared border is no split.
-CREATE FUNCTION duty_splits(p_at date)
+-- on surface (area.station_id).  Searched through the subdivided station
+-- pieces (area_part) and their index.  Only areas whose interior meets a
+-- second station's interior are intersected at all: a shared border is no
+-- split.
+CREATE FUNCTION duty_splits_compute(p_at date)
 RETURNS TABLE (area_id bigint, station_id bigint, split_m2 float8)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE sql STABLE SET search_path = public AS $$
     WITH cand AS (
         SELECT DISTINCT a.id, ap.area_id AS other
-          FROM (SELECT pingan_bound() AS bound) b
-          CROSS JOIN area a
+          FROM area a
           JOIN area_part ap ON ap.kind = 'police_station' AND ap.geom && a.geom
           JOIN area s ON s.id = ap.area_id AND s.valid_to IS NULL
          WHERE a.kind IN ('village', 'grid')
            AND a.valid_from <= p_at AND (a.valid_to IS NULL OR a.valid_to > p_at)
            AND ap.area_id IS DISTINCT FROM a.station_id
-           AND (NOT b.bound
-                OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END))
            AND ST_Relate(ap.geom, a.geom, '2********')
     )
     SELECT c.id, c.other,
@@ -191,6 +176,120 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
       JOIN area s ON s.id = c.other
 $$;
 
+-- Both depend on boundaries and posts only, and cost a second or two for a
+-- county: today's answers are kept, and computed again only when a boundary
+-- or a post changed since.  duty_inputs.version counts the statements that
+-- changed area or post; it is a row, so a writer's change is seen (and the
+-- kept answers dropped) when it commits, never before.
+CREATE TABLE duty_inputs (one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                          version bigint NOT NULL);
+INSERT INTO duty_inputs VALUES (true, 0);
+CREATE FUNCTION duty_inputs_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+    UPDATE duty_inputs SET version = version + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER area_duty_inputs AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON area FOR EACH STATEMENT EXECUTE FUNCTION duty_inputs_changed();
+CREATE TRIGGER post_duty_inputs AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON post FOR EACH STATEMENT EXECUTE FUNCTION duty_inputs_changed();
+
+CREATE TABLE duty_kept (name text PRIMARY KEY, version bigint NOT NULL,
+                        day date NOT NULL);
+CREATE TABLE duty_nearest_kept (village_id bigint PRIMARY KEY, post_id bigint,
+                                distance_m float8);
+CREATE TABLE duty_split_kept (area_id bigint NOT NULL, station_id bigint NOT NULL,
+                              split_m2 float8 NOT NULL);
+
+-- Make the kept answer p_name ('nearest' or 'splits') today's, if it is not.
+CREATE FUNCTION duty_keep(p_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+    current bigint := (SELECT version FROM duty_inputs);
+BEGIN
+    IF EXISTS (SELECT FROM duty_kept WHERE name = p_name AND version = current
+                  AND day = current_date) THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('duty_keep:' || p_name));
+    IF EXISTS (SELECT FROM duty_kept WHERE name = p_name AND version = current
+                  AND day = current_date) THEN
+        RETURN;  -- another session kept it meanwhile
+    END IF;
+    IF p_name = 'nearest' THEN
+        DELETE FROM duty_nearest_kept;
+        INSERT INTO duty_nearest_kept SELECT * FROM duty_nearest_compute(current_date);
+    ELSE
+        DELETE FROM duty_split_kept;
+        INSERT INTO duty_split_kept SELECT * FROM duty_splits_compute(current_date);
+    END IF;
+    INSERT INTO duty_kept VALUES (p_name, current, current_date)
+    ON CONFLICT (name) DO UPDATE SET version = excluded.version, day = excluded.day;
+END $$;
+
+-- The nearest 警务室/工作站 of each village the caller may see, searched as the
+-- owner so the spatial index serves it (under row policies PostGIS's KNN and
+-- && are not leakproof and the index is not used), then the rule applied: the
+-- distance is the same whoever asks, the post is named only to those who may
+-- see it (the owner, bound by no policy: every village, every post; see
+-- pingan_bound, migration 0013).  From the village's point on surface
+-- (ST_PointOnSurface, always inside; the centroid of a crescent is not), on
+-- the sphere, in metres.  Today's answer is kept (duty_keep).
+CREATE FUNCTION duty_nearest_posts(p_at date)
+RETURNS TABLE (village_id bigint, post_id bigint, distance_m float8)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    bound constant boolean := pingan_bound();
+BEGIN
+    IF p_at = current_date THEN
+        PERFORM duty_keep('nearest');
+        RETURN QUERY
+        SELECT k.village_id,
+               CASE WHEN NOT bound OR pingan_sees(p.station_id, p.grid_id)
+                    THEN k.post_id END, k.distance_m
+          FROM duty_nearest_kept k
+          JOIN area v ON v.id = k.village_id
+          LEFT JOIN post p ON p.id = k.post_id
+         WHERE NOT bound OR pingan_sees(v.station_id, NULL);
+    ELSE
+        RETURN QUERY
+        SELECT k.village_id,
+               CASE WHEN NOT bound OR pingan_sees(p.station_id, p.grid_id)
+                    THEN k.post_id END, k.distance_m
+          FROM duty_nearest_compute(p_at) k
+          JOIN area v ON v.id = k.village_id
+          LEFT JOIN post p ON p.id = k.post_id
+         WHERE NOT bound OR pingan_sees(v.station_id, NULL);
+    END IF;
+END $$;
+
+-- Splits of the villages and grids the caller may see (the rule decides which
+-- rows return).  Today's answer is kept (duty_keep).
+CREATE FUNCTION duty_splits(p_at date)
+RETURNS TABLE (area_id bigint, station_id bigint, split_m2 float8)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    bound constant boolean := pingan_bound();
+BEGIN
+    IF p_at = current_date THEN
+        PERFORM duty_keep('splits');
+        RETURN QUERY
+        SELECT k.area_id, k.station_id, k.split_m2
+          FROM duty_split_kept k JOIN area a ON a.id = k.area_id
+         WHERE NOT bound
+            OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END);
+    ELSE
+        RETURN QUERY
+        SELECT k.area_id, k.station_id, k.split_m2
+          FROM duty_splits_compute(p_at) k JOIN area a ON a.id = k.area_id
+         WHERE NOT bound
+            OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION duty_nearest_compute(date), duty_splits_compute(date),
+    duty_keep(text), duty_inputs_changed() FROM PUBLIC;
 GRANT SELECT ON duty_role, person, person_area, duty_assignment TO pingan_web;
 REVOKE EXECUTE ON FUNCTION duty_nearest_posts(date), duty_splits(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION duty_nearest_posts(date), duty_splits(date) TO pingan_web;
