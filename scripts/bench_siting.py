@@ -15,8 +15,8 @@ transaction that is rolled back at the end, like everything else it changes.
 - candidates: a lattice whose spacing gives about ``--candidates`` (2,000)
   points in the county;
 - existing posts: the county's 1,736 posts stay, or with
-  ``--before-workstations`` only its 16 派出所驻地 and 25 警务室 (the county
-  before its workstations: a far harder instance);
+  ``--before-workstations`` only its 派出所驻地 and 警务室, 25 at this size (the
+  county before its workstations: a far harder instance);
 - ours: ``siting.plan`` end to end (reading through the connection, coverage
   pairs from ``ST_DWithin`` in PostGIS, model to HiGHS, report), MCLP with
   ``--new`` (50) and LSCP, radius ``--radius-m`` (800 m);
