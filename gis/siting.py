@@ -729,3 +729,45 @@ def describe(report: SitingReport) -> str:
         )
     lines += [f"注意 note: {note}" for note in report.notes]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A run's data as plain arrays, in metres in ``metric_crs`` (villages by
+    code, candidates by ``j``): to hand the same instance to another solver
+    (``scripts/bench_siting.py`` gives it to spopt) or to check a run by hand."""
+
+    metric_crs: str
+    village_xy: np.ndarray
+    population: np.ndarray
+    post_xy: np.ndarray
+    candidate_xy: np.ndarray
+    candidate_codes: tuple[str, ...]
+
+
+def read_instance(conn: sa.Connection, request: SitingRequest) -> Instance:
+    """The villages, posts and candidates :func:`plan` would use for
+    ``request``, read the same way (through ``conn``, in a savepoint rolled
+    back before returning)."""
+
+    def xy(table: str, order: str) -> np.ndarray:
+        rows = conn.execute(
+            sa.text(f"SELECT ST_X(g), ST_Y(g) FROM {table} ORDER BY {order}")
+        ).all()
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+    with conn.begin_nested() as scratch:
+        world = _read_world(conn, request)
+        codes = conn.execute(
+            sa.text("SELECT code FROM siting_candidate ORDER BY j")
+        ).scalars()
+        instance = Instance(
+            metric_crs=f"EPSG:{world.srid}",
+            village_xy=xy("siting_village", "i"),
+            population=world.population,
+            post_xy=xy("siting_post", "ST_X(g), ST_Y(g)"),
+            candidate_xy=xy("siting_candidate", "j"),
+            candidate_codes=tuple(codes),
+        )
+        scratch.rollback()
+    return instance
