@@ -31,7 +31,7 @@ import numpy as np
 import psycopg2.extensions
 import sqlalchemy as sa
 
-from gis import params
+from gis import access, params
 from gis.errors import InvalidInput
 
 # Moved to gis.params; still importable from here for callers not yet updated.
@@ -190,7 +190,9 @@ def _cursor(conn: sa.Connection):
     the statement itself for one point.  Inside the caller's transaction (a
     test, an intake that goes on to write) the statements read within it;
     outside one they run on their own in autocommit, which saves the BEGIN and
-    the ROLLBACK round trips and leaves no transaction open, as before.
+    the ROLLBACK round trips and leaves no transaction open, as before.  A web
+    request's session check, when it waits for the first statement
+    (:func:`gis.access.begin_known`), goes in the same round trip.
     """
     pooled = conn.connection
     dbapi = pooled.dbapi_connection
@@ -204,7 +206,7 @@ def _cursor(conn: sa.Connection):
         dbapi.autocommit = True
     try:
         with dbapi.cursor() as cursor:
-            yield cursor, prepared
+            yield access.scoped(conn, cursor), prepared
     finally:
         if alone and not dbapi.closed:
             dbapi.autocommit = False

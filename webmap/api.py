@@ -58,7 +58,7 @@ def _audit_people(answers: list[dict]) -> None:
 def lookup_one():
     """Which village, grid, township, station and officers a point belongs to."""
     answer = lookup.lookup(
-        requestdb.connection(),
+        requestdb.connection(lazy_scope=True),  # checked with the lookup
         request.args.get("lon"),
         request.args.get("lat"),
         crs=params.parse_crs(request.args.get("crs")),
@@ -75,7 +75,7 @@ def lookup_batch():
     body = _json_body()
     lons, lats = params.parse_points(body)
     answers = lookup.lookup_many(
-        requestdb.connection(),
+        requestdb.connection(lazy_scope=True),  # checked with the lookup
         lons,
         lats,
         crs=params.parse_crs(_param("crs", body)),
