@@ -765,6 +765,37 @@ def test_every_read_of_personal_data_is_audited(client, bearer, database, tmp_pa
     assert after == before
 
 
+def test_a_lookup_audits_itself_only_when_it_names_people(client, bearer, database):
+    """The lookup statement writes its own audit row: points looked up and how
+    many named someone the caller may see; a station looking up the
+    neighbour's point names nobody and leaves no row."""
+
+    def rows(username):
+        with db.get_engine(database).connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT detail, client_addr FROM audit_log WHERE username = :u "
+                    "AND action = 'lookup' ORDER BY id"
+                ),
+                {"u": username},
+            ).all()
+
+    before = len(rows("plan1"))
+    outside = (100.5, 30.5)  # in no area: nobody to name
+    response = client.post(
+        "/api/lookup", json=[list(IN_A), list(outside), list(IN_B)],
+        headers=bearer["plan1"],
+    )  # fmt: skip
+    assert response.status_code == 200
+    written = rows("plan1")[before:]
+    assert [tuple(row) for row in written] == [
+        ({"points": 3, "named": 2}, "127.0.0.1")
+    ]
+    before = len(rows("pcs1"))
+    client.get("/api/lookup?lon={}&lat={}".format(*IN_B), headers=bearer["pcs1"])
+    assert len(rows("pcs1")) == before
+
+
 def test_audit_record_takes_the_request_address(as_pcs1):
     audit.record(as_pcs1, "pcs1", "probe", None, None)
     addr = as_pcs1.execute(
