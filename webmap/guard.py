@@ -6,7 +6,10 @@ refused to everyone (and a test walks the URL map so none can slip past).
 Before the view runs, :func:`_guard` finds the caller's credential (an API
 token in ``Authorization: Bearer``, else the browser session's), and opens
 the request's connection with that user's scope in the same round trip
-(:func:`webmap.requestdb.begin`).  Anonymous pages go to ``/login?next=…``,
+(:func:`webmap.requestdb.begin`), or, for a token this worker has seen lately,
+leaves the check to the request's first statement, whose round trip carries
+it (:func:`gis.access.begin_known`; a request with no statement is checked
+before its answer goes out).  Anonymous pages go to ``/login?next=…``,
 anonymous API calls get a 401 JSON answer.
 
 Who is signed in is ``g.user`` (:class:`gis.access.User`); what they may *see*
