@@ -76,6 +76,11 @@ class Unauthorized(PinganError):
     code = "unauthorized"
 
 
+class SessionEnded(Unauthorized):
+    """The session or token a request came with ended while the request ran
+    (found by the check sent with its first statement, :mod:`gis.access`)."""
+
+
 class Forbidden(PinganError):
     """The user may not see or change this object."""
 

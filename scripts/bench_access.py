@@ -19,11 +19,12 @@ embedded cluster's, or ``DATABASE_URL``), one server at a time:
   superuser of the embedded cluster, which row policies do not bind) and
   answers GET /api/lookup anonymously;
 - **scoped**: this checkout, connecting as ``pingan_web`` under the row
-  policies; every request first runs ``pingan_begin`` and a lookup that names
-  officers or grid members writes an audit row.  Measured with a planner's
-  service token (``python -m gis token issue``) and, as a second figure, with
-  the station user ``demo_pcs1`` signed in through ``POST /api/token`` with
-  its password from ``var/demo-users.txt``.
+  policies; every request checks its session (``pingan_begin``, or for a token
+  the worker knows ``pingan_resume`` in the lookup's own round trip) and a
+  lookup that names officers or grid members writes an audit row.  Measured
+  with a planner's service token (``python -m gis token issue``) and, as a
+  second figure, with the station user ``demo_pcs1`` signed in through
+  ``POST /api/token`` with its password from ``var/demo-users.txt``.
 
 Each round runs wrk exactly as ``scripts/bench_http_lookup.py`` does (its own
 code: 1 thread, one connection per worker, random points in the district's

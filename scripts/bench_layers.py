@@ -9,6 +9,8 @@ Targets (issue 12), over the demo district and the county world:
 - the coverage page in headless Chromium: first layers drawn ≤ 2 s and a pan
   redrawn ≤ 1 s, on both worlds, read from the page's own timing marks
   (``pa-first-draw``, ``pa-fetch-<n>``/``pa-drawn-<n>``; webmap/static/pingan-map.js);
+- the 一村一警 gaps map (/map/gaps): its first layers and its whole report
+  drawn (``pa-gaps-drawn``);
 - beside them, today's figures: the page of commit d4df023 (the last that
   embedded every layer in the page), its bytes and its time to draw, same
   worlds, same run.
@@ -242,6 +244,17 @@ def _pages(world: str, url: str, password: str, args, old_root: Path) -> int:
             moves = [(700, 0), (0, 450), (-700, 0), (0, -450), (350, 225), (-350, -225)]
             pans = [page.evaluate(_PAN_JS, moves[i % len(moves)])
                     for i in range(args.pans)]  # fmt: skip
+            # The gaps map: its layers by view, and the whole report (one request).
+            response = page.goto(f"{server.url}/map/gaps", wait_until="load")
+            gaps_html = len(response.body())
+            page.wait_for_function(
+                "() => performance.getEntriesByName('pa-gaps-drawn').length",
+                timeout=120_000,
+            )
+            gaps_first, gaps_report = page.evaluate(
+                "() => ['pa-first-draw', 'pa-gaps-drawn'].map("
+                "n => performance.getEntriesByName(n)[0].startTime)"
+            )
             page.close()
         first_ok = first <= PAGE_TARGETS[0]
         pan_ok = max(pans) <= PAGE_TARGETS[1]
@@ -253,6 +266,9 @@ def _pages(world: str, url: str, password: str, args, old_root: Path) -> int:
         print(f"pan at zoom 13, redrawn: median {statistics.median(pans):.0f} ms, "
               f"slowest {max(pans):.0f} ms of {len(pans)} (target ≤ "
               f"{PAGE_TARGETS[1]:.0f}: {'met' if pan_ok else 'MISSED'})")  # fmt: skip
+        print(f"gaps map: HTML {gaps_html / 1024:.1f} KB, first layers drawn "
+              f"{gaps_first:.0f} ms, the whole report (summary, ranked list, "
+              f"villages coloured) {gaps_report:.0f} ms after navigation")  # fmt: skip
         if args.today:
             _today(browser, world, env, password, args, old_root, html, first)
         browser.close()

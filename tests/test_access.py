@@ -635,6 +635,109 @@ def test_service_tokens_are_issued_and_revoked_one_by_one(
     assert response.status_code == 401
 
 
+def _lookup_rows(database, username: str) -> int:
+    with db.get_engine(database).connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM audit_log WHERE username = :u "
+                "AND action = 'lookup'"
+            ),
+            {"u": username},
+        ).scalar()
+
+
+@pytest.mark.parametrize(
+    ("end", "first"),
+    [
+        ("sign_out", "lookup"),  # another worker's logout
+        ("disable", "lookup"),
+        # Refused before any statement (bad input): checked before it answers.
+        ("sign_out", "bad input"),
+        # By hand in the database: the worker remembered another role.
+        ("UPDATE app_user SET role = 'leader', station_id = NULL "
+         "WHERE username = :u", "lookup"),
+    ],
+)  # fmt: skip
+def test_a_token_its_worker_knows_is_refused_at_once_when_it_ends(
+    app, database, end, first
+):
+    """A worker remembers whom a token belongs to and checks the session in
+    the lookup's own round trip: an ended one gets a 401 and no answer."""
+    name = f"known_{len(end)}_{len(first)}"
+    with db.get_engine(database).begin() as conn:
+        users.add(conn, name, "station", PASSWORD, station=S1)
+    client = app.test_client()
+    headers = token(client, name)
+    lookup = "/api/lookup?lon={}&lat={}".format(*IN_A)
+    assert client.get(lookup, headers=headers).status_code == 200  # remembered
+    assert _lookup_rows(database, name) == 1
+    with db.get_engine(database).begin() as conn:
+        if end == "sign_out":
+            users.sign_out(conn, headers["Authorization"].split()[1])
+        elif end == "disable":
+            users.disable(conn, name)
+        else:
+            conn.execute(sa.text(end), {"u": name})
+    response = client.get(
+        lookup if first == "lookup" else "/api/lookup?lon=%00", headers=headers
+    )
+    assert response.status_code == 401, response.json
+    assert response.json["error"] == "unauthorized"
+    assert "officers" not in response.json
+    response = client.get(lookup, headers=headers)  # forgotten: pingan_begin
+    if end.startswith("UPDATE"):  # the session lives on in its new role
+        assert response.status_code == 200 and response.json["officers"] == []
+    else:
+        assert response.status_code == 401
+        assert _lookup_rows(database, name) == 1
+
+
+def test_a_session_that_ended_leaves_no_scope_on_the_connection(app, database):
+    """The refused check's transaction takes its settings back; the scope the
+    connection had before (another user's) must not stay either."""
+    with db.get_engine(database).begin() as owner:
+        secret, _ = users.sign_in(owner, "pcs2", PASSWORD, "127.0.0.1", "token")
+    with app.app_context():
+        from webmap import requestdb
+
+        conn = db.connect(requestdb.engine())
+    try:
+        _begin_as(app, conn, "pcs1")  # a scope on the connection
+        assert access.begin(conn.connection.dbapi_connection, secret) is not None
+        _begin_as(app, conn, "pcs1")
+        with db.get_engine(database).begin() as owner:
+            users.sign_out(owner, secret)
+        assert access.begin_known(conn, secret) is not None  # remembered
+        dbapi = conn.connection.dbapi_connection
+        dbapi.autocommit = True
+        with dbapi.cursor() as cursor:
+            with pytest.raises(access.SessionEnded):
+                access.scoped(conn, cursor).execute("SELECT count(*) FROM post")
+            cursor.execute("SELECT current_setting('pingan.role', true)")
+            assert cursor.fetchone()[0] == ""
+        assert access.begin_known(conn, secret) is None  # forgotten
+    finally:
+        conn.close()
+
+
+def test_the_nearest_post_function_keeps_to_the_rule(as_pcs1, database):
+    """pingan_nearest_post searches the index as the owner, then applies the
+    rule: pcs1 is given its own post even from inside S2, never S2's."""
+    nearest = sa.text(
+        "SELECT p.code FROM pingan_nearest_post(ST_SetSRID(ST_MakePoint(:x, :y), "
+        "4326)) n JOIN post p ON p.id = n.id"
+    )
+    for x, y in (IN_A, IN_B, (100.15, 30.04)):
+        assert as_pcs1.execute(nearest, {"x": x, "y": y}).scalar() == "P-S1"
+    with db.get_engine(database).connect() as owner:  # whom no policy binds
+        assert owner.execute(nearest, {"x": 100.15, "y": 30.04}).scalar() == "P-S2"
+    as_pcs1.exec_driver_sql("SELECT FROM pingan_begin(NULL, NULL)")
+    missing = as_pcs1.execute(
+        sa.text("SELECT id FROM pingan_nearest_post(ST_MakePoint(100.15, 30.04))")
+    )
+    assert missing.scalar() is None  # nobody signed in: no post
+
+
 def test_old_scrypt_hashes_are_replaced_by_argon2_at_sign_in(client, database):
     old = (
         "scrypt:16384:8:1$"
@@ -697,6 +800,37 @@ def test_every_read_of_personal_data_is_audited(client, bearer, database, tmp_pa
     with db.get_engine(database).connect() as conn:
         after = conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar()
     assert after == before
+
+
+def test_a_lookup_audits_itself_only_when_it_names_people(client, bearer, database):
+    """The lookup statement writes its own audit row: points looked up and how
+    many named someone the caller may see; a station looking up the
+    neighbour's point names nobody and leaves no row."""
+
+    def rows(username):
+        with db.get_engine(database).connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT detail, client_addr FROM audit_log WHERE username = :u "
+                    "AND action = 'lookup' ORDER BY id"
+                ),
+                {"u": username},
+            ).all()
+
+    before = len(rows("plan1"))
+    outside = (100.5, 30.5)  # in no area: nobody to name
+    response = client.post(
+        "/api/lookup", json=[list(IN_A), list(outside), list(IN_B)],
+        headers=bearer["plan1"],
+    )  # fmt: skip
+    assert response.status_code == 200
+    written = rows("plan1")[before:]
+    assert [tuple(row) for row in written] == [
+        ({"points": 3, "named": 2}, "127.0.0.1")
+    ]
+    before = len(rows("pcs1"))
+    client.get("/api/lookup?lon={}&lat={}".format(*IN_B), headers=bearer["pcs1"])
+    assert len(rows("pcs1")) == before
 
 
 def test_audit_record_takes_the_request_address(as_pcs1):

@@ -43,6 +43,11 @@ def _render(status: int, body: dict, offline: bool = False):
     return render_template("error.html", status=status, message=body["message"]), status
 
 
+def render(exc: PinganError):
+    """The answer to ``exc``, as its error handler gives it."""
+    return _pingan(exc)
+
+
 def _pingan(exc: PinganError):
     if exc.status >= 500:
         logger.error("%s: %s", exc.code, exc.message)

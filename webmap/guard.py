@@ -6,7 +6,10 @@ refused to everyone (and a test walks the URL map so none can slip past).
 Before the view runs, :func:`_guard` finds the caller's credential (an API
 token in ``Authorization: Bearer``, else the browser session's), and opens
 the request's connection with that user's scope in the same round trip
-(:func:`webmap.requestdb.begin`).  Anonymous pages go to ``/login?next=…``,
+(:func:`webmap.requestdb.begin`), or, for a token this worker has seen lately,
+leaves the check to the request's first statement, whose round trip carries
+it (:func:`gis.access.begin_known`; a request with no statement is checked
+before its answer goes out).  Anonymous pages go to ``/login?next=…``,
 anonymous API calls get a 401 JSON answer.
 
 Who is signed in is ``g.user`` (:class:`gis.access.User`); what they may *see*
@@ -17,10 +20,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
 from gis import access, audit
-from gis.errors import Forbidden, Unauthorized
+from gis.errors import Forbidden, SessionEnded, Unauthorized
 from webmap import errors, forms, requestdb
 
 logger = logging.getLogger(__name__)
@@ -72,24 +84,30 @@ def _login_redirect():
     return redirect(url_for("login.form", next=target))
 
 
+def _refuse(via: str | None):
+    """The answer to a caller with no live session: a redirect to the sign-in
+    page for a browser, else :class:`Unauthorized` (raised)."""
+    if via == "session":  # ended server-side: forget it here too
+        session.pop(SESSION_KEY, None)
+        session.pop(SHOWN_KEY, None)
+    if via != "bearer" and not errors.wants_json():
+        return _login_redirect()
+    raise Unauthorized(
+        "请先登录：POST /api/token 获取令牌 / sign in first: get a token from "
+        "POST /api/token and send Authorization: Bearer <token>"
+        if via is None
+        else "令牌无效、已过期或已注销，请重新登录 / the token or session is "
+        "not valid, has expired or was ended: sign in again"
+    )
+
+
 def _guard():
     if request.routing_exception is not None or request.endpoint in PUBLIC:
         return None  # a 404 or 405 is answered as such
     token, via = _credential()
     user = requestdb.begin(token) if token else None
     if user is None:
-        if via == "session":  # ended server-side: forget it here too
-            session.pop(SESSION_KEY, None)
-            session.pop(SHOWN_KEY, None)
-        if via != "bearer" and not errors.wants_json():
-            return _login_redirect()
-        raise Unauthorized(
-            "请先登录：POST /api/token 获取令牌 / sign in first: get a token from "
-            "POST /api/token and send Authorization: Bearer <token>"
-            if via is None
-            else "令牌无效、已过期或已注销，请重新登录 / the token or session is "
-            "not valid, has expired or was ended: sign in again"
-        )
+        return _refuse(via)
     g.user, g.via = user, via
     if via == "session" and request.method not in forms.SAFE_METHODS:
         forms.check_csrf()  # a cookie is sent by any site's form
@@ -113,5 +131,31 @@ def client_addr() -> str | None:
     return request.remote_addr
 
 
+def _session_ended(_exc: SessionEnded):
+    """A session that ended before the request's first statement (a token
+    this worker knew, :func:`gis.access.begin_known`) is answered as the guard
+    answers one that had ended before the request."""
+    g.pop("user", None)
+    try:
+        return current_app.make_response(_refuse(g.pop("via", None)))
+    except Unauthorized as refusal:
+        return current_app.make_response(errors.render(refusal))
+
+
+def _confirm(response: Response) -> Response:
+    """A request whose session was never checked, because it ran no statement,
+    has it checked before its answer goes out."""
+    conn = requestdb.current()
+    if response.status_code >= 500 or conn is None or conn.invalidated:
+        return response
+    try:
+        requestdb.confirm()
+    except Exception as exc:  # noqa: BLE001 - answered as a view's would be
+        return current_app.make_response(current_app.handle_user_exception(exc))
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_guard)
+    app.after_request(_confirm)
+    app.register_error_handler(SessionEnded, _session_ended)

@@ -35,7 +35,11 @@ def _check_request() -> None:
     if request.routing_exception is not None:
         return  # a 404 or 405 is answered as such
     params.check_pairs((request.view_args or {}).items())
-    params.check_pairs(request.args.items(multi=True))
+    query = request.query_string
+    # ASCII with no escape and no NUL decodes to nothing refused: skipped, the
+    # common case (a lookup's lon and lat), which cost 10 us a request.
+    if not (query.isascii() and b"%" not in query and b"\0" not in query):
+        params.check_pairs(request.args.items(multi=True))
     if request.mimetype in _FORMS:
         params.check_pairs(request.form.items(multi=True))
         files = request.files.items(multi=True)

@@ -3,7 +3,9 @@
 The request's connection is the web role's (:func:`gis.db.web_url`), which owns
 no table, so PostgreSQL's row policies decide what it sees.  Its first statement
 is always :func:`gis.access.begin`, which sets the scope of the signed-in user
-(or no scope at all), so a pooled connection never carries the last request's.
+(or no scope at all), or the check :func:`gis.access.begin_known` sends ahead
+of the request's first statement, so a pooled connection never carries the
+last request's.
 Imports write as the owner (:func:`owner_engine`): they set keys and triggers
 aside, which only the owner may, and only admins and planners may import.
 """
@@ -39,21 +41,44 @@ def owner_engine() -> sa.Engine:
 
 def begin(token: str | None) -> access.User | None:
     """Open this request's connection as the user of ``token`` (a session's or
-    an API token), setting their scope; None when the token is not live."""
+    an API token), setting their scope; None when the token is not live.
+
+    A token this worker has seen lately costs no round trip here: its check
+    and scope go with the request's first statement (:func:`connection`,
+    :func:`gis.access.begin_known`)."""
     conn = g.get("db")
     if conn is None:
         conn = g.db = gis_db.connect(engine())
-    user = access.begin(conn.connection.dbapi_connection, token, request.remote_addr)
+    access.forget_pending(conn)
+    user = access.begin_known(conn, token, request.remote_addr) if token else None
+    if user is None:
+        dbapi = conn.connection.dbapi_connection
+        user = access.begin(dbapi, token, request.remote_addr)
     g.db_begun = True
     return user
 
 
-def connection() -> sa.Connection:
+def connection(lazy_scope: bool = False) -> sa.Connection:
     """This request's connection, opened on first use (with no scope if the
-    request has no signed-in user: the sign-in page, the token endpoint)."""
+    request has no signed-in user: the sign-in page, the token endpoint).
+
+    Its scope is set before it is handed over, unless ``lazy_scope``: then the
+    caller's first statement must go through :func:`gis.access.scoped` (the
+    lookup's does), which checks the session in the same round trip."""
     if not g.get("db_begun"):
         begin(None)
-    return g.db
+    conn = g.db
+    if not lazy_scope:
+        access.resume(conn)
+    return conn
+
+
+def confirm() -> None:
+    """Check this request's session now if its first statement has not
+    (:func:`connection` with ``lazy_scope``); a no-op when it has."""
+    conn = g.get("db")
+    if conn is not None and access.pending(conn):
+        access.resume(conn)
 
 
 def current() -> sa.Connection | None:
@@ -65,6 +90,8 @@ def _close(_exc: BaseException | None) -> None:
     g.pop("db_begun", None)
     conn = g.pop("db", None)
     if conn is not None:
+        if not (conn.closed or conn.invalidated):
+            access.forget_pending(conn)  # a check for this request only
         conn.close()
 
 
