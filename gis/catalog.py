@@ -244,7 +244,7 @@ _SYNONYMS = {
     "wkt": ("wkt", "geometry", "geom", "几何", "边界", "shape"),
     "valid_from": ("生效日期", "启用日期", "valid_from"),
     "patrol_strength": ("巡逻队员数", "巡逻力量", "巡防队员", "巡逻队人数",
-                        "patrol_strength", "patrol"),
+                        "patrol_strength", "patrol", "patrol_str"),
 }  # fmt: skip
 
 

@@ -102,6 +102,7 @@ SHAPEFILE_NAMES = {
     "resolved_level": "res_level",
     "last_seen_at": "last_seen",
     "description": "descript",
+    "patrol_strength": "patrol",
 }
 """Canonical names longer than a DBF field name (10 bytes) → what Shapefiles use.
 The catalog's synonyms know them, and GDAL's own truncations."""

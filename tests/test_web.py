@@ -35,9 +35,14 @@ def test_map_pages_are_self_contained(client, path):
     html = page.get_data(as_text=True)
     assert "L.map(" in html
     assert EXTERNAL.findall(html) == [], "served HTML names an external host"
-    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+    # Scripts, stylesheets and fonts: our own static files...
+    for src in re.findall(r'(?:src="|<link[^>]*href=")([^"]+)"', html):
         assert src.startswith("/static/"), src
         assert client.get(src).status_code == 200, src
+    # ...and links to other pages of the app only.
+    for link in re.findall(r'<a href="([^"]+)"', html):
+        assert link.startswith("/") and not link.startswith("//"), link
+        assert client.get(link).status_code == 200, link
 
 
 def test_coverage_page_has_every_layer_and_stays_small(client):
