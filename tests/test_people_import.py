@@ -30,7 +30,7 @@ from gis.cli import main
 from gis.export import export_layer
 from gis.ingest import import_file
 from tests.conftest import login
-from tests.worlds import GAP_A, GAP_B, GAP_C, build_gaps
+from tests.worlds import GAP_A, GAP_B, GAP_C, GAP_T2, box, build_gaps
 from webmap import create_app
 
 HEADER = ["编号", "姓名", "角色", "所属警务室", "办公地点", "电话", "负责上限",
@@ -277,3 +277,21 @@ def test_the_upload_page_offers_people_and_loads_them(engine, tmp_path):
     action = re.search(r'action="(/import/[0-9a-f]+/commit)"', preview).group(1)
     client.post(action, data={"csrf_token": token})
     assert people(engine)["L1"][0] == "legal_adviser"
+
+
+def test_people_follow_their_village_to_a_new_generation(engine, tmp_path):
+    import_file(engine, "people", write_csv(tmp_path / "p.csv", ADVISERS))
+    wkt = box(100.18, 100.29).split(";")[1]  # village C, its east edge moved
+    villages = tmp_path / "v.csv"
+    villages.write_text(
+        f'编码,名称,上级编码,人口,wkt\n{GAP_C},{GAP_C},{GAP_T2},4000,"{wkt}"\n',
+        encoding="utf-8",
+    )
+    report = import_file(engine, "villages", villages)
+    assert report.status == "loaded", report.errors
+    with engine.connect() as conn:
+        current = conn.execute(sa.text("""
+            SELECT a.valid_to IS NULL FROM person_area pa
+              JOIN person s ON s.id = pa.person_id JOIN area a ON a.id = pa.area_id
+             WHERE s.code = 'M2'""")).scalars().all()  # fmt: skip
+    assert current == [True]  # on the new generation, not the closed one
