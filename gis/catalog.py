@@ -240,7 +240,10 @@ _SYNONYMS = {
     "address": ("地址", "address"),
     "phone": ("电话", "联系电话", "phone"),
     "post": ("警务室编码", "所属警务室", "post", "post_code"),
-    "areas": ("负责村社", "负责区域", "areas"),
+    "areas": ("负责村社", "负责区域", "负责网格", "负责村社/网格", "areas"),
+    "role": ("角色", "职责", "身份", "类型", "role"),
+    "office": ("办公地点", "办公场所", "所在单位", "office"),
+    "capacity": ("负责上限", "负责村社上限", "capacity"),
     "wkt": ("wkt", "geometry", "geom", "几何", "边界", "shape"),
     "valid_from": ("生效日期", "启用日期", "valid_from"),
     "patrol_strength": ("巡逻队员数", "巡逻力量", "巡防队员", "巡逻队人数",
@@ -346,6 +349,25 @@ _ALL = (
         ),
         scope="the station of their post (policy officer_scope: the post is "
         "visible); their areas through officer_area_scope",
+        internal=("id", "post_id", "active", "synthetic"),
+    ),
+    # Roles are rows of duty_role (a county adds its own), so role is text
+    # here, checked against that table by the import (gis/ingest/people.py):
+    # a choice would freeze the list a county may extend.
+    DataLayer(
+        "people", "法律顾问/调解员等责任人", "person", None,
+        (
+            _p("code", label="编号", required=True),
+            _p("name", label="姓名", required=True, personal=True),
+            _p("role", label="角色", required=True),
+            _p("post", label="所属警务室编码", stored=False),
+            _p("office", label="办公地点"),
+            _p("phone", label="电话", personal=True),
+            _p("capacity", "int", "负责上限", low=1),
+            _p("areas", label="负责村社/网格", stored=False),
+        ),
+        scope="the station of their post, or of a place they answer for "
+        "(policy person_scope); their areas through person_area_scope",
         internal=("id", "post_id", "active", "synthetic"),
     ),
     DataLayer(

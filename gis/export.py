@@ -1,7 +1,7 @@
 """Export any layer to the files planners use, so data round-trips through import.
 
-:func:`export_layer` writes one layer — a boundary kind, posts, officers, cameras,
-sites or incidents — to the format its file extension names:
+:func:`export_layer` writes one layer — a boundary kind, posts, officers, people,
+cameras, sites or incidents — to the format its file extension names:
 
 ==============  =================================================================
 ``.geojson``    RFC 7946: WGS84, UTF-8, exterior rings counter-clockwise
@@ -32,9 +32,10 @@ recognises, so the file goes back in with ``python -m gis import`` and no
   assigns again;
 - boundary layers carry ``parent`` (the parent's code) and ``valid_from``; by
   default the current generation, with ``at`` the one in force on that day;
-- officers (no geometry; CSV/XLSX only) carry ``post`` (the post's code) and
-  ``areas`` (codes of the villages and grids they answer for, ``;``-separated).
-  Only active officers are exported: the importer has no column for the flag.
+- officers and people (no geometry; CSV/XLSX only) carry ``post`` (the post's
+  code) and ``areas`` (codes of the villages and grids they answer for now,
+  ``;``-separated); people their role's code.  Only active ones are exported:
+  the importer has no column for the flag.
 
 Rows are read with a server-side cursor, :data:`CHUNK_ROWS` at a time, and
 streamed out, so a million incidents need the memory of one chunk.  GeoPackage
@@ -130,16 +131,25 @@ class _Layer:
 _KINDS = {"int": "int", "float": "float", "angle": "float", "time": "time",
           "date": "date"}  # fmt: skip
 
-# Properties that are no column of the layer's table, by table: their SQL.
+
+def _areas(links: str, key: str) -> str:
+    """SQL: the codes of the areas a person answers for now, ``;``-separated
+    (what the import's ``areas`` reads)."""
+    return (
+        "(SELECT string_agg(DISTINCT a.code, ';' ORDER BY a.code) "
+        f"FROM {links} l JOIN area a ON a.id = l.area_id "
+        f"WHERE l.{key} = x.id AND l.valid_to IS NULL)"
+    )
+
+
+# Properties that are no column of the layer's table: their SQL (a table's
+# own, in _TABLES' "derived", wins).
 _DERIVED = {
     "lon": "ST_X(x.geom)",
     "lat": "ST_Y(x.geom)",
     "wkt": "ST_AsText(x.geom, 15)",
     "parent": "p.code",  # area
-    "post": "p.code",  # officer
-    "areas": "(SELECT string_agg(DISTINCT a.code, ';' ORDER BY a.code) "
-    "FROM officer_area oa JOIN area a ON a.id = oa.area_id "
-    "WHERE oa.officer_id = x.id AND oa.valid_to IS NULL)",
+    "post": "p.code",  # officer, person
 }
 
 # What each table joins and keeps, beyond its catalog properties.
@@ -152,8 +162,11 @@ _TABLES = {
         "LEFT JOIN area t ON t.id = x.township_id "
         "LEFT JOIN area s ON s.id = x.station_id",
     },
-    # Only active officers: the importer has no column for the flag.
-    "officer": {"joins": "LEFT JOIN post p ON p.id = x.post_id", "where": "x.active"},
+    # Only active people: the importer has no column for the flag.
+    "officer": {"joins": "LEFT JOIN post p ON p.id = x.post_id", "where": "x.active",
+                "derived": {"areas": _areas("officer_area", "officer_id")}},
+    "person": {"joins": "LEFT JOIN post p ON p.id = x.post_id", "where": "x.active",
+               "derived": {"areas": _areas("person_area", "person_id")}},
 }  # fmt: skip
 
 
@@ -195,7 +208,7 @@ def export_layer(
         limit the rows to what its user may see.
     layer : str
         districts, townships, villages, grids, stations, posts, officers,
-        cameras, sites or incidents.
+        people, cameras, sites or incidents.
     path : str or Path
         ``.geojson``/``.json``, ``.gpkg``, ``.shp``, ``.zip`` (zipped
         Shapefile), ``.csv`` or ``.xlsx``.  An existing file is replaced.
@@ -222,7 +235,7 @@ def export_layer(
     ------
     InvalidInput
         Unknown layer, extension or encoding; ``at`` on a non-boundary layer or
-        not a date; officers to a geometry format; a value the format cannot
+        not a date; officers or people to a geometry format; a value the format cannot
         hold (the message names the row's code, the column and a format that
         can).  Nothing is written then.
 
@@ -269,12 +282,13 @@ def _layer_spec(layer: str) -> _Layer:
     """The columns of ``layer`` as :mod:`gis.catalog` describes them: stored
     properties read as they are, the others by :data:`_DERIVED`."""
     entry = catalog.get(layer)
+    table = _TABLES.get(entry.table, {})
+    derived = {**_DERIVED, **table.get("derived", {})}
     columns = tuple(
-        (p.name, f"x.{p.name}" if p.stored else _DERIVED[p.name],
+        (p.name, f"x.{p.name}" if p.stored else derived[p.name],
          _KINDS.get(p.kind, "text"))
         for p in entry.exported
     )  # fmt: skip
-    table = _TABLES.get(entry.table, {})
     return _Layer(
         entry.table,
         columns + table.get("extra", ()),

@@ -17,8 +17,9 @@ transaction and one ``import_batch`` row (file, SHA-256, counts, user, report).
 
 Boundary layers (districts, townships, villages, grids, stations) keep their
 history: a changed boundary opens a new generation (:mod:`.areas`).  Officers
-are a table of people with the villages or grids they answer for
-(:mod:`.officers`).
+and the people of every other duty role (advisers, mediators...) are tables
+of people with the villages or grids they answer for, loaded by one loader
+(:mod:`.people`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gis import catalog
-from gis.ingest import areas, fields, officers, points
+from gis.ingest import areas, fields, people, points
 from gis.ingest.areas import AREA_LAYERS
 from gis.ingest.points import POINT_LAYERS
 from gis.ingest.preview import preview
@@ -62,8 +63,8 @@ def import_file(
     fields.layer_fields(layer)  # an unknown layer gets the usual message
     if layer in AREA_LAYERS:
         return areas.import_areas(engine, layer, path, report_path, **options)
-    if layer == "officers":
-        return officers.import_officers(engine, layer, path, report_path, **options)
+    if layer in people.ROSTERS:
+        return people.import_people(engine, layer, path, report_path, **options)
     return points.import_file(engine, layer, path, report_path, **options)
 
 

@@ -11,8 +11,9 @@ WGS84, repaired with ``make_valid`` when that keeps its area (reported as
 - a changed boundary is a new **generation** (MapIt): the current row is closed
   with ``valid_to`` and a new one opened (from the row's ``valid_from``, else
   ``--valid-from``, else today in Beijing).  Incidents keep the village they were
-  filed under; new ones use the new boundary.  The officers, grid members,
-  station users and child areas of the old generation move to the new one.
+  filed under; new ones use the new boundary.  The officers, other people
+  (advisers, mediators...), grid members, station users and child areas of
+  the old generation move to the new one.
 - an identical feature is left alone, so re-importing a file changes nothing.
 
 Areas in the database but not in the file are left alone: a file may update
@@ -599,6 +600,8 @@ class _Loader:
             f"UPDATE area c SET parent_id = m.new FROM ({moves}) m "
             "WHERE c.parent_id = m.old AND c.valid_to IS NULL",
             f"UPDATE officer_area o SET area_id = m.new FROM ({moves}) m "
+            "WHERE o.area_id = m.old",
+            f"UPDATE person_area o SET area_id = m.new FROM ({moves}) m "
             "WHERE o.area_id = m.old",
             f"UPDATE grid_member g SET grid_id = m.new FROM ({moves}) m "
             "WHERE g.grid_id = m.old",
