@@ -51,6 +51,15 @@ def test_only_the_outline_is_real(conn):
         assert scalar(conn, f"SELECT bool_and(synthetic) FROM {table}") is True
 
 
+def test_a_few_grids_have_no_grid_member(conn):
+    missing = scalar(
+        conn,
+        """SELECT count(*) FROM area g WHERE g.kind = 'grid'
+        AND NOT EXISTS (SELECT 1 FROM grid_member m WHERE m.grid_id = g.id)""",
+    )
+    assert missing == world.N_NO_GRID_MEMBER
+
+
 def test_some_villages_have_no_officer(conn):
     missing = scalar(
         conn,

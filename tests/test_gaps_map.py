@@ -76,6 +76,18 @@ def test_the_gaps_map_shows_legend_panel_list_layers_and_a_siting_run(
     ranked.first.click()
     page.wait_for_function("z => paMap.map.getZoom() > z", arg=before)
 
+    # A click on a person's row outlines every place they answer for.
+    places = page.evaluate(
+        "() => paGaps.report.ranked.find(f => f.kind === 'overloaded').places"
+    )
+    assert len(places) > 1
+    panel.locator(".pa-finding-overloaded").first.click()
+    page.wait_for_function(
+        """n => { let k = 0; paMap.groups.villages.eachLayer(g => g.eachLayer(
+             v => { if (v.options.color === '#000') k += 1; })); return k === n; }""",
+        arg=len(places),
+    )
+
     # A siting run: proposed sites drawn, with what they newly cover.
     panel.locator("input[name=new]").fill("3")
     panel.get_by_role("button", name="计算选址").click()

@@ -172,7 +172,13 @@ def test_healthz_503_when_the_database_is_down(client, demo_url):
         from tests.conftest import free_port
         from webmap import create_app
 
-        dead = sa.engine.make_url(demo_url).set(host="127.0.0.1", port=free_port())
+        # (A socket URL names its directory and port in the query, which
+        # would win over the host and port set here.)
+        dead = (
+            sa.engine.make_url(demo_url)
+            .difference_update_query(["host", "port"])
+            .set(host="127.0.0.1", port=free_port())
+        )
         down = (
             create_app({"DATABASE_URL": dead.render_as_string(False)})
             .test_client()

@@ -31,6 +31,7 @@ N_STATIONS = 8
 N_POLICE_ROOMS = 23
 N_WORKSTATIONS = 118
 N_NO_OFFICER = 12  # planted 一村一警 gaps: villages nobody answers for
+N_NO_GRID_MEMBER = 6  # planted gaps: grids without a grid member
 CORE_RADIUS_M = 4500  # villages within this distance of the core are communities
 END = datetime(2026, 10, 31, 18, 0, tzinfo=BEIJING)
 SPAN_DAYS = 730
@@ -418,18 +419,25 @@ def _officers(space, rng, posts, villages) -> tuple[list[dict], list[tuple[str, 
 
 
 def _grid_members(rng, grids) -> list[dict]:
+    """A full-time member for every grid (a part-time one too in large grids),
+    but the planted gaps: :data:`N_NO_GRID_MEMBER` grids spread through the
+    district, whose members are drawn and left out, so that every other draw
+    of the world stays as it was."""
+    stride = max(1, len(grids) // N_NO_GRID_MEMBER)
+    ordered = sorted(grids, key=lambda g: g["code"])
+    empty = {g["code"] for g in ordered[stride // 2 :: stride]}
     rows = []
     for g in grids:
         for n in range(1 if g["population"] < 3000 else 2):
-            rows.append(
-                {
-                    "code": f"WGY{g['code']}{n}",
-                    "name": names.person(rng),
-                    "grid_code": g["code"],
-                    "kind": "full_time" if n == 0 else "part_time",
-                    "phone": f"1{int(rng.integers(3e9, 9e9))}",
-                }
-            )
+            row = {
+                "code": f"WGY{g['code']}{n}",
+                "name": names.person(rng),
+                "grid_code": g["code"],
+                "kind": "full_time" if n == 0 else "part_time",
+                "phone": f"1{int(rng.integers(3e9, 9e9))}",
+            }
+            if g["code"] not in empty:
+                rows.append(row)
     return rows
 
 

@@ -28,6 +28,7 @@
   var OK = {label: '符合要求', color: '#41ab5d'};
   var SPLIT = {label: '跨派出所辖区（斜线）', color: '#6a3d9a'};
   var NEWLY = {label: '新选址新覆盖的村（蓝框）', color: '#08519c'};
+  var FOCUS = {label: '清单中所点人员的负责范围（黑框）', color: '#000'};
   var RANKED_PAGE = 100;
 
   function el(tag, cls, text) {
@@ -65,6 +66,7 @@
     this.villages = {};   // village code -> Set of gap kinds
     this.split = {};      // grid or village code -> finding
     this.newly = {};      // village code -> proposed site code
+    this.focus = {};      // codes outlined: the places of the finding clicked
     this.shapes = {};     // layer -> code -> Leaflet layer (as drawn now)
     this.siteLayer = L.layerGroup().addTo(this.map);
     this.pattern = hatch(SPLIT.color);
@@ -114,7 +116,8 @@
       row.appendChild(document.createTextNode(s.label));
       legend.appendChild(row);
     });
-    [[SPLIT, 'pa-swatch pa-swatch-hatch'], [NEWLY, 'pa-swatch pa-swatch-ring']]
+    [[SPLIT, 'pa-swatch pa-swatch-hatch'], [NEWLY, 'pa-swatch pa-swatch-ring'],
+     [FOCUS, 'pa-swatch pa-swatch-ring']]
       .forEach(function (pair) {
         var row = el('div'), key = el('span', pair[1]);
         key.style.borderColor = pair[0].color;
@@ -338,21 +341,29 @@
 
   // Zoom to a finding's place: a village, grid or township by its outline's
   // box (the popup endpoint gives it, under the row policies); a person to
-  // the first place they answer for.
+  // every place they answer for, outlined (their area, on a click).
   Gaps.prototype.zoomTo = function (f) {
     var layer = {village: 'villages', grid: 'grids', township: 'townships'}[f.area_kind];
-    var code = f.code;
-    if (!layer && f.places && f.places.length) { layer = 'villages'; code = f.places[0]; }
+    var codes = [f.code];
+    if (!layer && f.places && f.places.length) { layer = 'villages'; codes = f.places; }
     if (!layer) { return; }
-    var map = this.map;
-    fetch(this.config.urls.layers + '/' + layer + '/features/' + encodeURIComponent(code),
-          {credentials: 'same-origin'})
-      .then(function (r) { return r.json(); })
-      .then(function (detail) {
-        if (!detail.bbox) { return; }
-        var b = detail.bbox;
-        map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 16, animate: false});
+    var self = this, map = this.map, api = this.config.urls.layers;
+    this.focus = {};
+    codes.forEach(function (code) { self.focus[code] = true; });
+    Promise.all(codes.map(function (code) {
+      return fetch(api + '/' + layer + '/features/' + encodeURIComponent(code),
+                   {credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : {}; });
+    })).then(function (details) {
+      var box = null;
+      details.forEach(function (d) {
+        if (!d.bbox) { return; }
+        var b = L.latLngBounds([d.bbox[1], d.bbox[0]], [d.bbox[3], d.bbox[2]]);
+        box = box ? box.extend(b) : b;
       });
+      if (box) { map.fitBounds(box, {maxZoom: 16, animate: false}); }
+      self.restyle();
+    });
   };
 
   // -- decorations of what the map draws ---------------------------------------
@@ -384,6 +395,7 @@
                  dashArray: null};
     if (this.split[code]) { style.color = SPLIT.color; style.weight = 2; style.dashArray = '5 3'; }
     if (this.newly[code]) { style.color = NEWLY.color; style.weight = 3; style.dashArray = null; }
+    if (this.focus[code]) { style.color = FOCUS.color; style.weight = 3.5; style.dashArray = null; }
     shape.setStyle(style);
     shape.paStyle = style;
   };
