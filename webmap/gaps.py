@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
+import orjson
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from gis import gaps, params
-from webmap import requestdb
+from webmap import layers, requestdb
 from webmap.guard import requires
 
 logger = logging.getLogger(__name__)
@@ -34,8 +36,10 @@ def _report() -> dict:
 @bp.get("/gaps")
 @requires("gaps.read")
 def report():
-    """Every gap, the summary and the ranked list, as JSON."""
-    return jsonify(_report())
+    """Every gap, the summary and the ranked list, as JSON (gzipped: a
+    county's report is megabytes of repetitive text)."""
+    started = time.perf_counter()
+    return layers.send(orjson.dumps(_report()), started)
 
 
 @bp.get("/gaps.csv")

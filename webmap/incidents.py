@@ -11,22 +11,13 @@ import logging
 from flask import Blueprint, g, request, url_for
 
 from gis import incidents
-from gis.errors import InvalidInput
-from webmap import requestdb
+from webmap import inputs, requestdb
 from webmap.guard import audit_read, requires
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
 
-
-def _json_object():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "请求体应为 JSON 对象 / the body must be a JSON object", field="body"
-        )
-    return body
 
 
 @bp.get("")
@@ -46,7 +37,7 @@ def list_incidents():
 def create():
     """Take an incident in, assign and dispatch it (201 with who got it)."""
     conn = requestdb.connection()
-    incident = incidents.create(conn, _json_object(), g.user)
+    incident = incidents.create(conn, inputs.json_object(), g.user)
     conn.commit()
     if incident.get("routed"):  # filed outside the user's jurisdiction
         return incident, 202
@@ -68,6 +59,6 @@ def show(code: str):
 def update(code: str):
     """Move an incident one step along the workflow (409 lists allowed steps)."""
     conn = requestdb.connection()
-    incident = incidents.transition(conn, code, _json_object(), g.user)
+    incident = incidents.transition(conn, code, inputs.json_object(), g.user)
     conn.commit()
     return incident

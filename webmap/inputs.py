@@ -17,6 +17,7 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
 from gis import params
+from gis.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,17 @@ class JSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         return params.load_json(s, **kwargs)
+
+
+def json_object() -> dict:
+    """The request's JSON body, which must be an object (a 400 naming
+    ``body`` otherwise)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "请求体应为 JSON 对象 / the body must be a JSON object", field="body"
+        )
+    return body
 
 
 def _check_request() -> None:

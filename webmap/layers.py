@@ -51,8 +51,9 @@ def _layer(name: str) -> layers.Layer:
     return layer
 
 
-def _encode(body: bytes) -> tuple[bytes, dict]:
-    """``body`` gzipped when the client takes it and it is worth it."""
+def encode(body: bytes) -> tuple[bytes, dict]:
+    """``body`` gzipped when the client takes it and it is worth it, with the
+    headers that say so."""
     headers = {"Vary": "Accept-Encoding"}
     if len(body) >= GZIP_MIN and "gzip" in request.accept_encodings:
         body = gzip.compress(body, GZIP_LEVEL)
@@ -60,11 +61,11 @@ def _encode(body: bytes) -> tuple[bytes, dict]:
     return body, headers
 
 
-def _send(body: bytes, started: float, headers: dict | None = None) -> Response:
-    """JSON with the server's time in ``Server-Timing`` (what the benchmark
-    reads)."""
+def send(body: bytes, started: float, headers: dict | None = None) -> Response:
+    """JSON (encoded by :func:`encode` unless ``headers`` are given) with the
+    server's time in ``Server-Timing`` (what the benchmarks read)."""
     if headers is None:
-        body, headers = _encode(body)
+        body, headers = encode(body)
     headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     return Response(body, mimetype="application/json", headers=headers)
 
@@ -79,7 +80,7 @@ def index():
         for layer in layers.LAYERS.values()
         if maps.may_draw(layer, g.user)
     ]
-    return _send(orjson.dumps({"layers": drawable}), started)
+    return send(orjson.dumps({"layers": drawable}), started)
 
 
 @bp.get("/<name>")
@@ -94,10 +95,10 @@ def features(name: str):
     station = request.args.get("station")
     focus = maps.station_focus(conn, station) if station else maps.EVERYTHING
     answer = layer.fetch(conn, view, focus)
-    body, headers = _encode(answer.json().encode())
+    body, headers = encode(answer.json().encode())
     if len(body) > MAX_WIRE:  # e.g. a county's surveyed grids at zoom 15
-        body, headers = _encode(answer.zoom_in().json().encode())
-    return _send(body, started, headers)
+        body, headers = encode(answer.zoom_in().json().encode())
+    return send(body, started, headers)
 
 
 @bp.get("/<name>/features/<code>")
@@ -111,4 +112,4 @@ def detail(name: str, code: str):
     popup = layer.detail(requestdb.connection(), code)
     if layer.personal:
         audit_read("layer.detail", layer.name, code)
-    return _send(orjson.dumps(popup), started)
+    return send(orjson.dumps(popup), started)

@@ -244,24 +244,19 @@ DECLARE
 BEGIN
     IF p_at = current_date THEN
         PERFORM duty_keep('nearest');
-        RETURN QUERY
-        SELECT k.village_id,
-               CASE WHEN NOT bound OR pingan_sees(p.station_id, p.grid_id)
-                    THEN k.post_id END, k.distance_m
-          FROM duty_nearest_kept k
-          JOIN area v ON v.id = k.village_id
-          LEFT JOIN post p ON p.id = k.post_id
-         WHERE NOT bound OR pingan_sees(v.station_id, NULL);
-    ELSE
-        RETURN QUERY
-        SELECT k.village_id,
-               CASE WHEN NOT bound OR pingan_sees(p.station_id, p.grid_id)
-                    THEN k.post_id END, k.distance_m
-          FROM duty_nearest_compute(p_at) k
-          JOIN area v ON v.id = k.village_id
-          LEFT JOIN post p ON p.id = k.post_id
-         WHERE NOT bound OR pingan_sees(v.station_id, NULL);
     END IF;
+    -- Today's from what is kept, another day's computed (a one-time filter
+    -- skips the branch not taken).
+    RETURN QUERY
+    SELECT k.village_id,
+           CASE WHEN NOT bound OR pingan_sees(p.station_id, p.grid_id)
+                THEN k.post_id END, k.distance_m
+      FROM (SELECT * FROM duty_nearest_kept WHERE p_at = current_date
+            UNION ALL
+            SELECT * FROM duty_nearest_compute(p_at) WHERE p_at <> current_date) k
+      JOIN area v ON v.id = k.village_id
+      LEFT JOIN post p ON p.id = k.post_id
+     WHERE NOT bound OR pingan_sees(v.station_id, NULL);
 END $$;
 
 -- Splits of the villages and grids the caller may see (the rule decides which
@@ -274,18 +269,15 @@ DECLARE
 BEGIN
     IF p_at = current_date THEN
         PERFORM duty_keep('splits');
-        RETURN QUERY
-        SELECT k.area_id, k.station_id, k.split_m2
-          FROM duty_split_kept k JOIN area a ON a.id = k.area_id
-         WHERE NOT bound
-            OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END);
-    ELSE
-        RETURN QUERY
-        SELECT k.area_id, k.station_id, k.split_m2
-          FROM duty_splits_compute(p_at) k JOIN area a ON a.id = k.area_id
-         WHERE NOT bound
-            OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END);
     END IF;
+    RETURN QUERY
+    SELECT k.area_id, k.station_id, k.split_m2
+      FROM (SELECT * FROM duty_split_kept WHERE p_at = current_date
+            UNION ALL
+            SELECT * FROM duty_splits_compute(p_at) WHERE p_at <> current_date) k
+      JOIN area a ON a.id = k.area_id
+     WHERE NOT bound
+        OR pingan_sees(a.station_id, CASE WHEN a.kind = 'grid' THEN a.id END);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION duty_nearest_compute(date), duty_splits_compute(date),
