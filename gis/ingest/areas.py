@@ -44,7 +44,6 @@ from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields
-from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Finding, Report
 from gis.ingest.sources import Chunk, open_source
 from gis.subdivide import subdivide
@@ -112,13 +111,9 @@ def import_areas(
                 transaction.rollback()
             else:
                 transaction.commit()
-    if report.status == "rejected":
-        batch.record_refusal(engine, layer, path, digest, opts, report)
-    if report_path is not None:
-        report.outputs = report.write(report_path)
-        if opts.lenient and bad_rows:
-            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
-    return report
+    return batch.finish(
+        engine, layer, path, digest, opts, report, source, bad_rows, report_path
+    )
 
 
 def _read_all(source, layer, kind, matched, opts, report, loader) -> list:

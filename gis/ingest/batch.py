@@ -14,6 +14,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from gis import audit
+from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Report
 from gis.ingest.sources import Chunk, Source
 
@@ -90,6 +91,19 @@ def record_refusal(engine, layer: str, path: Path, digest: str, opts, report) ->
         return
     with engine.begin() as conn:
         close_batch(conn, open_batch(conn, layer, path, digest, opts.username), report)
+
+
+def finish(engine, layer: str, path: Path, digest: str, opts, report, source,
+           bad_rows, report_path) -> Report:
+    """The end every import shares: a refused file's ``import_batch`` row, the
+    report file and, lenient, the quarantine of the rows left out."""
+    if report.status == "rejected":
+        record_refusal(engine, layer, path, digest, opts, report)
+    if report_path is not None:
+        report.outputs = report.write(report_path)
+        if opts.lenient and bad_rows:
+            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
+    return report
 
 
 def progress(opts: Options, source: Source, unit: str = " rows"):

@@ -33,7 +33,6 @@ import sqlalchemy as sa
 
 from gis import bulk
 from gis.ingest import batch, fields
-from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Report
 from gis.ingest.sources import open_source
 
@@ -128,13 +127,9 @@ def import_people(
                 transaction.rollback()
             else:
                 transaction.commit()
-    if report.status == "rejected":
-        batch.record_refusal(engine, layer, path, digest, opts, report)
-    if report_path is not None:
-        report.outputs = report.write(report_path)
-        if opts.lenient and bad_rows:
-            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
-    return report
+    return batch.finish(
+        engine, layer, path, digest, opts, report, source, bad_rows, report_path
+    )
 
 
 def _stage(conn, source, matched, layer, roster, report, opts) -> tuple[dict, list]:

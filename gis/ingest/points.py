@@ -24,7 +24,6 @@ from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields, sources
 from gis.ingest.codes import SeenCodes
 from gis.ingest.loader import PointLoader, Stopwatch
-from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Report
 from gis.ingest.sources import Chunk, Source, open_source
 
@@ -101,13 +100,9 @@ def import_file(
     )
     digest = batch.sha256(path)
     bad_rows = _load(engine, source, layer, matched, opts, report, digest)
-    if report.status == "rejected":
-        batch.record_refusal(engine, layer, path, digest, opts, report)
-    if report_path is not None:
-        report.outputs = report.write(report_path)
-        if opts.lenient and bad_rows:
-            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
-    return report
+    return batch.finish(
+        engine, layer, path, digest, opts, report, source, bad_rows, report_path
+    )
 
 
 def _load(engine, source, layer, matched, opts, report, digest) -> list:
