@@ -218,7 +218,7 @@ _SYNONYMS = {
     "parent": ("上级编码", "上级代码", "所属编码", "parent", "parent_code"),
     "population": ("人口", "人口数", "常住人口", "population"),
     "households": ("户数", "户籍户数", "households"),
-    "kind": ("类型", "种类", "kind", "type"),
+    "kind": ("类型", "种类", "专兼职", "kind", "type"),
     "subkind": ("类型", "村社类型", "subkind", "type"),
     "status": ("状态", "status"),
     "category": ("事件类型", "纠纷类型", "类别", "category"),
@@ -350,6 +350,20 @@ _ALL = (
         scope="the station of their post (policy officer_scope: the post is "
         "visible); their areas through officer_area_scope",
         internal=("id", "post_id", "active", "synthetic"),
+    ),
+    # 网格员: one person a grid (or a few), the role grid_member of duty_role.
+    DataLayer(
+        "grid_members", "网格员", "grid_member", None,
+        (
+            _p("code", label="编号", required=True),
+            _p("name", label="姓名", required=True, personal=True),
+            _choice("kind", "专兼职", vocab.GRID_MEMBER_KINDS, default="full_time"),
+            _p("phone", label="电话", personal=True),
+            _p("areas", label="负责网格", required=True, stored=False),
+        ),
+        scope="the stations of the grids they answer for (policy "
+        "grid_member_scope); their grids through grid_member_area_scope",
+        internal=("id", "synthetic"),
     ),
     # Roles are rows of duty_role (a county adds its own), so role is text
     # here, checked against that table by the import (gis/ingest/people.py):

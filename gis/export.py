@@ -167,6 +167,7 @@ _TABLES = {
                 "derived": {"areas": _areas("officer_area", "officer_id")}},
     "person": {"joins": "LEFT JOIN post p ON p.id = x.post_id", "where": "x.active",
                "derived": {"areas": _areas("person_area", "person_id")}},
+    "grid_member": {"derived": {"areas": _areas("grid_member_area", "member_id")}},
 }  # fmt: skip
 
 

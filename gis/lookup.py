@@ -130,9 +130,10 @@ WITH pts AS {inline}({points}
                            'code', m.code, 'kind', m.kind, 'name', m.name)
                            ORDER BY m.code) AS people
                   FROM chosen_places ch
-                  JOIN grid_member m ON m.grid_id = ANY (ch.generations)
-                   AND m.valid_from <= {at}
-                   AND (m.valid_to IS NULL OR m.valid_to > {at})
+                  JOIN grid_member_area ma ON ma.area_id = ANY (ch.generations)
+                   AND ma.valid_from <= {at}
+                   AND (ma.valid_to IS NULL OR ma.valid_to > {at})
+                  JOIN grid_member m ON m.id = ma.member_id
                  WHERE ch.kind = 'grid'
                  GROUP BY ch.id) members),
         'posts', (

@@ -38,6 +38,7 @@ POST_KINDS = {
     "workstation": "警务工作站",
 }
 OFFICER_KINDS = {"police": "民警", "auxiliary": "辅警"}
+GRID_MEMBER_KINDS = {"full_time": "专职", "part_time": "兼职"}
 CAMERA_KINDS = {"fixed": "枪机(固定)", "ptz": "云台(PTZ)", "dome": "球机"}
 CAMERA_STATUSES = {"online": "在线", "offline": "离线", "fault": "故障"}
 SITE_KINDS = {

@@ -66,9 +66,11 @@ def _side(conn, suffix: str, village: str, grid: str, x: float) -> None:
         INSERT INTO officer_area (officer_id, area_id)
             SELECT o.id, a.id FROM officer o, area a
              WHERE o.code = 'O-' || :s AND a.code = :v AND a.valid_to IS NULL;
-        INSERT INTO grid_member (code, name, grid_id, phone)
-            SELECT 'M-' || :s, '网格员' || :s, id, '1390000000' || right(:s, 1)
-              FROM area WHERE code = :g;
+        INSERT INTO grid_member (code, name, phone)
+            VALUES ('M-' || :s, '网格员' || :s, '1390000000' || right(:s, 1));
+        INSERT INTO grid_member_area (member_id, area_id)
+            SELECT m.id, a.id FROM grid_member m, area a
+             WHERE m.code = 'M-' || :s AND a.code = :g;
         INSERT INTO camera (code, kind, fov, range_m, geom) VALUES
             ('C-' || :s, 'dome', 360, 80, ST_SetSRID(ST_MakePoint(:x, 30.06), 4326));
         INSERT INTO site (code, name, kind, geom) VALUES

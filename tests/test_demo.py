@@ -55,7 +55,7 @@ def test_a_few_grids_have_no_grid_member(conn):
     missing = scalar(
         conn,
         """SELECT count(*) FROM area g WHERE g.kind = 'grid'
-        AND NOT EXISTS (SELECT 1 FROM grid_member m WHERE m.grid_id = g.id)""",
+        AND NOT EXISTS (SELECT 1 FROM grid_member_area m WHERE m.area_id = g.id)""",
     )
     assert missing == world.N_NO_GRID_MEMBER
 

@@ -118,7 +118,8 @@ def test_officers_answer_for_villages_except_the_planted_gap(conn):
     gap = """SELECT v.id FROM area v WHERE v.kind = 'village' AND NOT EXISTS
                (SELECT 1 FROM officer_area oa WHERE oa.area_id = v.id)"""
     assert scalar(conn, f"SELECT count(*) FROM post WHERE village_id IN ({gap})") == 0
-    members = f"""SELECT count(*) FROM grid_member m JOIN area g ON g.id = m.grid_id
+    members = f"""SELECT count(*) FROM grid_member_area m
+                     JOIN area g ON g.id = m.area_id
                    WHERE g.parent_id IN ({gap})"""
     assert scalar(conn, members) == 0
     spread = scalar(  # degrees; the county is 0.165 x 0.09
@@ -131,7 +132,7 @@ def test_officers_answer_for_villages_except_the_planted_gap(conn):
 
 
 def test_grid_members_for_every_grid_outside_the_gap(conn):
-    covered = scalar(conn, "SELECT count(DISTINCT grid_id) FROM grid_member")
+    covered = scalar(conn, "SELECT count(DISTINCT area_id) FROM grid_member_area")
     assert covered == GRIDS - 5 * GAP
 
 

@@ -75,8 +75,10 @@ INSERT INTO officer (code, name, kind, post_id)
 INSERT INTO officer_area (officer_id, area_id)
   SELECT o.id, a.id FROM officer o, area a
    WHERE o.code = 'O' AND a.code = '410902001001';
-INSERT INTO grid_member (code, name, grid_id)
-  SELECT 'M', '李网格员', id FROM area WHERE code = '410902001001001';
+INSERT INTO grid_member (code, name) VALUES ('M', '李网格员');
+INSERT INTO grid_member_area (member_id, area_id)
+  SELECT m.id, a.id FROM grid_member m, area a
+   WHERE m.code = 'M' AND a.code = '410902001001001';
 """
 
 

@@ -47,8 +47,10 @@ def database(make_database) -> str:
             INSERT INTO officer_area (officer_id, area_id)
                  SELECT o.id, a.id FROM officer o, area a
                   WHERE o.code = 'O1' AND a.code = :a;
-            INSERT INTO grid_member (code, name, grid_id)
-                 SELECT 'M1', '李网格员', id FROM area WHERE code = :a || '001';
+            INSERT INTO grid_member (code, name) VALUES ('M1', '李网格员');
+            INSERT INTO grid_member_area (member_id, area_id)
+                 SELECT m.id, a.id FROM grid_member m, area a
+                  WHERE m.code = 'M1' AND a.code = :a || '001';
             """),
             {"a": A},
         )

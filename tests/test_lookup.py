@@ -100,8 +100,10 @@ def engine(database):
             INSERT INTO officer_area (officer_id, area_id)
               SELECT o.id, a.id FROM officer o, area a
                WHERE o.code = '000001' AND a.code = :a;
-            INSERT INTO grid_member (code, name, grid_id)
-              SELECT 'M1', '李网格', id FROM area WHERE code = :grid;
+            INSERT INTO grid_member (code, name) VALUES ('M1', '李网格');
+            INSERT INTO grid_member_area (member_id, area_id)
+              SELECT m.id, a.id FROM grid_member m, area a
+               WHERE m.code = 'M1' AND a.code = :grid;
         """),
             {"a": A, "grid": A + "001"},
         )

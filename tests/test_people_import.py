@@ -25,7 +25,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from gis import db, gaps, users
+from gis import db, gaps, lookup, users
 from gis.cli import main
 from gis.export import export_layer
 from gis.ingest import import_file
@@ -295,3 +295,109 @@ def test_people_follow_their_village_to_a_new_generation(engine, tmp_path):
               JOIN person s ON s.id = pa.person_id JOIN area a ON a.id = pa.area_id
              WHERE s.code = 'M2'""")).scalars().all()  # fmt: skip
     assert current == [True]  # on the new generation, not the closed one
+
+
+# Grid members (网格员): a layer of their own, one loader with the others -------
+MEMBER_HEADER = ["编号", "姓名", "专兼职", "电话", "负责网格"]
+MEMBERS = [
+    ["W1", "网格员甲", "专职", "13900000001", GAP_B + "002"],
+    ["W2", "网格员乙", "", "", GAP_B + "001"],  # 专兼职 empty: 专职
+]
+
+
+def members(engine) -> dict[str, tuple]:
+    """code → (kind, phone, every assignment as (grid, valid_from, valid_to))."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("""
+            SELECT m.code, m.kind, m.phone,
+                   array_agg(ARRAY[a.code, ma.valid_from::text,
+                                   coalesce(ma.valid_to::text, '')]
+                             ORDER BY a.code, ma.valid_from)
+              FROM grid_member m
+              JOIN grid_member_area ma ON ma.member_id = m.id
+              JOIN area a ON a.id = ma.area_id
+             GROUP BY m.code, m.kind, m.phone""")).all()  # fmt: skip
+    return {code: (kind, phone, [tuple(x) for x in links])
+            for code, kind, phone, links in rows}  # fmt: skip
+
+
+def test_grid_members_import_and_close_the_grid_gap(engine, tmp_path):
+    def uncovered():
+        with engine.connect() as conn:
+            report = gaps.analyse(conn, role="grid_member")
+        return sorted(f["code"] for f in report["findings"]["uncovered"])
+
+    assert uncovered() == [GAP_B + "002"]
+    source = write_csv(tmp_path / "w.csv", MEMBERS, MEMBER_HEADER)
+    report = import_file(engine, "grid_members", source)
+    assert (report.status, report.loaded, report.errors) == ("loaded", 2, [])
+    today = date.today().isoformat()
+    got = members(engine)
+    assert got["W1"] == ("full_time", "13900000001", [(GAP_B + "002", today, "")])
+    assert got["W2"] == ("full_time", None, [(GAP_B + "001", today, "")])
+    assert uncovered() == []
+    assert import_file(engine, "grid_members", source).unchanged == 2
+
+
+def test_a_grid_member_who_moves_keeps_the_old_grid_for_lookups_at(engine, tmp_path):
+    import_file(engine, "grid_members",
+                write_csv(tmp_path / "w.csv", MEMBERS[:1], MEMBER_HEADER))  # fmt: skip
+    with engine.begin() as conn:  # as if imported in 2024
+        conn.execute(sa.text("UPDATE grid_member_area SET valid_from = '2024-01-01' "
+                             "FROM grid_member m WHERE m.id = member_id "
+                             "AND m.code = 'W1'"))  # fmt: skip
+    moved = [["W1", "网格员甲", "兼职", "13900000001", GAP_A + "001"]]
+    source = write_csv(tmp_path / "m.csv", moved, MEMBER_HEADER)
+    report = import_file(engine, "grid_members", source)
+    assert (report.status, report.loaded, report.unchanged) == ("loaded", 1, 0)
+    today = date.today().isoformat()
+    assert members(engine)["W1"] == ("part_time", "13900000001", [
+        (GAP_A + "001", today, ""),  # the new grid, from today
+        (GAP_B + "002", "2024-01-01", today),  # the old one, closed, kept
+    ])  # fmt: skip
+    # Who answered for grid B002 on a day of 2025, and who does today.
+    with engine.connect() as conn:
+        then = lookup.lookup(conn, 100.16, 30.05, at=lookup.parse_date("2025-06-01"))
+        now = lookup.lookup(conn, 100.16, 30.05)
+        in_a = lookup.lookup(conn, 100.05, 30.05)
+    assert [m["code"] for m in then["grid_members"]] == ["W1"]
+    assert now["grid_members"] == []
+    assert "W1" in [m["code"] for m in in_a["grid_members"]]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        (["W3", "网格员丙", "专职", "", GAP_A], "areas", "只负责网格"),  # a village
+        (["W3", "网格员丙", "临时工", "", GAP_A + "001"], "kind", "临时工"),
+        (["W3", "网格员丙", "专职", "", ""], "areas", "areas is empty"),
+        (["W3", "网格员丙", "专职", "", "999999999999001"], "areas", "999999999999001"),
+    ],
+)
+def test_bad_grid_member_rows_are_rejected_and_named(engine, tmp_path, row, field,
+                                                     words):  # fmt: skip
+    source = write_csv(tmp_path / "w.csv", [row], MEMBER_HEADER)
+    report = import_file(engine, "grid_members", source)
+    assert report.status == "rejected"
+    (finding,) = report.errors
+    assert (finding.row, finding.field) == (2, field)
+    assert words in finding.reason and " / " in finding.reason  # 中文 / English
+    assert "W3" not in members(engine)
+
+
+def test_grid_members_export_and_import_into_an_empty_copy(engine, make_database,
+                                                           tmp_path):  # fmt: skip
+    import_file(engine, "grid_members",
+                write_csv(tmp_path / "w.csv", MEMBERS, MEMBER_HEADER))  # fmt: skip
+    out = tmp_path / "out.xlsx"
+    assert export_layer(engine, "grid_members", out) == 5  # the world's three too
+    copy = db.get_engine(make_database())
+    with copy.begin() as conn:
+        build_gaps(conn)
+        conn.execute(sa.text("DELETE FROM grid_member"))
+    report = import_file(copy, "grid_members", out)
+    assert (report.status, report.loaded) == ("loaded", 5), report.errors
+    current = {code: (kind, phone, [link[0] for link in links if not link[2]])
+               for code, (kind, phone, links) in members(engine).items()}  # fmt: skip
+    assert {code: (kind, phone, [link[0] for link in links])
+            for code, (kind, phone, links) in members(copy).items()} == current

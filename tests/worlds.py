@@ -124,9 +124,12 @@ def build_gaps(conn) -> None:
         INSERT INTO officer_area (officer_id, area_id)
             SELECT o.id, a.id FROM officer o JOIN area a
                 ON (o.code, a.code) IN (('O1', :a), ('O2', :c));
-        INSERT INTO grid_member (code, name, grid_id)
-            SELECT 'G-' || right(code, 7), '网格员' || right(code, 7), id FROM area
+        INSERT INTO grid_member (code, name)
+            SELECT 'G-' || right(code, 7), '网格员' || right(code, 7) FROM area
              WHERE kind = 'grid' AND code <> :b || '002';
+        INSERT INTO grid_member_area (member_id, area_id)
+            SELECT m.id, a.id FROM grid_member m
+              JOIN area a ON a.kind = 'grid' AND m.code = 'G-' || right(a.code, 7);
         INSERT INTO person (code, name, role, office)
             VALUES ('M1', '调解员一', 'mediator', '甲村调委会');
         INSERT INTO person_area (person_id, area_id)

@@ -314,14 +314,10 @@ SPECS = {
         [
             ("code", TEXT),
             ("name", TEXT),
-            ("grid_code", TEXT),
             ("kind", TEXT),
             ("phone", TEXT),
         ],
-        {
-            "grid_id": "(SELECT id FROM area WHERE area.kind = 'grid' AND "
-            "area.code = s.grid_code AND area.valid_to IS NULL)"
-        },
+        {},
     ),
     "person": (
         [
@@ -383,54 +379,47 @@ def _people(cur, world: World) -> None:
 
 
 def write_duty(cur, people: list[dict], person_areas: list[tuple[str, str]]) -> None:
-    """Legal advisers and mediators (person) and their villages (person_area).
-    Links are matched, not rewritten: loading twice changes nothing."""
+    """Legal advisers and mediators (person) and their villages (person_area)."""
     write_rows(cur, "person", people)
-    copy_to_temp(
-        cur, "stage_duty", [("person_code", "text"), ("area_code", "text")],
-        person_areas,
-    )  # fmt: skip
-    cur.execute("""
-        CREATE TEMP TABLE stage_duty_ids ON COMMIT DROP AS
-        SELECT DISTINCT p.id AS person_id, a.id AS area_id FROM stage_duty s
-          JOIN person p ON p.code = s.person_code
-          JOIN area a ON a.code = s.area_code AND a.kind = 'village'
-                     AND a.valid_to IS NULL;
-        DELETE FROM person_area pa USING person p
-         WHERE p.id = pa.person_id AND p.synthetic
-           AND NOT EXISTS (SELECT 1 FROM stage_duty_ids s
-                            WHERE s.person_id = pa.person_id
-                              AND s.area_id = pa.area_id);
-        INSERT INTO person_area (person_id, area_id)
-        SELECT person_id, area_id FROM stage_duty_ids s
-         WHERE NOT EXISTS (SELECT 1 FROM person_area pa
-                            WHERE pa.person_id = s.person_id
-                              AND pa.area_id = s.area_id);
-        DROP TABLE stage_duty_ids""")
+    _write_links(cur, "person", "person_area", "person_id", "village", person_areas)
 
 
 def write_people(cur, officers, officer_areas, grid_members) -> None:
-    """Officers, their villages (一村一警: officer code, village code) and grid
-    members; every synthetic officer's links are rewritten."""
+    """Officers and their villages (一村一警: officer code, village code), grid
+    members and their grids (each record's ``grid_code``)."""
     write_rows(cur, "officer", officers)
-    copy_to_temp(
-        cur,
-        "stage_link",
-        [("officer_code", "text"), ("area_code", "text")],
-        officer_areas,
-    )
-    cur.execute(
-        """DELETE FROM officer_area oa USING officer o
-            WHERE o.id = oa.officer_id AND o.synthetic"""
-    )
-    cur.execute(
-        """INSERT INTO officer_area (officer_id, area_id)
-           SELECT o.id, a.id FROM stage_link s
-             JOIN officer o ON o.code = s.officer_code
-             JOIN area a ON a.code = s.area_code AND a.kind = 'village'
-                        AND a.valid_to IS NULL"""
-    )
+    _write_links(cur, "officer", "officer_area", "officer_id", "village", officer_areas)
     write_rows(cur, "grid_member", grid_members)
+    _write_links(
+        cur, "grid_member", "grid_member_area", "member_id", "grid",
+        [(m["code"], m["grid_code"]) for m in grid_members],
+    )  # fmt: skip
+
+
+def _write_links(cur, table, links, key, kind, pairs) -> None:
+    """Make the synthetic people of ``table`` answer for exactly the current
+    areas of ``kind`` that ``pairs`` (person code, area code) name.  Links are
+    matched, not rewritten: loading twice changes nothing, and a link of an
+    area's older generation (kept for historic lookups) is left alone."""
+    copy_to_temp(
+        cur, "stage_link", [("person_code", "text"), ("area_code", "text")], pairs
+    )
+    cur.execute(f"""
+        CREATE TEMP TABLE stage_link_ids ON COMMIT DROP AS
+        SELECT DISTINCT p.id AS person_id, a.id AS area_id FROM stage_link s
+          JOIN {table} p ON p.code = s.person_code
+          JOIN area a ON a.code = s.area_code AND a.kind = '{kind}'
+                     AND a.valid_to IS NULL;
+        DELETE FROM {links} l USING {table} p, area a
+         WHERE p.id = l.{key} AND p.synthetic AND a.id = l.area_id
+           AND a.valid_to IS NULL
+           AND NOT EXISTS (SELECT 1 FROM stage_link_ids s
+                            WHERE s.person_id = l.{key} AND s.area_id = l.area_id);
+        INSERT INTO {links} ({key}, area_id)
+        SELECT person_id, area_id FROM stage_link_ids s
+         WHERE NOT EXISTS (SELECT 1 FROM {links} l
+                            WHERE l.{key} = s.person_id AND l.area_id = s.area_id);
+        DROP TABLE stage_link_ids, stage_link""")
 
 
 def _sites(cur, world: World) -> None:

@@ -598,8 +598,8 @@ class _Loader:
             "WHERE o.area_id = m.old",
             f"UPDATE person_area o SET area_id = m.new FROM ({moves}) m "
             "WHERE o.area_id = m.old",
-            f"UPDATE grid_member g SET grid_id = m.new FROM ({moves}) m "
-            "WHERE g.grid_id = m.old",
+            f"UPDATE grid_member_area g SET area_id = m.new FROM ({moves}) m "
+            "WHERE g.area_id = m.old",
             f"UPDATE app_user u SET station_id = m.new FROM ({moves}) m "
             "WHERE u.station_id = m.old",
         ):

@@ -181,6 +181,19 @@ def layer_fields(layer: str) -> list[Field]:
     return LAYERS[layer]
 
 
+def defaults(layer: str) -> dict:
+    """What an absent column means, as the schema's defaults and rules have it."""
+    return {p.name: p.default for p in catalog.get(layer).imported
+            if p.default is not None}  # fmt: skip
+
+
+def fill_defaults(layer: str, values: dict, n: int) -> None:
+    """Give each absent column of ``values`` (``n`` rows) its default."""
+    for column, default in defaults(layer).items():
+        if column not in values:
+            values[column] = np.full(n, default, dtype=object)
+
+
 def parse_chunk(
     columns: dict[str, list],
     matched: dict[str, str],

@@ -1,5 +1,6 @@
-"""Import tables of people who answer for places: officers (民警, 辅警) and
-people of every other duty role (法律顾问, 人民调解员, any role a county adds).
+"""Import tables of people who answer for places: officers (民警, 辅警), grid
+members (网格员) and people of every other duty role (法律顾问, 人民调解员, any
+role a county adds).
 
 One loader for both layers; what differs is a :class:`Roster` (the table, its
 links to areas, the column holding the role, the further columns):
@@ -7,6 +8,9 @@ links to areas, the column holding the role, the further columns):
 - ``officers``: ``code`` (警号), ``name``, ``kind`` (民警/police, 辅警/auxiliary),
   ``post`` (the post's code), ``phone``, ``areas``; into ``officer`` and
   ``officer_area``.  Officers answer for villages or grids.
+- ``grid_members``: ``code``, ``name``, ``kind`` (专职/full_time, 兼职/part_time),
+  ``phone``, ``areas`` (their grids); into ``grid_member`` and
+  ``grid_member_area``.
 - ``people``: ``code``, ``name``, ``role`` (a ``duty_role`` code or its Chinese
   label), ``post`` or ``office``, ``phone``, ``capacity`` (places, overriding
   the role's), ``areas``; into ``person`` and ``person_area``.  Roles are data
@@ -70,7 +74,12 @@ class Roster:
     roles_from_table : bool
         Check the role against ``duty_role`` (code or label) and take the kind
         of area it answers for from there.  Otherwise the catalog's choice has
-        checked it, and villages and grids are both accepted (officers).
+        checked it, and the areas are of :attr:`area_kinds`.
+    area_kinds : tuple of str
+        The kinds of area people of this layer answer for, when the role does
+        not say (officers: villages and grids; grid members: grids).
+    posts : bool
+        The table has a ``post_id`` (a home 警务室/工作站).
     """
 
     table: str
@@ -79,15 +88,20 @@ class Roster:
     role: str
     extra: tuple[str, ...] = ()
     roles_from_table: bool = False
+    area_kinds: tuple[str, ...] = ("village", "grid")
+    posts: bool = True
 
     @property
     def written(self) -> tuple[str, ...]:
         """Columns of :attr:`table` the import writes, ``code`` aside."""
-        return ("name", self.role, "post_id", "phone", *self.extra)
+        post = ("post_id",) if self.posts else ()
+        return ("name", self.role, *post, "phone", *self.extra)
 
 
 ROSTERS = {
     "officers": Roster("officer", "officer_area", "officer_id", "kind"),
+    "grid_members": Roster("grid_member", "grid_member_area", "member_id", "kind",
+                           area_kinds=("grid",), posts=False),
     "people": Roster("person", "person_area", "person_id", "role",
                      ("office", "capacity"), roles_from_table=True),
 }  # fmt: skip
@@ -110,7 +124,7 @@ def import_people(
         transaction = conn.begin()
         batch_id = batch.open_batch(conn, layer, path, digest, opts.username)
         raw, bad_rows = _stage(conn, source, matched, layer, roster, report, opts)
-        for row, field_name, reason in _resolve(conn, roster):
+        for row, field_name, reason in _resolve(conn, layer, roster):
             report.add(row, field_name, reason)
             if row in raw:  # a row may have several problems
                 bad_rows.append(raw.pop(row))
@@ -146,6 +160,7 @@ def _stage(conn, source, matched, layer, roster, report, opts) -> tuple[dict, li
     bar = batch.progress(opts, source)
     for chunk in source.chunks():
         values, problems = fields.parse_chunk(chunk.columns, matched, layer)
+        fields.fill_defaults(layer, values, len(chunk))
         problems += batch.duplicates(values["code"], chunk.numbers, seen)
         keep = batch.settle(chunk, problems, report)
         bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
@@ -171,7 +186,7 @@ def _array(codes: list[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def _resolve(conn: sa.Connection, roster: Roster) -> list:
+def _resolve(conn: sa.Connection, layer: str, roster: Roster) -> list:
     """Find roles, posts and areas; return ``(row, field, reason)`` for the rows
     naming ones that do not exist, or areas of a kind their role does not
     answer for, and drop those rows from the stage."""
@@ -190,9 +205,13 @@ def _resolve(conn: sa.Connection, roster: Roster) -> list:
              WHERE r.code = lower(s.role) OR r.label = s.role""")
         )
     else:
-        conn.execute(sa.text(
-            f"UPDATE {STAGE} SET role_code = role, area_kinds = '{{village,grid}}'"
-        ))  # fmt: skip
+        # An empty cell takes the catalog's default (a grid member is 专职).
+        conn.execute(
+            sa.text(f"UPDATE {STAGE} SET role_code = coalesce(role, :default), "
+                    "area_kinds = :kinds"),
+            {"kinds": list(roster.area_kinds),
+             "default": fields.defaults(layer).get(roster.role)},
+        )  # fmt: skip
     conn.execute(
         sa.text(f"""
         UPDATE {STAGE} s SET area_ids = coalesce((

@@ -58,12 +58,6 @@ class _PointLayers(Mapping):
 POINT_LAYERS: Mapping[str, tuple[str, dict[str, str]]] = _PointLayers()
 
 
-def _defaults(layer: str) -> dict:
-    """What an absent column means, as the schema's defaults and rules have it."""
-    entry = catalog.get(layer)
-    return {p.name: p.default for p in entry.imported if p.default is not None}
-
-
 _DONE = ("resolved", "followed_up", "archived")
 
 
@@ -111,7 +105,7 @@ def _load(engine, source, layer, matched, opts, report, digest) -> list:
     clock = Stopwatch(opts.timings)
     table, columns = POINT_LAYERS[layer]
     written = {c: t for c, t in columns.items() if c in matched}
-    written |= {c: columns[c] for c in _defaults(layer)}
+    written |= {c: columns[c] for c in fields.defaults(layer)}
     with engine.connect() as conn:
         transaction = conn.begin()
         batch_id = batch.open_batch(conn, layer, source.path, digest, opts.username)
@@ -166,17 +160,11 @@ def _read_all(source, layer, matched, opts, report, loader, clock) -> list:
             keep = batch.settle(chunk, problems, report)
             bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
         if opts.lenient or not report.errors:
-            _fill_defaults(layer, values, len(chunk))
+            fields.fill_defaults(layer, values, len(chunk))
             loader.stage(values, lon, lat, keep)
         progress.update(chunk)
     progress.close()
     return bad_rows
-
-
-def _fill_defaults(layer: str, values: dict, n: int) -> None:
-    for column, default in _defaults(layer).items():
-        if column not in values:
-            values[column] = np.full(n, default, dtype=object)
 
 
 class _Progress:
