@@ -26,9 +26,13 @@ import statistics
 import sys
 import time
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
-from gis import access, db, gaps, users
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gis import access, db, gaps, users  # noqa: E402
 
 
 def _time(run, repeat: int) -> tuple[float, float]:

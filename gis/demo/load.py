@@ -122,6 +122,7 @@ def counts(engine: Engine) -> dict:
             "officer",
             "officer_area",
             "grid_member",
+            "grid_member_area",
             "person",
             "person_area",
             "camera",
