@@ -43,9 +43,10 @@ import sqlalchemy as sa
 from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
-from gis.ingest import batch, coords, fields
+from gis.ingest import batch, coords
+from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Finding, Report
-from gis.ingest.sources import Chunk, open_source
+from gis.ingest.sources import Chunk
 from gis.subdivide import subdivide
 
 logger = logging.getLogger(__name__)
@@ -82,73 +83,58 @@ def import_areas(
 
     Same contract as :func:`gis.ingest.import_file`.
     """
-    opts = batch.Options(**options)
-    kind = AREA_LAYERS[layer]
-    path = Path(path)
-    source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report.of(layer, path, opts.mode, source)
-    has_geometry = source.geometry_type is not None
-    matched = fields.match_columns(
-        source.columns, layer, opts.mapping, has_geometry=has_geometry
-    )
-    digest = batch.sha256(path)
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = batch.open_batch(conn, layer, path, digest, opts.username)
-        loader = _Loader(conn, kind, opts)
-        bad_rows = _read_all(source, layer, kind, matched, opts, report, loader)
-        bad_rows += loader.resolve(report)
-        report.rejected = len(report.rejected_rows())
-        if report.errors and not opts.lenient:
-            report.status = "rejected"
-            transaction.rollback()  # strict: not one row of this file is written
-        else:
-            loader.write(report)
-            report.status = "loaded"
-            batch.close_batch(conn, batch_id, report)
-            if opts.dry_run:
-                report.status = "checked"
-                transaction.rollback()
-            else:
-                transaction.commit()
-    return batch.finish(
-        engine, layer, path, digest, opts, report, source, bad_rows, report_path
-    )
+    steps = AreaSteps(AREA_LAYERS[layer])
+    return Run(engine, layer, path, report_path, **options).execute(steps)
 
 
-def _read_all(source, layer, kind, matched, opts, report, loader) -> list:
-    """Check every chunk, stage its good features; return the bad rows' originals."""
-    seen: dict[str, int] = {}
-    bad_rows, system = [], None
-    bar = batch.progress(opts, source, unit=" features")
-    for chunk in source.chunks(size=5_000):
-        values, problems = fields.parse_chunk(chunk.columns, matched, layer)
+class AreaSteps(Steps):
+    """A boundary layer's part of the import run: polygons, their CRS, code
+    format, repairs and place; parents and generations in the database."""
+
+    unit = " features"
+    keep_raw = True
+    # Staged even after an error in strict mode: parents and generations are
+    # checked in the database, and the report should list every row.
+    stage_after_error = True
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.system = None
+        self.repairs = []
+
+    def chunk_rows(self) -> int:
+        return 5_000
+
+    def begin(self, run) -> None:
+        self.loader = _Loader(run.conn, self.kind, run.opts)
+
+    def check(self, run, chunk, values, problems) -> None:
         geoms = _geometries(chunk, values, problems)
-        if system is None:
+        if self.system is None:
             sample = shapely.get_coordinates(geoms[: min(len(geoms), 200)])
-            system, note = coords.choose_crs(
-                source.crs, opts.crs, sample[:, 0], sample[:, 1]
+            self.system, note = coords.choose_crs(
+                run.source.crs, run.opts.crs, sample[:, 0], sample[:, 1]
             )
-            report.crs = system
+            run.report.crs = self.system
             if note:
-                report.notes.append(note)
-        geoms = _to_wgs84(geoms, system)
-        problems += _check_codes(kind, values["code"])
-        problems += batch.duplicates(values["code"], chunk.numbers, seen)
-        geoms, repairs = _repair(geoms, problems)
-        problems += _check_place(kind, geoms, loader.districts)
-        keep = batch.settle(chunk, problems, report)
-        for i, reason, change in repairs:
+                run.report.notes.append(note)
+        geoms = _to_wgs84(geoms, self.system)
+        problems += _check_codes(self.kind, values["code"])
+        self.geoms, self.repairs = _repair(geoms, problems)
+        problems += _check_place(self.kind, self.geoms, self.loader.districts)
+
+    def stage(self, run, chunk, values, keep) -> None:
+        for i, reason, change in self.repairs:
             if keep[i]:
-                report.add(chunk.numbers[i], "geometry", reason, "repaired",
-                           area_m2=change)  # fmt: skip
-        bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
-        # Staged even after an error in strict mode: parents and generations
-        # are checked in the database, and the report should list every row.
-        loader.stage(chunk, values, geoms, keep)
-        bar.update(len(chunk))
-    bar.close()
-    return bad_rows
+                run.report.add(chunk.numbers[i], "geometry", reason, "repaired",
+                               area_m2=change)  # fmt: skip
+        self.loader.stage(chunk, values, self.geoms, keep)
+
+    def resolve(self, run) -> list:
+        return self.loader.resolve()
+
+    def write(self, run) -> tuple[int, int]:
+        return self.loader.write(run.report)
 
 
 def _geometries(chunk: Chunk, values: dict, problems: list) -> np.ndarray:
@@ -297,7 +283,6 @@ class _Loader:
         self.conn = conn
         self.kind = kind
         self.opts = opts
-        self.raw: dict[int, object] = {}  # row number → original, for quarantine
         self.cursor = conn.connection.cursor()
         self.attributes = _attributes()
         # Attributes and geometries apart: the many UPDATEs on stage_area then
@@ -337,7 +322,6 @@ class _Loader:
         numbers = [chunk.numbers[i] for i in positions]
         rows = []
         for n, i in zip(numbers, positions, strict=True):
-            self.raw[n] = chunk.raw[i]
             rows.append((
                 n, values["code"][i], values["name"][i],
                 values.get("parent", absent)[i],
@@ -350,9 +334,10 @@ class _Loader:
         geometries = zip(numbers, ewkb, strict=True)
         bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, geometries)
 
-    def resolve(self, report: Report) -> list:
-        """Find each staged area's parent and current generation; report rows
-        that cannot be placed and drop them.  Returns their originals."""
+    def resolve(self) -> list:
+        """Find each staged area's parent and current generation; drop the
+        rows that cannot be placed and return ``(row, field, reason)`` for
+        each."""
         conn, kind = self.conn, self.kind
         conn.execute(
             sa.text("""
@@ -370,16 +355,12 @@ class _Loader:
         if parent_kind is not None:
             problems += self._parents(parent_kind)
         problems += self._generations()
-        bad = []
-        for row, field_name, reason in problems:
-            report.add(row, field_name, reason)
-            bad.append(self.raw.pop(row, None))
         if problems:
             conn.execute(
                 sa.text("DELETE FROM stage_area WHERE row_no = ANY(:rows)"),
                 {"rows": [p[0] for p in problems]},
             )
-        return [b for b in bad if b is not None]
+        return problems
 
     def _parents(self, parent_kind: str) -> list:
         """Parent by the ``parent`` column, else by the code (statistical codes
@@ -454,9 +435,10 @@ class _Loader:
                    AND coalesce(s.valid_from, {start}) <= a.valid_from"""))
         ]  # fmt: skip
 
-    def write(self, report: Report) -> None:
+    def write(self, report: Report) -> tuple[int, int]:
         """Insert new areas, update attributes in place, open new generations;
-        then re-assign points and check topology."""
+        then re-assign points and check topology.  Returns (rows accepted, of
+        which unchanged)."""
         conn, kind = self.conn, self.kind
         staged = conn.execute(sa.text("SELECT count(*) FROM stage_area")).scalar()
         attrs = [p.name for p in self.attributes]
@@ -532,8 +514,6 @@ class _Loader:
         conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'off'"))
         if counts.get("generation"):
             self._move_dependants()
-        report.loaded = staged
-        report.unchanged = counts.get("unchanged", 0)
         report.notes.append(
             f"新增 {counts.get('insert', 0)}，新版本 {counts.get('generation', 0)}，"
             f"属性更新 {counts.get('update', 0)}，未变 {counts.get('unchanged', 0)} / "
@@ -550,6 +530,7 @@ class _Loader:
                 + ", ".join(f"{t} {n}" for t, n in changed.items())
             )
         report.findings += topology(conn, kind, early)
+        return staged, counts.get("unchanged", 0)
 
     def _village_inputs(self) -> tuple[dict, dict] | None:
         """The townships a village import touches, and their villages as they

@@ -127,12 +127,14 @@ def match_columns(
     layer: str,
     mapping: dict[str, str] | None = None,
     has_geometry: bool = False,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Target field → source column, for the fields of ``layer`` found in
     ``columns``.  Raises :class:`InvalidInput` for a missing required field (with
     the columns found and how to ``--map`` them) or a bad ``--map``.  A file with
     geometry (GeoJSON, Shapefile, GeoPackage) takes its points or polygons from
-    it, not from ``lon``/``lat`` or ``wkt`` columns."""
+    it, not from ``lon``/``lat`` or ``wkt`` columns.  Fields in ``optional``
+    may be missing although required (a code the import can derive)."""
     fields = {
         f.name: f
         for f in layer_fields(layer)
@@ -164,7 +166,10 @@ def match_columns(
                 found[name] = column
                 taken.add(column)
                 break
-    missing = [n for n, f in fields.items() if f.required and n not in found]
+    missing = [
+        n for n, f in fields.items()
+        if f.required and n not in found and n not in optional
+    ]  # fmt: skip
     if missing:
         raise InvalidInput(
             f"缺少必需的列 / missing required column(s) {', '.join(missing)}; the "

@@ -11,7 +11,6 @@ duplicate check keeps 20 bytes a row (:mod:`gis.ingest.codes`).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,11 +20,11 @@ import sqlalchemy as sa
 
 from gis import catalog
 from gis.errors import InvalidInput
-from gis.ingest import batch, coords, fields, sources
-from gis.ingest.codes import SeenCodes
-from gis.ingest.loader import PointLoader, Stopwatch
+from gis.ingest import coords, sources
+from gis.ingest.loader import PointLoader
+from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Report
-from gis.ingest.sources import Chunk, Source, open_source
+from gis.ingest.sources import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -74,140 +73,66 @@ def import_file(
     report_path: str | Path | None = None,
     **options,
 ) -> Report:
-    """Import ``path`` into ``layer``; return the report (also written to
-    ``report_path`` and, when lenient and rows were rejected, a quarantine file
-    beside it).
-
-    Raises :class:`InvalidInput` only for problems with the whole file (unknown
-    layer, unreadable file, missing column, unknown CRS); row problems are in the
-    report, whose ``status`` is ``loaded`` or ``rejected``.
-    """
-    opts = batch.Options(**options)
+    """Import ``path`` into the point layer ``layer``: the contract of
+    :func:`gis.ingest.import_file`."""
     if layer not in POINT_LAYERS:
         raise InvalidInput(
             f"{layer} 不是点图层 / {layer} is not a point layer; point layers: "
             f"{', '.join(POINT_LAYERS)}",
             field="layer",
         )
-    path = Path(path)
-    source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report.of(layer, path, opts.mode, source)
-    matched = fields.match_columns(
-        source.columns,
-        layer,
-        opts.mapping,
-        has_geometry=source.geometry_type is not None,
-    )
-    digest = batch.sha256(path)
-    bad_rows = _load(engine, source, layer, matched, opts, report, digest)
-    return batch.finish(
-        engine, layer, path, digest, opts, report, source, bad_rows, report_path
-    )
+    return Run(engine, layer, path, report_path, **options).execute(PointSteps(layer))
 
 
-def _load(engine, source, layer, matched, opts, report, digest) -> list:
-    """Read, check and write in one transaction, committed unless strict and
-    something was wrong, or a dry run.  Returns the bad rows' originals."""
-    clock = Stopwatch(opts.timings)
-    table, columns = POINT_LAYERS[layer]
-    written = {c: t for c, t in columns.items() if c in matched}
-    written |= {c: columns[c] for c in _defaults(layer)}
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = batch.open_batch(conn, layer, source.path, digest, opts.username)
-        with PointLoader(conn, table, written, opts.dry_run, clock) as loader:
-            bad_rows = _read_all(source, layer, matched, opts, report, loader, clock)
-            report.rejected = len(report.rejected_rows())
-            if report.errors and not opts.lenient:
-                report.status = "rejected"
-            else:
-                report.loaded, report.unchanged = loader.finish()
-                report.status = "loaded"
-        if report.status == "rejected":
-            transaction.rollback()  # strict: not one row of this file is written
-            return bad_rows
-        batch.close_batch(conn, batch_id, report)
-        if opts.dry_run:
-            report.status = "checked"
-            transaction.rollback()
-        else:
-            transaction.commit()
-    return bad_rows
+class PointSteps(Steps):
+    """A point layer's part of the import run: coordinates and their CRS, the
+    rules between fields; staging and writing by :class:`PointLoader` (COPY on
+    a worker thread, set-based assignment, upsert by code)."""
 
+    raw_times = True
 
-def _read_all(source, layer, matched, opts, report, loader, clock) -> list:
-    """Check every chunk; stage the good rows; return the bad rows' originals."""
-    districts = loader.districts()
-    codes = SeenCodes()
-    bad_rows, system = [], None
-    progress = _Progress(opts, source)
-    chunks = iter(source.chunks(sources.CHUNK_ROWS))  # read now: tests shrink it
-    while True:
-        with clock("read"):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
-        with clock("parse"):
-            values, problems = fields.parse_chunk(
-                chunk.columns, matched, layer, raw_times=True
-            )
-            x, y = _coordinates(chunk, values, problems)
-        if system is None:
-            system, note = coords.choose_crs(source.crs, opts.crs, x, y)
-            report.crs = system
+    def __init__(self, layer: str):
+        self.layer = layer
+        self.table, self.columns = POINT_LAYERS[layer]
+        self.system = None
+        self.lonlat = None
+
+    def chunk_rows(self) -> int:
+        return sources.CHUNK_ROWS  # read now: tests shrink it
+
+    def begin(self, run) -> None:
+        written = {c: t for c, t in self.columns.items() if c in run.matched}
+        written |= {c: self.columns[c] for c in _defaults(self.layer)}
+        self.loader = run.stack.enter_context(
+            PointLoader(run.conn, self.table, written, run.opts.dry_run, run.clock)
+        )
+        self.districts = self.loader.districts()
+
+    def check(self, run, chunk, values, problems) -> None:
+        x, y = _coordinates(chunk, values, problems)
+        if self.system is None:
+            self.system, note = coords.choose_crs(run.source.crs, run.opts.crs, x, y)
+            run.report.crs = self.system
             if note:
-                report.notes.append(note)
-        with clock("transform"):
-            lon, lat = coords.to_wgs84(x, y, system)
-        with clock("check"):
-            problems += coords.check_points(lon, lat, districts)
-            problems += codes.duplicates(values["code"], chunk.numbers)
-            problems += _layer_rules(layer, values)
-            keep = batch.settle(chunk, problems, report)
-            bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
-        if opts.lenient or not report.errors:
-            _fill_defaults(layer, values, len(chunk))
-            loader.stage(values, lon, lat, keep)
-        progress.update(chunk)
-    progress.close()
-    return bad_rows
+                run.report.notes.append(note)
+        with run.clock("transform"):
+            self.lonlat = coords.to_wgs84(x, y, self.system)
+        with run.clock("check"):
+            problems += coords.check_points(*self.lonlat, self.districts)
+            problems += _layer_rules(self.layer, values)
+
+    def stage(self, run, chunk, values, keep) -> None:
+        _fill_defaults(self.layer, values, len(chunk))
+        self.loader.stage(values, *self.lonlat, keep)
+
+    def write(self, run) -> tuple[int, int]:
+        return self.loader.finish()
 
 
 def _fill_defaults(layer: str, values: dict, n: int) -> None:
     for column, default in _defaults(layer).items():
         if column not in values:
             values[column] = np.full(n, default, dtype=object)
-
-
-class _Progress:
-    """A bar on stderr: by bytes for CSV files, else by rows (of a known
-    total when the format says it).  Shown only when asked, and by default
-    (``progress=None``) only when stderr is a terminal."""
-
-    def __init__(self, opts: batch.Options, source: Source):
-        from tqdm import tqdm
-
-        show = sys.stderr.isatty() if opts.progress is None else opts.progress
-        self.bytes = source.format == "csv"
-        total = source.path.stat().st_size if self.bytes else source.count_hint()
-        self.bar = tqdm(
-            total=total, disable=not show, desc=source.path.name, leave=False,
-            unit="B" if self.bytes else " rows", unit_scale=self.bytes,
-            unit_divisor=1024 if self.bytes else 1000,
-        )  # fmt: skip
-        self.rows = 0
-
-    def update(self, chunk: Chunk) -> None:
-        self.rows += len(chunk)
-        if self.bytes:
-            if chunk.offset is not None:
-                self.bar.update(chunk.offset - self.bar.n)
-            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)
-        else:
-            self.bar.update(len(chunk))
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 def _coordinates(chunk: Chunk, values: dict, problems: list):
