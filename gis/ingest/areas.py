@@ -4,13 +4,14 @@ Each feature is checked (code format, names, numbers, geometry), converted to
 WGS84, repaired with ``make_valid`` when that keeps its area (reported as
 *repaired*) and refused otherwise, then staged and written by code:
 
-- a code not in the database is inserted (in force since ``valid_from``: the
-  row's ``valid_from`` column, else ``--valid-from``, else since ever);
+- a code not in the database is inserted (in force since ``--valid-from``,
+  else the row's ``valid_from`` column, else since ever: a date given for the
+  import wins, so an edited export becomes a new generation);
 - the same boundary with other attributes (name, parent, population) is updated
   in place;
 - a changed boundary is a new **generation** (MapIt): the current row is closed
-  with ``valid_to`` and a new one opened (from the row's ``valid_from``, else
-  ``--valid-from``, else today in Beijing).  Incidents keep the village they were
+  with ``valid_to`` and a new one opened (from ``--valid-from``, else the
+  row's ``valid_from``, else today in Beijing).  Incidents keep the village they were
   filed under; new ones use the new boundary.  The officers, other people
   (advisers, mediators...), grid members, station users and child areas of
   the old generation move to the new one.
@@ -107,6 +108,13 @@ class AreaSteps(Steps):
 
     def begin(self, run) -> None:
         self.loader = _Loader(run.conn, self.kind, run.opts)
+        if run.opts.valid_from is not None and "valid_from" in run.matched:
+            column = run.matched["valid_from"]
+            run.report.notes.append(
+                f"按所填生效日期 {run.opts.valid_from} 导入，忽略文件的“{column}”列 / "
+                f"valid_from {run.opts.valid_from} as given; the file's column "
+                f"{column!r} is ignored"
+            )
 
     def check(self, run, chunk, values, problems) -> None:
         geoms = _geometries(chunk, values, problems)
@@ -124,6 +132,8 @@ class AreaSteps(Steps):
         problems += _check_place(self.kind, self.geoms, self.loader.districts)
 
     def stage(self, run, chunk, values, keep) -> None:
+        if run.opts.valid_from is not None and "valid_from" in values:
+            values.pop("valid_from")  # --valid-from wins over the column
         for i, reason, change in self.repairs:
             if keep[i]:
                 run.report.add(chunk.numbers[i], "geometry", reason, "repaired",
@@ -268,10 +278,11 @@ def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
         problems.append((i, "geometry", (
             "经纬度似乎填反了 / longitude and latitude look swapped" if swapped
             else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系"
-            " / the boundary is outside the loaded district(s): check --crs"
+            " / the boundary is outside the loaded district(s): check the "
+            "coordinate system (坐标系, --crs)"
             if kind != "district"
             else f"边界不在中国境内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
-            "the boundary is outside China: check --crs"
+            "the boundary is outside China: check the coordinate system (坐标系, --crs)"
         )))  # fmt: skip
     return problems
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from gis import catalog
 from gis.errors import InvalidInput
+from gis.incidents import DONE_STATUSES
 from gis.ingest import coords, sources
 from gis.ingest.loader import PointLoader
 from gis.ingest.pipeline import Run, Steps
@@ -63,8 +64,6 @@ def _defaults(layer: str) -> dict:
     return {p.name: p.default for p in entry.imported if p.default is not None}
 
 
-_DONE = ("resolved", "followed_up", "archived")
-
 
 def import_file(
     engine: sa.Engine,
@@ -96,6 +95,7 @@ class PointSteps(Steps):
         self.table, self.columns = POINT_LAYERS[layer]
         self.system = None
         self.lonlat = None
+        self.untimed: list[int] = []  # rows resolved at an unknown time
 
     def chunk_rows(self) -> int:
         return sources.CHUNK_ROWS  # read now: tests shrink it
@@ -122,10 +122,14 @@ class PointSteps(Steps):
             problems += _layer_rules(self.layer, values)
 
     def stage(self, run, chunk, values, keep) -> None:
+        if self.layer == "incidents":
+            self.untimed += [chunk.numbers[i] for i in untimed(values) if keep[i]]
         _fill_defaults(self.layer, values, len(chunk))
         self.loader.stage(values, *self.lonlat, keep)
 
     def write(self, run) -> tuple[int, int]:
+        if self.untimed:
+            run.report.add(None, *untimed_warning(self.untimed), "warning")
         return self.loader.finish()
 
 
@@ -163,20 +167,37 @@ def _layer_rules(layer: str, values: dict) -> list:
     return problems
 
 
+def untimed(values: dict) -> np.ndarray:
+    """Positions of the incidents done (resolved or later) with no time."""
+    if "status" not in values:
+        return np.empty(0, dtype=int)
+    n = len(values["status"])
+    resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
+    return np.flatnonzero(np.isin(values["status"], DONE_STATUSES) & np.isnat(resolved))
+
+
+def untimed_warning(rows: list[int]) -> tuple[str, str]:
+    """The report's one warning about resolved incidents without a time."""
+    shown = ", ".join(map(str, rows[:20])) + (", …" if len(rows) > 20 else "")
+    return "resolved_at", (
+        f"{len(rows)} 行状态为已化解但没有化解时间，按“化解时间未知”导入，不计入"
+        f"化解用时统计（第 {shown} 行） / {len(rows)} rows are resolved without "
+        f"resolved_at: loaded as resolved at an unknown time and left out of "
+        f"time-to-resolve statistics (rows {shown})"
+    )
+
+
 def _resolution_rules(values: dict) -> list:
-    """A resolved incident has a resolution time, not before its report; an
-    open one has none."""
+    """A resolution time is not before the report; an open incident has
+    none.  A resolved one without a time is accepted (a historic ledger's
+    已化解): :func:`untimed` finds those for the report's warning."""
     n = len(values["code"])
     status = values.get("status", np.full(n, None, dtype=object))
     resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
     reported = values["reported_at"]
-    done = np.isin(status, _DONE)
+    done = np.isin(status, DONE_STATUSES)
     has_time = ~np.isnat(resolved)
     problems = []
-    for i in np.flatnonzero(done & ~has_time):
-        problems.append((int(i), "resolved_at", (
-            f"状态 {status[i]} 需要化解时间 / status {status[i]} needs resolved_at"
-        )))  # fmt: skip
     for i in np.flatnonzero(~done & has_time):
         problems.append((int(i), "resolved_at", (
             "未化解的事件不应有化解时间 / an unresolved incident has no resolved_at"
