@@ -23,6 +23,7 @@ from openpyxl import Workbook
 
 from gis import crs, db, lookup, subdivide
 from gis.cli import main
+from gis.errors import InvalidInput
 from gis.ingest import import_file
 
 DISTRICT, TOWNSHIP, STATION = "100000000000", "100000001000", "100000510000"
@@ -369,10 +370,16 @@ def test_topology_findings_overlaps_grids_outside_stations(world, tmp_path):
     )
 
 
-def test_layers_need_their_parents_first(engine, tmp_path):
-    path = villages_shapefile(tmp_path / "v.shp", VILLAGES[:1], [box(100.0, 100.1)])
-    with pytest.raises(Exception, match="districts first"):
-        import_file(engine, "villages", path)
+def test_grids_into_an_empty_database_say_what_to_import_first(engine, tmp_path):
+    path = wkt_csv(tmp_path / "g.csv", ["编码", "名称", "WKT"],
+                   [(G1, "一网格", box(100.0, 100.05).wkt)])  # fmt: skip
+    with pytest.raises(InvalidInput, match="import the villages first") as error:
+        import_file(engine, "grids", path)
+    assert "请先导入村社" in error.value.message
+    # The refusal is recorded like any other.
+    assert table(engine, "SELECT layer, status FROM import_batch") == [
+        ("grids", "rejected")
+    ]
 
 
 def test_officers_with_their_areas(world, tmp_path):

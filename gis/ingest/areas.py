@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
-from gis.ingest import batch, coords
+from gis.ingest import batch, coords, hierarchy
 from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Finding, Report
 from gis.ingest.sources import Chunk
@@ -102,6 +102,7 @@ class AreaSteps(Steps):
         self.kind = kind
         self.system = None
         self.repairs = []
+        self.normalised = []  # (code as given, as stored)
 
     def chunk_rows(self) -> int:
         return 5_000
@@ -127,6 +128,9 @@ class AreaSteps(Steps):
             if note:
                 run.report.notes.append(note)
         geoms = _to_wgs84(geoms, self.system)
+        self.normalised += hierarchy.normalise_codes(
+            self.kind, PARENT_KIND.get(self.kind), values
+        )
         problems += _check_codes(self.kind, values["code"])
         self.geoms, self.repairs = _repair(geoms, problems)
         problems += _check_place(self.kind, self.geoms, self.loader.districts)
@@ -141,7 +145,14 @@ class AreaSteps(Steps):
         self.loader.stage(chunk, values, self.geoms, keep)
 
     def resolve(self, run) -> list:
-        return self.loader.resolve()
+        if self.normalised:
+            run.report.notes.append(hierarchy.normalised_note(self.normalised))
+        problems = self.loader.resolve(run.report)
+        for row, field_name, reason in hierarchy.structure_warnings(
+            run.conn, self.kind
+        ):
+            run.report.add(row, field_name, reason, "warning")
+        return problems
 
     def write(self, run) -> tuple[int, int]:
         return self.loader.write(run.report)
@@ -280,7 +291,7 @@ def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
             else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系"
             " / the boundary is outside the loaded district(s): check the "
             "coordinate system (坐标系, --crs)"
-            if kind != "district"
+            if districts is not None
             else f"边界不在中国境内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
             "the boundary is outside China: check the coordinate system (坐标系, --crs)"
         )))  # fmt: skip
@@ -310,10 +321,14 @@ class _Loader:
             "SELECT ST_AsBinary(ST_Union(geom)) FROM area "
             "WHERE kind = 'district' AND valid_to IS NULL"
         )).scalar()  # fmt: skip
+        if wkb is None and self.kind in hierarchy.PREFIX:
+            return None  # the district is dissolved from these areas
         if wkb is None:
             raise InvalidInput(
-                "请先导入区县边界 / import the districts first: there is no district "
-                f"for these {self.kind} areas to belong to",
+                "数据库中还没有任何区县或村社边界：请先导入村社（villages；乡镇街道与区县"
+                "可由村社边界合成）或区县（districts） / nothing is loaded yet: import "
+                f"the villages first (their townships and district are built from "
+                f"them) or the districts, then these {self.kind} areas",
                 field="layer",
             )
         districts = shapely.from_wkb(bytes(wkb))
@@ -335,7 +350,7 @@ class _Loader:
         for n, i in zip(numbers, positions, strict=True):
             rows.append((
                 n, values["code"][i], values["name"][i],
-                values.get("parent", absent)[i],
+                values.get("parent", absent)[i], values["code_given"][i],
                 *(_value_at(values.get(p.name), p.kind, i) for p in attrs),
                 _day(since[i]),
             ))  # fmt: skip
@@ -345,8 +360,9 @@ class _Loader:
         geometries = zip(numbers, ewkb, strict=True)
         bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, geometries)
 
-    def resolve(self) -> list:
-        """Find each staged area's parent and current generation; drop the
+    def resolve(self, report: Report) -> list:
+        """Find each staged area's parent and current generation (building
+        missing parents by dissolving, :mod:`gis.ingest.hierarchy`); drop the
         rows that cannot be placed and return ``(row, field, reason)`` for
         each."""
         conn, kind = self.conn, self.kind
@@ -364,7 +380,7 @@ class _Loader:
         problems = []
         parent_kind = PARENT_KIND.get(kind)
         if parent_kind is not None:
-            problems += self._parents(parent_kind)
+            problems += self._parents(parent_kind, report)
         problems += self._generations()
         if problems:
             conn.execute(
@@ -373,15 +389,18 @@ class _Loader:
             )
         return problems
 
-    def _parents(self, parent_kind: str) -> list:
-        """Parent by the ``parent`` column, else by the code (statistical codes
-        nest: township = first 9 digits + 000, village = 12, grid extends its
-        village), else the parent area holding most of the polygon."""
+    def _parents(self, parent_kind: str, report: Report) -> list:
+        """Parent by the ``parent`` column (a code, or a name), else by the code
+        (statistical codes nest: township = first 9 digits + 000, village = 12,
+        grid extends its village), else the parent area holding most of the
+        polygon, else — townships of villages, a district of townships — one
+        dissolved from the rows (:func:`hierarchy.derive_parents`)."""
         conn, kind = self.conn, self.kind
         conn.execute(sa.text("""
             UPDATE stage_area s SET parent_id = p.id FROM area p
              WHERE p.kind = :pk AND p.valid_to IS NULL AND p.code = s.parent_code"""),
             {"pk": parent_kind})  # fmt: skip
+        hierarchy.place_by_name(conn, parent_kind)
         derive = {
             "township": "rpad(left(s.code, 6), 12, '0')",
             "village": "rpad(left(s.code, 9), 12, '0')",
@@ -390,7 +409,8 @@ class _Loader:
         if derive:
             conn.execute(sa.text(f"""
                 UPDATE stage_area s SET parent_id = p.id FROM area p
-                 WHERE s.parent_code IS NULL AND s.parent_id IS NULL
+                 WHERE (s.parent_code IS NULL OR s.parent_code !~ '^[0-9]+$')
+                   AND s.parent_id IS NULL
                    AND p.kind = :pk AND p.valid_to IS NULL AND p.code = {derive}"""),
                 {"pk": parent_kind})  # fmt: skip
         conn.execute(sa.text("""
@@ -402,6 +422,11 @@ class _Loader:
                  ORDER BY p.code LIMIT 1)
              WHERE s.parent_code IS NULL AND s.parent_id IS NULL"""),
             {"pk": parent_kind})  # fmt: skip
+        built, districts = hierarchy.derive_parents(
+            conn, kind, parent_kind, f"derived:{Path(report.path).name}"
+        )
+        if built:
+            report.notes.append(hierarchy.derived_note(kind, built, districts))
         problems = []
         for row, parent_code in conn.execute(sa.text(
             "SELECT row_no, parent_code FROM stage_area WHERE parent_id IS NULL"
@@ -452,7 +477,7 @@ class _Loader:
         which unchanged)."""
         conn, kind = self.conn, self.kind
         staged = conn.execute(sa.text("SELECT count(*) FROM stage_area")).scalar()
-        attrs = [p.name for p in self.attributes]
+        attrs = [p.name for p in self.attributes] + ["code_given"]
         same_attrs = " AND ".join([
             "a.name = s.name", "a.parent_id IS NOT DISTINCT FROM s.parent_id",
             *(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in attrs),
@@ -621,7 +646,7 @@ def _attributes() -> tuple:
 def _stage(attributes) -> list[tuple[str, str]]:
     return [
         ("row_no", "int"), ("code", "text"), ("name", "text"),
-        ("parent_code", "text"),
+        ("parent_code", "text"), ("code_given", "text"),
         *((p.name, _COPY_TYPES[p.kind]) for p in attributes),
         ("valid_from", "date"),
     ]  # fmt: skip
