@@ -64,6 +64,7 @@ class Steps:
     raw_times = False  # times as datetime64 (points) or datetimes
     keep_raw = False  # :meth:`resolve` may reject rows: keep their originals
     stage_after_error = False  # strict: go on staging to report every row
+    optional: tuple[str, ...] = ()  # required fields the steps can make (code)
 
     def chunk_rows(self) -> int:
         return sources.CHUNK_ROWS
@@ -96,6 +97,11 @@ class Run:
     report_path : str or Path, optional
         Where the JSON report (and its CSV twin, and lenient the quarantine)
         go.
+    connection : sqlalchemy.Connection, optional
+        Run inside this connection's open transaction, as a savepoint that a
+        strict refusal rolls back and success (a dry run too) releases: the
+        caller commits or rolls back the whole (a folder's dry run,
+        :mod:`gis.ingest.folder`).
     **options
         :class:`gis.ingest.batch.Options`.
 
@@ -105,8 +111,9 @@ class Run:
     """
 
     def __init__(self, engine: sa.Engine, layer: str, path, report_path=None,
-                 **options):  # fmt: skip
+                 connection: sa.Connection | None = None, **options):  # fmt: skip
         self.engine, self.layer = engine, layer
+        self.shared = connection
         self.path = Path(path)
         self.report_path = report_path
         self.opts = batch.Options(**options)
@@ -142,40 +149,61 @@ class Run:
         self.matched = fields.match_columns(
             self.source.columns, self.layer, opts.mapping,
             has_geometry=self.source.geometry_type is not None,
-            optional=getattr(steps, "optional", ()),
+            optional=steps.optional,
         )  # fmt: skip
         self.digest = batch.sha256(self.path)
 
     def _transaction(self, steps: Steps) -> None:
-        report, opts = self.report, self.opts
-        with self.engine.connect() as conn:
-            transaction = conn.begin()
-            self.conn = conn
-            batch_id = batch.open_batch(
-                conn, self.layer, self.path, self.digest, opts.username
-            )
-            with ExitStack() as self.stack:
-                steps.begin(self)
-                self._read(steps)
-                for row, field_name, reason in steps.resolve(self):
-                    report.add(row, field_name, reason)
-                    if row in self.raw:  # a row may have several problems
-                        self.bad_rows.append(self.raw.pop(row))
-                report.rejected = len(report.rejected_rows())
-                if report.errors and not opts.lenient:
-                    report.status = "rejected"
-                else:
-                    report.loaded, report.unchanged = steps.write(self)
-                    report.status = "loaded"
-            if report.status == "rejected":
-                transaction.rollback()  # strict: not one row of this file is written
-                return
-            batch.close_batch(conn, batch_id, report)
-            if opts.dry_run:
-                report.status = "checked"
-                transaction.rollback()
+        with ExitStack() as outer:
+            if self.shared is None:
+                self.conn = outer.enter_context(self.engine.connect())
+                transaction = self.conn.begin()
             else:
-                transaction.commit()
+                self.conn = self.shared
+                transaction = self.conn.begin_nested()
+                # The stage's temporary tables go with the file, not at the
+                # caller's commit: the next file makes its own.
+                outer.callback(self.conn.execute, sa.text("DISCARD TEMP"))
+            try:
+                self._steps(steps)
+            except BaseException:
+                transaction.rollback()
+                raise
+            self._settle(transaction)
+
+    def _steps(self, steps: Steps) -> None:
+        report, opts = self.report, self.opts
+        self.batch_id = batch.open_batch(
+            self.conn, self.layer, self.path, self.digest, opts.username
+        )
+        with ExitStack() as self.stack:
+            steps.begin(self)
+            self._read(steps)
+            for row, field_name, reason in steps.resolve(self):
+                report.add(row, field_name, reason)
+                if row in self.raw:  # a row may have several problems
+                    self.bad_rows.append(self.raw.pop(row))
+            report.rejected = len(report.rejected_rows())
+            if report.errors and not opts.lenient:
+                report.status = "rejected"
+            else:
+                report.loaded, report.unchanged = steps.write(self)
+                report.status = "loaded"
+
+    def _settle(self, transaction) -> None:
+        """Commit, or roll back a strict refusal or a dry run (a shared
+        connection's dry run is the caller's to roll back)."""
+        report = self.report
+        if report.status == "rejected":
+            transaction.rollback()  # strict: not one row of this file is written
+            return
+        batch.close_batch(self.conn, self.batch_id, report)
+        if self.opts.dry_run:
+            report.status = "checked"
+            if self.shared is None:
+                transaction.rollback()
+                return
+        transaction.commit()
 
     def _read(self, steps: Steps) -> None:
         """Parse and check every chunk; hand the good rows to the steps."""

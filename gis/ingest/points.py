@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from gis import catalog
 from gis.errors import InvalidInput
 from gis.incidents import DONE_STATUSES
-from gis.ingest import coords, sources
+from gis.ingest import coords, sources, stable
 from gis.ingest.loader import PointLoader
 from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Report
@@ -92,6 +92,8 @@ class PointSteps(Steps):
 
     def __init__(self, layer: str):
         self.layer = layer
+        # A file without codes gets stable ones (gis.ingest.stable).
+        self.optional = ("code",) if layer in stable.PREFIX else ()
         self.table, self.columns = POINT_LAYERS[layer]
         self.system = None
         self.lonlat = None
@@ -101,12 +103,24 @@ class PointSteps(Steps):
         return sources.CHUNK_ROWS  # read now: tests shrink it
 
     def begin(self, run) -> None:
-        written = {c: t for c, t in self.columns.items() if c in run.matched}
+        written = {
+            c: t for c, t in self.columns.items() if c in run.matched or c == "code"
+        }
         written |= {c: self.columns[c] for c in _defaults(self.layer)}
         self.loader = run.stack.enter_context(
             PointLoader(run.conn, self.table, written, run.opts.dry_run, run.clock)
         )
         self.districts = self.loader.districts()
+        if self.districts is None:
+            run.report.notes.append(
+                "数据库中还没有区县或村社边界：点只检查是否在中国境内，也不会分到村社；请先"
+                "导入村社（villages） / no boundaries are loaded yet: points are only "
+                "checked to be in China and are assigned to no village; import the "
+                "villages first"
+            )
+        self.made_codes = "code" not in run.matched
+        if self.made_codes:
+            run.report.notes.append(stable.note(self.layer))
 
     def check(self, run, chunk, values, problems) -> None:
         x, y = _coordinates(chunk, values, problems)
@@ -117,6 +131,8 @@ class PointSteps(Steps):
                 run.report.notes.append(note)
         with run.clock("transform"):
             self.lonlat = coords.to_wgs84(x, y, self.system)
+        if self.made_codes:
+            values["code"] = stable.make_codes(self.layer, values, *self.lonlat)
         with run.clock("check"):
             problems += coords.check_points(*self.lonlat, self.districts)
             problems += _layer_rules(self.layer, values)
