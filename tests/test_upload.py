@@ -473,7 +473,7 @@ def test_whole_file_problems_are_shown_as_errors(app, engine):
     clerk = signed_in("clerk", app)
     unknown = send(clerk, [("a.csv", csv_bytes(good_rows("WF")))], crs="EPSG:999999")
     assert unknown.status_code == 400
-    assert "--crs 无效" in unknown.get_data(as_text=True)
+    assert "坐标系（--crs）无效" in unknown.get_data(as_text=True)
     content = csv_bytes(good_rows("WF")).replace("事件类型".encode(), b"kind-of")
     missing = send(clerk, [("b.csv", content)]).get_data(as_text=True)
     assert "缺少必需的列" in missing and "kind-of" in missing  # columns still shown
