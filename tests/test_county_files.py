@@ -14,10 +14,8 @@ township 东风乡 (100000002) villages 001 (100.10-100.15) and 002
 
 from __future__ import annotations
 
-import csv
 import json
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -27,22 +25,7 @@ from gis import crs, db, incidents
 from gis.cli import main
 from gis.errors import InvalidInput
 from gis.ingest import fields, folder, import_file
-
-GK = "EPSG:4543"  # CGCS2000 3-degree Gauss-Kruger, CM 102E, no zone prefix
-VILLAGES = [  # code, name, township name, population, west edge
-    ("100000001001", "东关村", "城关镇", 1200, 100.00),
-    ("100000001002", "西关社区", "城关镇", 3400, 100.05),
-    ("100000002001", "前进村", "东风乡", 800, 100.10),
-    ("100000002002", "红星村", "东风乡", 900, 100.15),
-]
-POSTS = [("东关警务室", "警务室", 100.021, 30.031), ("红星警务工作站", "警务工作站",
-                                                   100.171, 30.061)]  # fmt: skip
-LEDGER = [  # code, category, reported, status, resolved, lon, lat (WGS84)
-    ("J1", "邻里纠纷", "2024-03-01 08:30", "已化解", "", 100.02, 30.02),
-    ("J2", "婚恋家庭纠纷", "2024-03-02", "已化解", "2024-03-05", 100.06, 30.05),
-    ("J3", "土地承包纠纷", "2024-04-01", "已化解", "", 100.12, 30.07),
-    ("J4", "债务纠纷", "2024-05-01", "处置中", "", 100.17, 30.03),
-]
+from tests.worlds import GK, POSTS, VILLAGES, county_folder, gcj, write_csv
 
 
 def box(x0, x1, y0=30.0, y1=30.1) -> shapely.Polygon:
@@ -52,42 +35,6 @@ def box(x0, x1, y0=30.0, y1=30.1) -> shapely.Polygon:
 def table(engine, sql: str, **params) -> list:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-
-
-def gcj(lon, lat) -> tuple[float, float]:
-    x, y = crs.from_wgs84(lon, lat, "gcj02")
-    return round(float(x), 8), round(float(y), 8)
-
-
-def write_csv(path, header, rows, encoding="utf-8-sig"):
-    with path.open("w", encoding=encoding, newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def county_folder(directory):
-    """The county's files, as they arrive (see the module doc)."""
-    directory.mkdir(exist_ok=True)
-    gpd.GeoDataFrame(
-        [{"行政区划代码": "100000", "名称": "测试区"}], geometry=[box(100.0, 100.2)],
-        crs="EPSG:4326",
-    ).to_file(directory / "区界.geojson", driver="GeoJSON")  # fmt: skip
-    villages = gpd.GeoDataFrame(
-        [{"村代码": c, "村名称": n, "所属乡镇": t, "人口": p}
-         for c, n, t, p, _ in VILLAGES],
-        geometry=[box(x, x + 0.05) for *_, x in VILLAGES], crs="EPSG:4326",
-    ).to_crs(GK)  # fmt: skip
-    villages.to_file(directory / "村社区.shp", encoding="GBK")
-    write_csv(directory / "警务室_高德.csv", ["警务室名称", "类别", "经度", "纬度"],
-              [(n, k, *gcj(x, y)) for n, k, x, y in POSTS], encoding="gbk")  # fmt: skip
-    write_csv(
-        directory / "矛盾纠纷台账_gcj02.csv",
-        ["事件编号", "事件类型", "发生时间", "处置状态", "办结时间", "经度", "纬度"],
-        [(c, k, r, s, d, *gcj(x, y)) for c, k, r, s, d, x, y in LEDGER],
-    )
-    return directory
 
 
 @pytest.fixture
@@ -360,3 +307,42 @@ def test_stable_codes_do_not_depend_on_the_row_order(engine, tmp_path):
     assert (report.loaded, report.unchanged) == (2, 2)
     assert table(engine, "SELECT code, name FROM post ORDER BY code") == before
     np.testing.assert_equal(len(before), 2)
+
+
+def zipped(directory, path, prefix="county/", names=None):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(directory.iterdir()):
+            archive.write(file, (names or {}).get(file.name, prefix + file.name))
+    return path
+
+
+def test_a_zipped_folder_unpacks_flat(tmp_path):
+    directory = county_folder(tmp_path / "county")
+    archive = zipped(directory, tmp_path / "county.zip")
+    unpacked = folder.unpack(archive, tmp_path / "out")
+    assert sorted(p.name for p in unpacked.iterdir()) == sorted(
+        p.name for p in directory.iterdir()
+    )
+    assert [p.layer for p in folder.plan(unpacked)] == [
+        "districts", "villages", "posts", "incidents"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["../evil.csv", "/etc/evil.csv", "a/../../evil.csv"])
+def test_a_zip_entry_with_a_path_out_is_refused(tmp_path, bad):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as archive:
+        archive.writestr("county/区界.csv", "编码,名称\n")
+        archive.writestr(bad, "x")
+    with pytest.raises(InvalidInput, match="unsafe path"):
+        folder.unpack(tmp_path / "bad.zip", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil.csv").exists()
+
+
+def test_random_bytes_named_zip_are_refused_with_a_message(tmp_path):
+    (tmp_path / "x.zip").write_bytes(b"\x00\x01not a zip" * 100)
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        folder.unpack(tmp_path / "x.zip", tmp_path / "out")

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +114,12 @@ class FolderReport:
                          else "")
         )  # fmt: skip
         return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> FolderReport:
+        """A report :meth:`write` wrote."""
+        body = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(body["directory"], body["dry_run"], body["files"])
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -262,3 +270,90 @@ def _crs_of(path: Path, given: str | None) -> str | None:
         if any(w in name for w in words):
             return system
     return None
+
+
+FOLDER_MAX_FILES = 200
+FOLDER_MAX_BYTES = 4 << 30  # uncompressed, all files together
+_MACOS = "__MACOSX"
+
+
+def unpack(archive: str | Path, target: str | Path) -> Path:
+    """Extract a zipped county folder (the upload page's "整个文件夹") into
+    ``target``, flat: each file under its own name, whatever folder it sat
+    in.  Returns ``target``.
+
+    Entries are read, never trusted: a name with ``..`` or a leading ``/``
+    refuses the archive; so do two files of one name, more than
+    :data:`FOLDER_MAX_FILES` files or :data:`FOLDER_MAX_BYTES` uncompressed
+    (counted as written, not as the archive claims).  Names written by
+    Windows' zip in GBK are decoded as GBK.
+    """
+    target = Path(target)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            entries = [e for e in zipped.infolist() if not e.is_dir()]
+            names = [_entry_name(e) for e in entries]
+            _check_entries(names)
+            budget = FOLDER_MAX_BYTES
+            for entry, name in zip(entries, names, strict=True):
+                if name is None:
+                    continue
+                with zipped.open(entry) as data, (target / name).open("xb") as out:
+                    while block := data.read(1 << 20):
+                        budget -= len(block)
+                        if budget < 0:
+                            raise InvalidInput(_too_big(), field="file")
+                        out.write(block)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise InvalidInput(
+            f"压缩包无法读取 / the zip file cannot be read: {exc}", field="file"
+        ) from None
+    except InvalidInput:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target
+
+
+def _entry_name(entry) -> str | None:
+    """The file name an entry is extracted to (None: skipped), or refused."""
+    raw = entry.filename
+    if not entry.flag_bits & 0x800:  # no UTF-8 flag: Windows wrote GBK
+        try:
+            raw = raw.encode("cp437").decode("gbk")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    parts = raw.replace("\\", "/").split("/")
+    if raw.startswith("/") or ".." in parts or "\x00" in raw:
+        raise InvalidInput(
+            f"压缩包中的路径不安全 / unsafe path in the zip file: {raw!r}", field="file"
+        )
+    name = parts[-1]
+    if _MACOS in parts or name.startswith(".") or not name:
+        return None
+    return name
+
+
+def _check_entries(names: list) -> None:
+    kept = [n for n in names if n is not None]
+    if len(kept) > FOLDER_MAX_FILES:
+        raise InvalidInput(
+            f"压缩包中文件过多（{len(kept)} 个，最多 {FOLDER_MAX_FILES} 个） / too "
+            f"many files in the zip ({len(kept)}, at most {FOLDER_MAX_FILES})",
+            field="file",
+        )
+    twice = sorted({n for n in kept if kept.count(n) > 1})
+    if twice:
+        raise InvalidInput(
+            f"压缩包中有同名文件 / files of the same name in the zip: "
+            f"{', '.join(twice)}",
+            field="file",
+        )
+
+
+def _too_big() -> str:
+    return (
+        f"压缩包解压后超过 {FOLDER_MAX_BYTES >> 30} GiB / the zip holds more than "
+        f"{FOLDER_MAX_BYTES >> 30} GiB uncompressed"
+    )
