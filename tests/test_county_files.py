@@ -42,6 +42,13 @@ def engine(make_database):
     return db.get_engine(make_database())
 
 
+@pytest.fixture
+def county(engine, tmp_path):
+    """The database with the county's folder loaded."""
+    assert folder.import_dir(engine, county_folder(tmp_path / "county")).ok
+    return engine
+
+
 def everything(engine) -> dict:
     """The database's content that an import could change."""
     return {
@@ -155,9 +162,8 @@ def test_a_broken_file_is_refused_and_the_rest_goes_on(engine, tmp_path):
     assert by_file["矛盾纠纷台账_gcj02.csv"]["status"] == "loaded"
 
 
-def test_real_township_outlines_replace_the_derived_ones(engine, tmp_path):
-    directory = county_folder(tmp_path / "county")
-    assert folder.import_dir(engine, directory).ok
+def test_real_township_outlines_replace_the_derived_ones(county, tmp_path):
+    engine = county
     townships = write_csv(
         tmp_path / "乡镇.csv", ["乡镇代码", "乡镇名称", "WKT"],
         [("100000001", "城关镇", box(100.0, 100.1).wkt),
@@ -182,9 +188,8 @@ def test_real_township_outlines_replace_the_derived_ones(engine, tmp_path):
          ORDER BY v.code""") == [("100000002001",), ("100000002002",)]  # fmt: skip
 
 
-def test_codes_that_do_not_nest_are_warnings(engine, tmp_path):
-    directory = county_folder(tmp_path / "county")
-    assert folder.import_dir(engine, directory).ok
+def test_codes_that_do_not_nest_are_warnings(county, tmp_path):
+    engine = county
     path = write_csv(tmp_path / "v.csv", ["村代码", "村名称", "上级编码", "WKT"], [
         ("100000003001", "飞地村", "100000001000", box(100.0, 100.05).wkt),
     ])  # fmt: skip
@@ -207,9 +212,8 @@ def test_a_file_refused_whole_leaves_its_batch_row_and_report(engine, tmp_path):
     assert saved["status"] == "rejected" and saved["findings"][0]["field"] == "crs"
 
 
-def test_strict_summary_counts_the_good_rows_it_held_back(engine, tmp_path):
-    directory = county_folder(tmp_path / "county")
-    assert folder.import_dir(engine, directory).ok
+def test_strict_summary_counts_the_good_rows_it_held_back(county, tmp_path):
+    engine = county
     rows = [(f"S{i}", "学校", "school", 100.01 * 1 + i / 1000, 30.05)
             for i in range(4)] + [("S9", "坏", "nowhere", 100.05, 30.05)]  # fmt: skip
     path = write_csv(tmp_path / "s.csv", ["编号", "名称", "类型", "经度", "纬度"], rows)
@@ -220,9 +224,8 @@ def test_strict_summary_counts_the_good_rows_it_held_back(engine, tmp_path):
     )
 
 
-def test_the_valid_from_given_wins_over_the_files_column(engine, tmp_path):
-    directory = county_folder(tmp_path / "county")
-    assert folder.import_dir(engine, directory).ok
+def test_the_valid_from_given_wins_over_the_files_column(county, tmp_path):
+    engine = county
     path = write_csv(tmp_path / "v.csv", ["村代码", "村名称", "生效日期", "WKT"], [
         ("100000001001", "东关村", "2020-01-01", box(100.0, 100.04).wkt),
     ])  # fmt: skip
@@ -295,9 +298,8 @@ def test_the_readme_table_of_column_names_is_the_codes():
     assert "办结时间" in written and "所属乡镇" in written
 
 
-def test_stable_codes_do_not_depend_on_the_row_order(engine, tmp_path):
-    directory = county_folder(tmp_path / "county")
-    assert folder.import_dir(engine, directory).ok
+def test_stable_codes_do_not_depend_on_the_row_order(county, tmp_path):
+    engine = county
     before = table(engine, "SELECT code, name FROM post ORDER BY code")
     reordered = write_csv(
         tmp_path / "posts.csv", ["警务室名称", "类别", "经度", "纬度"],
@@ -346,3 +348,31 @@ def test_random_bytes_named_zip_are_refused_with_a_message(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"\x00\x01not a zip" * 100)
     with pytest.raises(InvalidInput, match="cannot be read"):
         folder.unpack(tmp_path / "x.zip", tmp_path / "out")
+
+
+def test_people_into_an_empty_database_say_what_to_import_first(engine, tmp_path):
+    path = write_csv(tmp_path / "民警.csv", ["警号", "姓名", "类型", "负责村社"],
+                     [("J001", "张三", "民警", "100000001001")])  # fmt: skip
+    report = import_file(engine, "officers", path)
+    assert report.status == "rejected"
+    assert [f.field for f in report.errors] == ["areas"]
+    assert "import the villages (and grids) first" in report.errors[0].reason
+
+
+def test_points_into_an_empty_database_say_what_to_import_first(engine, tmp_path):
+    path = write_csv(tmp_path / "posts.csv", ["名称", "类型", "经度", "纬度"],
+                     [("一室", "警务室", 100.05, 30.05)])  # fmt: skip
+    report = import_file(engine, "posts", path)
+    assert report.status == "loaded"
+    assert any("import the villages first" in note for note in report.notes)
+
+
+def test_the_preview_of_a_file_without_codes_says_they_will_be_made(tmp_path):
+    from gis.ingest import preview
+
+    path = write_csv(tmp_path / "posts.csv", ["警务室名称", "类别", "经度", "纬度"],
+                     [("一室", "警务室", 100.05, 30.05)])  # fmt: skip
+    info = preview(path, "posts")
+    assert info["problem"] is None
+    code = next(f for f in info["fields"] if f["name"] == "code")
+    assert code["column"] is None and code["made"] is True

@@ -9,7 +9,6 @@ Gauss-Kruger zone with Chinese field names, the grids as a GeoPackage.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 
@@ -25,6 +24,7 @@ from gis import crs, db, lookup, subdivide
 from gis.cli import main
 from gis.errors import InvalidInput
 from gis.ingest import import_file
+from tests.worlds import write_csv as wkt_csv
 
 DISTRICT, TOWNSHIP, STATION = "100000000000", "100000001000", "100000510000"
 V1, V2 = "100000001001", "100000001002"
@@ -45,14 +45,6 @@ def geojson(path, rows, geometries):
     gpd.GeoDataFrame(rows, geometry=geometries, crs="EPSG:4326").to_file(
         path, driver="GeoJSON"
     )
-    return path
-
-
-def wkt_csv(path, header, rows, encoding="utf-8-sig"):
-    with path.open("w", encoding=encoding, newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
     return path
 
 

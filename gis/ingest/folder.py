@@ -240,10 +240,9 @@ def _fits(layer: str, columns: list[str], geometry: str | None) -> bool:
         polygons = "Polygon" in geometry
         if entry.geometry is None or polygons != (entry.geometry == "MultiPolygon"):
             return False
-    optional = ("code",) if layer in stable.PREFIX else ()
     try:
         fields.match_columns(columns, layer, has_geometry=geometry is not None,
-                             optional=optional)  # fmt: skip
+                             optional=stable.optional(layer))  # fmt: skip
     except InvalidInput:
         return False
     return True

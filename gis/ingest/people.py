@@ -220,6 +220,9 @@ def _bad_areas(conn: sa.Connection) -> list:
     """Area codes that are no current village or grid, or one of the kind the
     row's role does not answer for (a mediator given a grid)."""
     problems = []
+    loaded = conn.execute(sa.text(
+        "SELECT EXISTS (SELECT FROM area WHERE kind IN ('village', 'grid'))"
+    )).scalar()  # fmt: skip
     for row, unknown in conn.execute(sa.text(f"""
         SELECT s.row_no, array_agg(c ORDER BY c) FROM {STAGE} s, unnest(s.areas) c
          WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = c
@@ -228,7 +231,9 @@ def _bad_areas(conn: sa.Connection) -> list:
         codes = ", ".join(unknown)
         problems.append((row, "areas", (
             f"没有编码为 {codes} 的现行村社或网格 / no current village or grid "
-            f"with code {codes}"
+            f"with code {codes}" + ("" if loaded else (
+                "；尚未导入任何村社：请先导入村社（villages）和网格（grids） / none "
+                "is loaded yet: import the villages (and grids) first"))
         )))  # fmt: skip
     for row, role, wanted, wrong in conn.execute(sa.text(f"""
         SELECT s.row_no, s.role_code, s.area_kinds[1], array_agg(c ORDER BY c)

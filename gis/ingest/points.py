@@ -93,7 +93,7 @@ class PointSteps(Steps):
     def __init__(self, layer: str):
         self.layer = layer
         # A file without codes gets stable ones (gis.ingest.stable).
-        self.optional = ("code",) if layer in stable.PREFIX else ()
+        self.optional = stable.optional(layer)
         self.table, self.columns = POINT_LAYERS[layer]
         self.system = None
         self.lonlat = None

@@ -27,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 PREFIX = {"posts": "P", "cameras": "C", "sites": "S", "incidents": "E"}
 """Layers whose rows may come without a code, and their codes' first letter."""
+
+
+def optional(layer: str) -> tuple[str, ...]:
+    """The required fields a file of ``layer`` may lack: ``code`` where this
+    module makes one."""
+    return ("code",) if layer in PREFIX else ()
+
+
 # What makes a row itself, besides its position.
 _CONTENT = {"incidents": ("category", "reported_at", "description")}
 _DEFAULT = ("name",)
