@@ -215,13 +215,11 @@ def _recognise(path: Path, encoding: str | None, crs: str | None) -> Planned:
     by_name = _by_name(path.stem)
     chosen = [name for name in by_name if name in fits]
     if chosen:
-        how = f"文件名 name + 列 columns: {by_name[0]}" if chosen[0] == by_name[0] \
-            else f"文件名 name ({chosen[0]})"  # fmt: skip
-        layer = chosen[0]
+        layer, how = chosen[0], "文件名和列 / name and columns"
     elif by_name:  # the import will say which columns are missing
-        layer, how = by_name[0], "文件名 name"
+        layer, how = by_name[0], "文件名 / name"
     elif len(fits) == 1:
-        layer, how = fits[0], "列 columns"
+        layer, how = fits[0], "列 / columns"
     else:
         words = "、".join(NAME_WORDS.get(f, (f,))[0] for f in fits) or "—"
         could = ", ".join(fits) or "无"
