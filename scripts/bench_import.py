@@ -2,7 +2,7 @@
 """Benchmark importing a large CSV of GCJ-02 incidents (``gis.ingest.import_file``).
 
 ``.venv/bin/python scripts/bench_import.py [--rows N] [--chunk C] [--seed S]
-[--keep-db] [--profile] [--no-reimport] [--baseline DIR]``
+[--keep-db] [--profile] [--no-reimport] [--baseline DIR [--rounds N]]``
 
 1. Writes a deterministic CSV of N incident rows (default 1,000,000) to
    ``var/bench/`` — code, category, report time, status, risk, GCJ-02
@@ -149,6 +149,33 @@ def timed_import(url, path, chunk, profile, code=ROOT) -> dict:
     return result
 
 
+def _turns(url, other, path, args, baseline, label, first=True) -> tuple:
+    """One import of the file with this code and, if asked, one with the
+    baseline's (``first``: this one first); their seconds."""
+    order = [("this", url, ROOT), ("baseline", other, baseline)]
+    if not first:
+        order.reverse()
+    seconds = {}
+    for who, target, code in order:
+        if target is None:
+            continue
+        result = timed_import(target, path, args.chunk,
+                              args.profile and who == "this", code)  # fmt: skip
+        show(f"{label} ({who})", result, args.rows)
+        seconds[who] = result["seconds"]
+    if other is not None:
+        print(ratio_line(label, seconds["this"], seconds["baseline"]), flush=True)
+    return seconds["this"], seconds.get("baseline", seconds["this"])
+
+
+def empty_incidents(url: str) -> None:
+    """The incident table emptied and settled, for another first import."""
+    engine = db.get_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("TRUNCATE incident"))
+        conn.execute(sa.text("VACUUM ANALYZE"))
+
+
 def fresh_database(server: str) -> tuple[str, str]:
     """A migrated database holding the demo's boundaries, posts and sites."""
     name = f"pingan_bench_{uuid.uuid4().hex[:8]}"
@@ -224,6 +251,11 @@ def main() -> int:
     )
     parser.add_argument("--no-reimport", action="store_true")
     parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="with --baseline: rounds of both imports, taking turns; the best "
+        "of each is compared",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="DIR",
         help="also import with the code of this checkout (e.g. a worktree of "
@@ -254,21 +286,26 @@ def main() -> int:
             flush=True,
         )
         # Taking turns (this first, then the baseline first), so that both
-        # meet the same load on the machine and the same warm caches.
-        first = timed_import(url, path, args.chunk, args.profile)
-        show("import   ", first, args.rows)
+        # meet the same load on the machine and the same warm caches; with
+        # --rounds the best of each is compared (the least disturbed run).
+        pairs = {"import": [], "re-import": []}
+        for round_no in range(args.rounds):
+            if round_no:
+                for each in (url, other):
+                    if each is not None:
+                        empty_incidents(each)
+            pairs["import"].append(_turns(url, other, path, args, baseline, "import",
+                                          first=round_no % 2 == 0))  # fmt: skip
+            if not args.no_reimport:
+                pairs["re-import"].append(_turns(url, other, path, args, baseline,
+                                                 "re-import",
+                                                 first=round_no % 2 == 1))  # fmt: skip
         if other is not None:
-            base = timed_import(other, path, args.chunk, False, baseline)
-            show("baseline import   ", base, args.rows)
-            print(ratio_line("import", first["seconds"], base["seconds"]))
-        if not args.no_reimport:
-            if other is not None:  # the baseline first this time
-                base = timed_import(other, path, args.chunk, False, baseline)
-                show("baseline re-import", base, args.rows)
-            again = timed_import(url, path, args.chunk, False)
-            show("re-import", again, args.rows)
-            if other is not None:
-                print(ratio_line("re-import", again["seconds"], base["seconds"]))
+            for label, runs in pairs.items():
+                if runs:
+                    best = [min(r[i] for r in runs) for i in (0, 1)]
+                    print(ratio_line(f"{label}, best of {len(runs)}", *best),
+                          flush=True)  # fmt: skip
         with db.get_engine(url).connect() as conn:
             assigned = conn.execute(
                 sa.text(
