@@ -136,10 +136,13 @@ class PointSteps(Steps):
         with run.clock("check"):
             problems += coords.check_points(*self.lonlat, self.districts)
             problems += _layer_rules(self.layer, values)
+            if self.layer == "incidents":
+                found, self.chunk_untimed = _resolution_rules(values)
+                problems += found
 
     def stage(self, run, chunk, values, keep) -> None:
         if self.layer == "incidents":
-            self.untimed += [chunk.numbers[i] for i in untimed(values) if keep[i]]
+            self.untimed += [chunk.numbers[i] for i in self.chunk_untimed if keep[i]]
         _fill_defaults(self.layer, values, len(chunk))
         self.loader.stage(values, *self.lonlat, keep)
 
@@ -178,18 +181,7 @@ def _layer_rules(layer: str, values: dict) -> list:
             problems.append((int(i), "azimuth", (
                 "固定枪机必须有方位角 / a fixed camera needs an azimuth"
             )))  # fmt: skip
-    if layer == "incidents":
-        problems += _resolution_rules(values)
     return problems
-
-
-def untimed(values: dict) -> np.ndarray:
-    """Positions of the incidents done (resolved or later) with no time."""
-    if "status" not in values:
-        return np.empty(0, dtype=int)
-    n = len(values["status"])
-    resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
-    return np.flatnonzero(np.isin(values["status"], DONE_STATUSES) & np.isnat(resolved))
 
 
 def untimed_warning(rows: list[int]) -> tuple[str, str]:
@@ -203,10 +195,11 @@ def untimed_warning(rows: list[int]) -> tuple[str, str]:
     )
 
 
-def _resolution_rules(values: dict) -> list:
+def _resolution_rules(values: dict) -> tuple[list, np.ndarray]:
     """A resolution time is not before the report; an open incident has
     none.  A resolved one without a time is accepted (a historic ledger's
-    已化解): :func:`untimed` finds those for the report's warning."""
+    已化解): its position is returned beside the problems, for the report's
+    one warning (:func:`untimed_warning`)."""
     n = len(values["code"])
     status = values.get("status", np.full(n, None, dtype=object))
     resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
@@ -222,4 +215,4 @@ def _resolution_rules(values: dict) -> list:
         problems.append((int(i), "resolved_at", (
             "化解时间早于上报时间 / resolved_at is before reported_at"
         )))  # fmt: skip
-    return problems
+    return problems, np.flatnonzero(done & ~has_time)
