@@ -222,7 +222,8 @@ def show(label: str, result: dict, rows: int) -> None:
         f"{label}: {result['status']}, read {result['read']:,}, loaded "
         f"{result['loaded']:,} ({result['unchanged']:,} unchanged) in "
         f"{result['seconds']:.2f} s = {rows / result['seconds']:,.0f} rows/s; "
-        f"peak RSS {result['rss_mib']:,.0f} MiB; load average {result['load']}"
+        f"Python's CPU {result['cpu_s']:.2f} s; peak RSS {result['rss_mib']:,.0f} "
+        f"MiB; load average {result['load']}"
     )
     for error in result["errors"]:
         print(f"  error: {error}")
