@@ -137,6 +137,13 @@ class DataLayer:
     popup_labels : dict
         Labels of popup rows that are not properties (the areas a point was
         assigned to, an area's parent).
+    subjects : tuple of str
+        What clerks call one row, as they prefix its columns (村代码,
+        事件类型, 警务室名称): the import recognises a property's names
+        behind any of these.
+    parent_subjects : tuple of str
+        What they call the parent: 乡镇代码, 所属乡镇 or 乡镇名称 in a village
+        sheet is its ``parent`` (by code or by name).
     """
 
     name: str
@@ -150,6 +157,8 @@ class DataLayer:
     internal: tuple[str, ...] = ()
     popup_order: tuple[str, ...] = ()
     popup_labels: dict = dataclasses.field(default_factory=dict)
+    subjects: tuple[str, ...] = ()
+    parent_subjects: tuple[str, ...] = ()
 
     def prop(self, name: str) -> Property:
         """The property called ``name``; KeyError names the known ones."""
@@ -211,33 +220,36 @@ GEOMETRY_TEXT = ("lon", "lat", "wkt")
 # Column names imports recognise, by property name.  Shapefile names (10
 # bytes): ours (gis.export.SHAPEFILE_NAMES) and GDAL's own truncations.
 _SYNONYMS = {
-    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "警号", "id", "code"),
-    "name": ("名称", "名字", "姓名", "村名", "name"),
+    "code": ("编码", "代码", "编号", "区划代码", "行政区划代码", "统计用区划代码",
+             "区划编码", "警号", "id", "code"),
+    "name": ("名称", "名字", "姓名", "村名", "标准名称", "name"),
     "lon": ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东经"),
     "lat": ("纬度", "lat", "latitude", "y", "y坐标", "北纬"),
-    "parent": ("上级编码", "上级代码", "所属编码", "parent", "parent_code"),
+    "parent": ("上级编码", "上级代码", "所属编码", "上级区划代码", "上级", "parent",
+               "parent_code"),
     "population": ("人口", "人口数", "常住人口", "population"),
     "households": ("户数", "户籍户数", "households"),
-    "kind": ("类型", "种类", "专兼职", "kind", "type"),
+    "kind": ("类型", "种类", "类别", "专兼职", "kind", "type"),
     "subkind": ("类型", "村社类型", "subkind", "type"),
-    "status": ("状态", "status"),
-    "category": ("事件类型", "纠纷类型", "类别", "category"),
+    "status": ("状态", "处置状态", "办理状态", "化解状态", "办结状态", "status"),
+    "category": ("事件类型", "纠纷类型", "类别", "类型", "category"),
     "risk": ("风险等级", "风险", "risk"),
-    "reported_at": ("上报时间", "报告时间", "发生时间", "时间", "reported_at",
-                    "time", "report_at", "reported_a"),
-    "resolved_at": ("化解时间", "办结时间", "resolved_at", "resolve_at", "resolved_a"),
+    "reported_at": ("上报时间", "报告时间", "发生时间", "受理时间", "登记时间", "时间",
+                    "发生日期", "reported_at", "time", "report_at", "reported_a"),
+    "resolved_at": ("化解时间", "办结时间", "结案时间", "化解日期", "办结日期",
+                    "resolved_at", "resolve_at", "resolved_a"),
     "resolved_level": ("化解层级", "化解级别", "resolved_level", "res_level",
                        "resolved_l"),
     "source": ("来源", "source"),
-    "description": ("描述", "内容", "事件描述", "description", "descript",
-                    "descriptio"),
+    "description": ("描述", "内容", "事件描述", "简要情况", "事由", "内容摘要",
+                    "description", "descript", "descriptio"),
     "azimuth": ("方位角", "朝向", "azimuth"),
     "fov": ("视场角", "视角", "fov"),
     "range_m": ("覆盖距离", "可视距离", "距离", "range", "range_m"),
     "owner": ("权属", "建设单位", "owner"),
     "last_seen_at": ("最后在线时间", "last_seen_at", "last_seen", "last_seen_"),
     "staff": ("人数", "警力", "staff"),
-    "address": ("地址", "address"),
+    "address": ("地址", "详细地址", "位置", "所在地", "地点", "address"),
     "phone": ("电话", "联系电话", "phone"),
     "post": ("警务室编码", "所属警务室", "post", "post_code"),
     "areas": ("负责村社", "负责区域", "负责网格", "负责村社/网格", "areas"),
@@ -270,7 +282,8 @@ _ASSIGNED = {
     "station_name": "所属派出所",
 }
 _AREA_INTERNAL = ("id", "kind", "parent_id", "valid_to", "synthetic", "source",
-                  "geom", "created_at", "updated_at", "station_id")  # fmt: skip
+                  "geom", "created_at", "updated_at", "station_id", "derived",
+                  "code_given")  # fmt: skip
 _AREA_SCOPE = {
     "district": "every signed-in user (policy area_scope)",
     "township": "every signed-in user (policy area_scope)",
@@ -441,7 +454,32 @@ _ALL = (
     ),
 )  # fmt: skip
 
-LAYERS: dict[str, DataLayer] = {layer.name: layer for layer in _ALL}
+# What clerks prefix a layer's columns with (its own subject; 村代码), and what
+# they call its parent (乡镇代码, 所属乡镇).  Longest first: 乡镇 before 乡.
+_TOWNSHIP_WORDS = ("乡镇街道", "乡镇", "街道", "乡", "镇")
+_VILLAGE_WORDS = ("村社区", "行政村", "村居", "村社", "社区", "村")
+_COUNTY_WORDS = ("区县", "县区", "县市区", "区", "县")
+_SUBJECTS = {
+    "districts": (_COUNTY_WORDS, ("地市", "市")),
+    "townships": (_TOWNSHIP_WORDS, _COUNTY_WORDS),
+    "villages": (_VILLAGE_WORDS, _TOWNSHIP_WORDS),
+    "grids": (("网格",), _VILLAGE_WORDS),
+    "stations": (("派出所", "辖区"), ("公安分局", "分局", *_COUNTY_WORDS)),
+    "posts": (("警务工作站", "警务室", "工作站", "驻点"), ()),
+    "officers": (("民警", "辅警", "警员"), ()),
+    "people": (("责任人", "人员", "调解员", "法律顾问"), ()),
+    "cameras": (("监控点位", "监控", "摄像机", "摄像头", "点位", "设备"), ()),
+    "sites": (("重点场所", "场所", "单位"), ()),
+    "incidents": (("矛盾纠纷", "事件", "案件", "纠纷", "警情"), ()),
+}
+
+LAYERS: dict[str, DataLayer] = {
+    layer.name: dataclasses.replace(
+        layer, subjects=_SUBJECTS[layer.name][0],
+        parent_subjects=_SUBJECTS[layer.name][1],
+    )
+    for layer in _ALL
+}  # fmt: skip
 """Every data layer by name, in the order the CLI and the upload page list them.
 Read at call time: a test may replace an entry."""
 

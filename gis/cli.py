@@ -172,6 +172,21 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if report.status == "loaded" else 1
 
 
+def _import_dir(args: argparse.Namespace) -> int:
+    from gis.ingest import folder
+
+    result = folder.import_dir(
+        _engine(args), args.directory, dry_run=args.dry_run, crs=args.crs,
+        report_dir=args.report_dir, encoding=args.encoding, lenient=args.lenient,
+        username=getpass.getuser(), progress=sys.stderr.isatty(),
+    )  # fmt: skip
+    for line in result.lines():
+        print(line)
+    if args.report:
+        print("报告 report: " + str(result.write(args.report)))
+    return 0 if result.ok else 1
+
+
 def _export(args: argparse.Namespace) -> int:
     from gis import export
 
@@ -449,6 +464,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: today for changes, since ever for new areas)",
     )
     p.set_defaults(func=_import)
+
+    p = sub.add_parser(
+        "import-dir", help="import a county's folder of files, parents first"
+    )
+    p.add_argument("directory", help="the folder: one file a layer, named after it")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check every file (in order, as if loaded), write nothing")
+    p.add_argument("--crs", help="for files that declare none (default: from the "
+                   "file's name: 高德/gcj02, 百度/bd09; else WGS84)")
+    p.add_argument("--encoding", help="text encoding (default: detected)")
+    p.add_argument("--lenient", action="store_true",
+                   help="load the good rows, quarantine the bad ones")
+    p.add_argument("--report", help="the folder's summary report (JSON)")
+    p.add_argument("--report-dir", help="where each file's report goes")
+    p.set_defaults(func=_import_dir)
 
     p = sub.add_parser("export", help="export a layer to a file (re-importable)")
     p.add_argument("layer", help=_LAYERS_HELP)

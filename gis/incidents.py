@@ -502,12 +502,29 @@ def query(
     their jurisdiction whatever ``station`` says.  ``now`` (default: the
     database's clock) is the moment deadlines are judged against.
     """
-    where = ["true"]
     params = {
         "now": now or _now(conn),
         "limit": filters.limit,
         "offset": filters.offset,
     }
+    where = _where(filters, params)
+    order = "i.reported_at DESC, i.id DESC"
+    if filters.overdue:
+        where.append(_OVERDUE)
+        tiers = ", ".join(f"'{risk}'" for risk in TIERS)
+        order = f"array_position(ARRAY[{tiers}], i.risk), {_DEADLINE}, i.id"
+    rows = conn.execute(sa.text(_feature_sql(" AND ".join(where), order)), params).all()
+    collection = {"type": "FeatureCollection", "numberReturned": len(rows)}
+    if rows or not filters.offset:  # past the last page the total is unknown
+        collection["numberMatched"] = rows[0].matched if rows else 0
+    collection["features"] = [row.feature for row in rows]
+    return collection
+
+
+def _where(filters: Filters, params: dict) -> list[str]:
+    """SQL conditions (over ``incident i`` and its station ``s``) of the
+    filters other than ``overdue``; their values go into ``params``."""
+    where = ["true"]
     for column, values in (
         ("status", filters.statuses),
         ("risk", filters.risks),
@@ -525,14 +542,42 @@ def query(
     if filters.until:
         where.append("i.reported_at < :until")
         params["until"] = filters.until
-    order = "i.reported_at DESC, i.id DESC"
-    if filters.overdue:
-        where.append(_OVERDUE)
-        tiers = ", ".join(f"'{risk}'" for risk in TIERS)
-        order = f"array_position(ARRAY[{tiers}], i.risk), {_DEADLINE}, i.id"
-    rows = conn.execute(sa.text(_feature_sql(" AND ".join(where), order)), params).all()
-    collection = {"type": "FeatureCollection", "numberReturned": len(rows)}
-    if rows or not filters.offset:  # past the last page the total is unknown
-        collection["numberMatched"] = rows[0].matched if rows else 0
-    collection["features"] = [row.feature for row in rows]
-    return collection
+    return where
+
+
+DONE_STATUSES = ("resolved", "followed_up", "archived")
+
+
+def resolution_times(conn: sa.Connection, filters: Filters) -> dict:
+    """Time to resolve the incidents ``filters`` select (``overdue`` aside).
+
+    A historic ledger's resolved rows may have no resolution time (accepted
+    by the import as resolved at an unknown time): they are left out of the
+    times, and ``unknown_time`` says how many were.
+
+    Returns
+    -------
+    dict
+        ``resolved`` (done incidents), ``timed`` (of which with a time),
+        ``unknown_time`` (left out), ``median_hours``, ``mean_hours`` (None
+        when nothing is timed).
+    """
+    params = {"done": list(DONE_STATUSES)}
+    where = " AND ".join(_where(filters, params))
+    row = conn.execute(sa.text(f"""
+        SELECT count(*) AS resolved,
+               count(i.resolved_at) AS timed,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY h.hours) AS median,
+               avg(h.hours) AS mean
+          FROM incident i
+          LEFT JOIN area s ON s.id = i.station_id,
+               LATERAL (SELECT extract(epoch FROM i.resolved_at - i.reported_at)
+                               / 3600.0 AS hours) h
+         WHERE i.status = ANY(:done) AND {where}"""), params).one()  # fmt: skip
+    return {
+        "resolved": row.resolved,
+        "timed": row.timed,
+        "unknown_time": row.resolved - row.timed,
+        "median_hours": None if row.median is None else round(float(row.median), 2),
+        "mean_hours": None if row.mean is None else round(float(row.mean), 2),
+    }

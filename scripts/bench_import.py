@@ -2,7 +2,7 @@
 """Benchmark importing a large CSV of GCJ-02 incidents (``gis.ingest.import_file``).
 
 ``.venv/bin/python scripts/bench_import.py [--rows N] [--chunk C] [--seed S]
-[--keep-db] [--profile] [--no-reimport]``
+[--keep-db] [--profile] [--no-reimport] [--baseline DIR [--rounds N]]``
 
 1. Writes a deterministic CSV of N incident rows (default 1,000,000) to
    ``var/bench/`` — code, category, report time, status, risk, GCJ-02
@@ -25,6 +25,10 @@ rules), ``stage`` (the COPY data) — run while the database's — ``copy``,
 wall time.  ``wait`` is Python idle for the database; ``indexes`` is setting
 the table's keys and indexes aside and rebuilding them at the end.
 
+With ``--baseline DIR`` the same file is also imported, turn about, by the
+code of the checkout DIR (today's ``main``, say) into a second identical
+database, and the ratio of the times is printed (:mod:`benchlib`).
+
 Last it measures the storage floor: the imported rows copied out in COPY's
 binary format and, in a transaction rolled back afterwards, copied back into
 the emptied table with its keys and indexes set aside
@@ -36,9 +40,7 @@ rows into this table can take less than that.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -51,6 +53,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import baseline_dir, import_in_child, ratio_line  # noqa: E402
 
 from gis import boundaries, bulk, crs, db, demo, schema, vocab  # noqa: E402
 
@@ -136,53 +140,55 @@ def _points(rng, n: int):
     return lon[:n], lat[:n]
 
 
-def _run_import(url: str, path: str, chunk: int | None, profile: bool, queue):
-    """One import in a fresh process; sends back its figures."""
-    from gis.ingest import import_file, sources
-
-    if chunk:
-        sources.CHUNK_ROWS = chunk
-    engine = db.get_engine(url)
-    timings: dict[str, float] = {}
-    profiler = None
-    if profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    start = time.perf_counter()
-    report = import_file(engine, "incidents", path, crs="gcj02", timings=timings)
-    seconds = time.perf_counter() - start
-    if profiler is not None:
-        import pstats
-
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    queue.put(
-        {
-            "seconds": seconds,
-            "status": report.status,
-            "read": report.read,
-            "loaded": report.loaded,
-            "unchanged": report.unchanged,
-            "errors": [str(f) for f in report.errors[:5]],
-            "timings": timings,
-            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "load": _load(),
-        }
-    )
-
-
-def timed_import(url, path, chunk, profile) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(
-        target=_run_import, args=(url, str(path), chunk, profile, queue)
-    )
-    child.start()
-    result = queue.get()
-    child.join()
+def timed_import(url, path, chunk, profile, code=ROOT) -> dict:
+    """The import in a fresh process (its peak RSS is its own), with the
+    ``gis`` of the checkout ``code``."""
+    result = import_in_child(url, "incidents", path, code, chunk, profile,
+                             crs="gcj02")  # fmt: skip
+    result["load"] = _load()
     return result
+
+
+def _turns(url, other, path, args, baseline, label, first=True) -> tuple:
+    """One import of the file with this code and, if asked, one with the
+    baseline's (``first``: this one first); their seconds."""
+    order = [("this", url, ROOT), ("baseline", other, baseline)]
+    if not first:
+        order.reverse()
+    seconds = {}
+    for who, target, code in order:
+        if target is None:
+            continue
+        result = timed_import(target, path, args.chunk,
+                              args.profile and who == "this", code)  # fmt: skip
+        show(f"{label} ({who})", result, args.rows)
+        seconds[who] = result["seconds"]
+    if other is not None:
+        print(ratio_line(label, seconds["this"], seconds["baseline"]), flush=True)
+    return seconds["this"], seconds.get("baseline", seconds["this"])
+
+
+def empty_incidents(url: str) -> None:
+    """The incident table emptied and settled, for another first import."""
+    engine = db.get_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("TRUNCATE incident"))
+        conn.execute(sa.text("VACUUM ANALYZE"))
+
+
+def fresh_database(server: str) -> tuple[str, str]:
+    """A migrated database holding the demo's boundaries, posts and sites."""
+    name = f"pingan_bench_{uuid.uuid4().hex[:8]}"
+    url = db.create_database(server, name)
+    engine = db.get_engine(url)
+    schema.migrate(engine)
+    demo.load(engine, incidents=0, cameras=0)
+    # Settled before anything is timed: otherwise the autovacuum of a
+    # database just loaded runs during the other database's import.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    db.dispose_engines()
+    return name, url
 
 
 def storage_floor(engine: sa.Engine) -> tuple[float, float]:
@@ -216,7 +222,8 @@ def show(label: str, result: dict, rows: int) -> None:
         f"{label}: {result['status']}, read {result['read']:,}, loaded "
         f"{result['loaded']:,} ({result['unchanged']:,} unchanged) in "
         f"{result['seconds']:.2f} s = {rows / result['seconds']:,.0f} rows/s; "
-        f"peak RSS {result['rss_mib']:,.0f} MiB; load average {result['load']}"
+        f"Python's CPU {result['cpu_s']:.2f} s; peak RSS {result['rss_mib']:,.0f} "
+        f"MiB; load average {result['load']}"
     )
     for error in result["errors"]:
         print(f"  error: {error}")
@@ -244,7 +251,19 @@ def main() -> int:
         help="print a cProfile summary of the first import",
     )
     parser.add_argument("--no-reimport", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="with --baseline: rounds of both imports, taking turns; the best "
+        "of each is compared",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also import with the code of this checkout (e.g. a worktree of "
+        "main), on a second identical database, and print the ratio",
+    )
     args = parser.parse_args()
+    baseline = baseline_dir(args.baseline)
     print(f"load average {_load()}", flush=True)
     start = time.perf_counter()
     path = generate(args.rows, args.seed)
@@ -255,22 +274,39 @@ def main() -> int:
         flush=True,
     )
     server = db.database_url(start_embedded=True)
-    name = f"pingan_bench_{uuid.uuid4().hex[:8]}"
-    url = db.create_database(server, name)
+    name, url = fresh_database(server)
+    names = [name]
     try:
-        engine = db.get_engine(url)
-        schema.migrate(engine)
-        demo.load(engine, incidents=0, cameras=0)
-        db.dispose_engines()
+        other = None
+        if baseline is not None:
+            base_name, other = fresh_database(server)
+            names.append(base_name)
         print(
-            f"database {name} with the demo boundaries; load average {_load()}",
+            f"database(s) {', '.join(names)} with the demo boundaries; load "
+            f"average {_load()}",
             flush=True,
         )
-        first = timed_import(url, path, args.chunk, args.profile)
-        show("import   ", first, args.rows)
-        if not args.no_reimport:
-            again = timed_import(url, path, args.chunk, False)
-            show("re-import", again, args.rows)
+        # Taking turns (this first, then the baseline first), so that both
+        # meet the same load on the machine and the same warm caches; with
+        # --rounds the best of each is compared (the least disturbed run).
+        pairs = {"import": [], "re-import": []}
+        for round_no in range(args.rounds):
+            if round_no:
+                for each in (url, other):
+                    if each is not None:
+                        empty_incidents(each)
+            pairs["import"].append(_turns(url, other, path, args, baseline, "import",
+                                          first=round_no % 2 == 0))  # fmt: skip
+            if not args.no_reimport:
+                pairs["re-import"].append(_turns(url, other, path, args, baseline,
+                                                 "re-import",
+                                                 first=round_no % 2 == 1))  # fmt: skip
+        if other is not None:
+            for label, runs in pairs.items():
+                if runs:
+                    best = [min(r[i] for r in runs) for i in (0, 1)]
+                    print(ratio_line(f"{label}, best of {len(runs)}", *best),
+                          flush=True)  # fmt: skip
         with db.get_engine(url).connect() as conn:
             assigned = conn.execute(
                 sa.text(
@@ -295,7 +331,8 @@ def main() -> int:
         if args.keep_db:
             print(f"kept {url}")
         else:
-            db.drop_database(server, name)
+            for each in names:
+                db.drop_database(server, each)
     print(f"load average {_load()}")
     return 0
 

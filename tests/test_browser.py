@@ -270,6 +270,65 @@ def test_login_upload_preview_and_import(make_database, browser, tmp_path, artif
         server.close()
 
 
+def test_a_zipped_county_folder_through_the_upload_page(
+    make_database, browser, tmp_path, artifacts
+):
+    import zipfile
+
+    import sqlalchemy as sa
+
+    from gis import db, users
+    from tests.conftest import OfflinePage
+    from tests.worlds import county_folder
+    from webmap import create_app
+
+    url = make_database()
+    engine = db.get_engine(url)
+    with engine.begin() as conn:
+        users.add(conn, "zongzhi", "planner", "correct-horse-1", actor="test")
+    directory = county_folder(tmp_path / "county")
+    archive = tmp_path / "全县资料.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for file in sorted(directory.iterdir()):
+            zipped.write(file, f"全县资料/{file.name}")
+    app = create_app({"DATABASE_URL": url, "UPLOAD_DIR": str(tmp_path / "uploads")})
+    server, page = LiveServer(app), OfflinePage(browser)
+    try:
+        tab = page.page
+        tab.goto(f"{server.url}/login?next=/import", wait_until="load")
+        tab.fill("input[name=username]", "zongzhi")
+        tab.fill("input[name=password]", "correct-horse-1")
+        tab.get_by_role("button", name="登录").click()
+        tab.wait_for_url(f"{server.url}/import")
+        tab.select_option("select[name=layer]", "folder")
+        tab.set_input_files("input[name=file]", str(archive))
+        tab.get_by_role("button", name="上传并预览").click()
+        tab.wait_for_selector("h1:has-text('导入预览')")
+        rows = tab.locator("table.folder tbody tr")
+        assert rows.count() == 4
+        assert [rows.nth(i).locator("td").nth(4).inner_text() for i in range(4)] == [
+            "可导入"
+        ] * 4
+        preview = artifacts / "import-folder-preview.png"
+        tab.screenshot(path=str(preview), full_page=True)
+        with engine.connect() as conn:  # the preview wrote nothing
+            assert conn.execute(sa.text("SELECT count(*) FROM area")).scalar() == 0
+        tab.get_by_role("button", name="确认导入全部文件").click()
+        tab.wait_for_selector("h1:has-text('导入报告')")
+        assert "4 files, 4 loaded, 0 refused" in tab.locator(".summary").inner_text()
+        tab.screenshot(path=str(artifacts / "import-folder-report.png"), full_page=True)
+        with engine.connect() as conn:
+            counts = conn.execute(sa.text(
+                "SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM post), "
+                "(SELECT count(*) FROM incident)"
+            )).one()  # fmt: skip
+        assert tuple(counts) == (7, 2, 4)  # district, 2 townships, 4 villages
+        assert page.external == [] and page.errors == []
+    finally:
+        page.page.close()
+        server.close()
+
+
 def test_a_gcj02_base_map_shifts_layers_in_the_browser(demo_url, browser, accounts):
     """With a GCJ-02 base map the script moves every fetched WGS84 feature onto
     it with the formula of gis/crs.py, and asks the server in WGS84."""

@@ -9,7 +9,6 @@ Gauss-Kruger zone with Chinese field names, the grids as a GeoPackage.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 
@@ -23,7 +22,9 @@ from openpyxl import Workbook
 
 from gis import crs, db, lookup, subdivide
 from gis.cli import main
+from gis.errors import InvalidInput
 from gis.ingest import import_file
+from tests.worlds import write_csv as wkt_csv
 
 DISTRICT, TOWNSHIP, STATION = "100000000000", "100000001000", "100000510000"
 V1, V2 = "100000001001", "100000001002"
@@ -44,14 +45,6 @@ def geojson(path, rows, geometries):
     gpd.GeoDataFrame(rows, geometry=geometries, crs="EPSG:4326").to_file(
         path, driver="GeoJSON"
     )
-    return path
-
-
-def wkt_csv(path, header, rows, encoding="utf-8-sig"):
-    with path.open("w", encoding=encoding, newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
     return path
 
 
@@ -369,10 +362,16 @@ def test_topology_findings_overlaps_grids_outside_stations(world, tmp_path):
     )
 
 
-def test_layers_need_their_parents_first(engine, tmp_path):
-    path = villages_shapefile(tmp_path / "v.shp", VILLAGES[:1], [box(100.0, 100.1)])
-    with pytest.raises(Exception, match="districts first"):
-        import_file(engine, "villages", path)
+def test_grids_into_an_empty_database_say_what_to_import_first(engine, tmp_path):
+    path = wkt_csv(tmp_path / "g.csv", ["编码", "名称", "WKT"],
+                   [(G1, "一网格", box(100.0, 100.05).wkt)])  # fmt: skip
+    with pytest.raises(InvalidInput, match="import the villages first") as error:
+        import_file(engine, "grids", path)
+    assert "请先导入村社" in error.value.message
+    # The refusal is recorded like any other.
+    assert table(engine, "SELECT layer, status FROM import_batch") == [
+        ("grids", "rejected")
+    ]
 
 
 def test_officers_with_their_areas(world, tmp_path):

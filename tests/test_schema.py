@@ -192,17 +192,18 @@ def test_parent_kind_enforced(conn):
 @pytest.mark.parametrize(
     "status,resolved,ok",
     [
-        ("received", False, True),
-        ("resolved", True, True),
-        ("resolved", False, False),
-        ("handling", True, False),
+        ("received", None, True),
+        ("resolved", "2025-01-02", True),
+        # A historic ledger's row: resolved at an unknown time (0018).
+        ("resolved", None, True),
+        ("resolved", "2024-12-31", False),  # before the report
+        ("handling", "2025-01-02", False),
     ],
 )
 def test_incident_resolution_consistency(conn, status, resolved, ok):
     statement = sa.text(
         "INSERT INTO incident (code, category, status, reported_at, resolved_at, geom) "
-        "VALUES ('I1', 'dispute_debt', :s, '2025-01-01', "
-        " CASE WHEN :r THEN timestamptz '2025-01-02' END, "
+        "VALUES ('I1', 'dispute_debt', :s, '2025-01-01', CAST(:r AS timestamptz), "
         " ST_SetSRID(ST_MakePoint(100.05, 30.05), 4326))"
     )
     if ok:

@@ -473,7 +473,7 @@ def test_whole_file_problems_are_shown_as_errors(app, engine):
     clerk = signed_in("clerk", app)
     unknown = send(clerk, [("a.csv", csv_bytes(good_rows("WF")))], crs="EPSG:999999")
     assert unknown.status_code == 400
-    assert "--crs 无效" in unknown.get_data(as_text=True)
+    assert "坐标系（--crs）无效" in unknown.get_data(as_text=True)
     content = csv_bytes(good_rows("WF")).replace("事件类型".encode(), b"kind-of")
     missing = send(clerk, [("b.csv", content)]).get_data(as_text=True)
     assert "缺少必需的列" in missing and "kind-of" in missing  # columns still shown
@@ -635,3 +635,22 @@ def test_uploads_are_private_to_their_owner_and_admins(tmp_path):
     upload.claim_commit()
     with pytest.raises(Conflict, match="正在导入"):
         upload.claim_commit()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"PK\x03\x04 but no zip at all" * 50, "cannot be read"),
+    (None, "unsafe path"),  # an entry reaching out of the folder
+])  # fmt: skip
+def test_a_bad_folder_zip_is_a_400_with_the_reason(app, content, says):
+    import zipfile
+
+    if content is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("county/区界.csv", "编码,名称\n")
+            archive.writestr("../../x.shp", "x")
+        content = buffer.getvalue()
+    clerk = signed_in("clerk", app)
+    response = send(clerk, [("全县.zip", content)], layer="folder")
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)

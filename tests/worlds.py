@@ -136,3 +136,72 @@ def build_gaps(conn) -> None:
             SELECT p.id, a.id FROM person p, area a
              WHERE p.code = 'M1' AND a.code IN (:a, :b);
     """), {"t1": GAP_T1, "a": GAP_A, "b": GAP_B, "c": GAP_C})  # fmt: skip
+
+
+# A county's own folder of files, with every friction a real one has
+# (tests/test_county_files.py): the district's 6-digit code; villages only,
+# as a GBK Shapefile in Gauss-Kruger with prefixed headers (村代码, 所属乡镇);
+# posts in GCJ-02 with no codes; a ledger whose resolved rows have no time.
+# District 100.0-100.2 E, 30.0-30.1 N; township 城关镇 (100000001) holds
+# villages 001 (100.00-100.05) and 002 (100.05-100.10), 东风乡 (100000002)
+# villages 001 (100.10-100.15) and 002 (100.15-100.20).
+GK = "EPSG:4543"  # CGCS2000 3-degree Gauss-Kruger, CM 102E, no zone prefix
+VILLAGES = [  # code, name, township name, population, west edge
+    ("100000001001", "东关村", "城关镇", 1200, 100.00),
+    ("100000001002", "西关社区", "城关镇", 3400, 100.05),
+    ("100000002001", "前进村", "东风乡", 800, 100.10),
+    ("100000002002", "红星村", "东风乡", 900, 100.15),
+]
+POSTS = [("东关警务室", "警务室", 100.021, 30.031), ("红星警务工作站", "警务工作站",
+                                                   100.171, 30.061)]  # fmt: skip
+LEDGER = [  # code, category, reported, status, resolved, lon, lat (WGS84)
+    ("J1", "邻里纠纷", "2024-03-01 08:30", "已化解", "", 100.02, 30.02),
+    ("J2", "婚恋家庭纠纷", "2024-03-02", "已化解", "2024-03-05", 100.06, 30.05),
+    ("J3", "土地承包纠纷", "2024-04-01", "已化解", "", 100.12, 30.07),
+    ("J4", "债务纠纷", "2024-05-01", "处置中", "", 100.17, 30.03),
+]
+
+
+def gcj(lon, lat) -> tuple[float, float]:
+    """A WGS84 point as AMap gives it (GCJ-02)."""
+    from gis import crs
+
+    x, y = crs.from_wgs84(lon, lat, "gcj02")
+    return round(float(x), 8), round(float(y), 8)
+
+
+def write_csv(path, header, rows, encoding="utf-8-sig"):
+    import csv
+
+    with path.open("w", encoding=encoding, newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def county_folder(directory):
+    """The county's files, as they arrive (see above), in ``directory``."""
+    import geopandas as gpd
+    import shapely
+
+    directory.mkdir(exist_ok=True)
+    gpd.GeoDataFrame(
+        [{"行政区划代码": "100000", "名称": "测试区"}],
+        geometry=[shapely.box(100.0, 30.0, 100.2, 30.1)], crs="EPSG:4326",
+    ).to_file(directory / "区界.geojson", driver="GeoJSON")  # fmt: skip
+    villages = gpd.GeoDataFrame(
+        [{"村代码": c, "村名称": n, "所属乡镇": t, "人口": p}
+         for c, n, t, p, _ in VILLAGES],
+        geometry=[shapely.box(x, 30.0, x + 0.05, 30.1) for *_, x in VILLAGES],
+        crs="EPSG:4326",
+    ).to_crs(GK)  # fmt: skip
+    villages.to_file(directory / "村社区.shp", encoding="GBK")
+    write_csv(directory / "警务室_高德.csv", ["警务室名称", "类别", "经度", "纬度"],
+              [(n, k, *gcj(x, y)) for n, k, x, y in POSTS], encoding="gbk")  # fmt: skip
+    write_csv(
+        directory / "矛盾纠纷台账_gcj02.csv",
+        ["事件编号", "事件类型", "发生时间", "处置状态", "办结时间", "经度", "纬度"],
+        [(c, k, r, s, d, *gcj(x, y)) for c, k, r, s, d, x, y in LEDGER],
+    )
+    return directory

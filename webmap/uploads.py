@@ -5,6 +5,10 @@
 of :func:`gis.ingest.import_file`; ``POST /import/<id>/commit`` runs the import
 with the options stored at upload time, so what is imported is exactly what was
 previewed.  For admins and planners (``data.import``).
+
+The layer ``folder`` (整个文件夹) takes a zip of a county's folder of files:
+it is unpacked, checked as a whole by a dry run of ``import-dir``
+(:mod:`gis.ingest.folder`), and imported file by file on confirmation.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from flask import Blueprint, current_app, g, render_template, request, send_file
 
 from gis import catalog, ingest
 from gis.errors import InvalidInput
-from gis.ingest import fields, uploads
+from gis.ingest import fields, folder, uploads
 from webmap import forms, requestdb
 from webmap.guard import requires
 
@@ -27,6 +31,8 @@ bp = Blueprint("uploads", __name__)
 SEVERITY_LABELS = {"error": "错误", "repaired": "已修复", "warning": "提示"}
 FINDINGS_SHOWN = 500  # the rest are in the downloadable CSV
 _ACCEPT = ",".join(uploads.SINGLE_FILES + uploads.SHAPEFILE_PARTS)
+FOLDER = "folder"  # the layer choice for a zipped folder of every layer
+FOLDER_TITLE = "整个文件夹（zip，各图层按顺序导入）"
 
 
 def _root() -> Path:
@@ -36,7 +42,7 @@ def _root() -> Path:
 def _render_form(status: int = 200, error: str | None = None, values=None):
     page = render_template(
         "import.html",
-        layers=catalog.titles(),
+        layers={**catalog.titles(), FOLDER: FOLDER_TITLE},
         accept=_ACCEPT,
         limit_mb=current_app.config["UPLOAD_MB"],
         values=values or {},
@@ -48,7 +54,7 @@ def _render_form(status: int = 200, error: str | None = None, values=None):
 def _options(form) -> tuple[str, dict]:
     """The layer and the import options a form asks for (InvalidInput if bad)."""
     layer = form.get("layer", "")
-    if layer not in catalog.LAYERS:
+    if layer not in catalog.LAYERS and layer != FOLDER:
         raise InvalidInput(f"请选择图层 / choose a layer, got {layer!r}", field="layer")
     pairs = [line for line in form.get("mapping", "").splitlines() if line.strip()]
     options = {
@@ -88,6 +94,8 @@ def upload():
 
 
 def _preview(upload: uploads.Upload):
+    if upload.layer == FOLDER:
+        return _folder(upload, dry_run=True)
     info = report = error = None
     opts = upload.options
     try:
@@ -112,6 +120,8 @@ def _preview(upload: uploads.Upload):
 def commit(upload_id: str):
     """Run the import that was previewed, and show its report."""
     upload = _load(upload_id)
+    if upload.layer == FOLDER:
+        return _folder(upload, dry_run=False)
     if upload.committed:  # a second click: show what the first one did
         return render_template(
             "import_report.html", **_page(upload), report=upload.saved_report()
@@ -139,11 +149,45 @@ def download(upload_id: str, name: str):
     )
 
 
+def _folder(upload: uploads.Upload, dry_run: bool):
+    """A zipped folder: its dry run (the preview) or its import, once."""
+    summary = upload.directory / ("folder-check.json" if dry_run else "folder.json")
+    if not dry_run and summary.is_file():  # a second click: what the first did
+        return _folder_page(upload, folder.FolderReport.load(summary))
+    if not dry_run:
+        upload.claim_commit()
+    try:
+        unpacked = upload.directory / "unpacked"
+        if not unpacked.is_dir():
+            folder.unpack(upload.path, unpacked)
+        result = folder.import_dir(
+            requestdb.owner_engine(), unpacked, dry_run=dry_run,
+            crs=upload.options.get("crs"), encoding=upload.options.get("encoding"),
+            lenient=upload.options.get("lenient", False), username=g.user.username,
+        )  # fmt: skip
+    except InvalidInput as exc:  # not a readable zip, or an unsafe one
+        return _folder_page(upload, None, exc.message), 400
+    except BaseException:
+        if not dry_run:
+            upload.release_commit()
+        raise
+    result.write(summary)
+    return _folder_page(upload, result)
+
+
+def _folder_page(upload: uploads.Upload, result, error: str | None = None):
+    return render_template(
+        "import_folder.html", **_page(upload), result=result, error=error,
+        titles=catalog.titles(),
+    )
+
+
 def _page(upload: uploads.Upload) -> dict:
     """What every page about one upload shows."""
+    title = FOLDER_TITLE if upload.layer == FOLDER else catalog.get(upload.layer).title
     return {
         "upload": upload,
-        "layer_label": catalog.get(upload.layer).title,
+        "layer_label": title,
         "severity_labels": SEVERITY_LABELS,
         "shown": FINDINGS_SHOWN,
     }

@@ -15,6 +15,11 @@ unchanged is left alone, a changed one is updated, a new one inserted; the
 database assigns village, grid, township and station.  Each import is one
 transaction and one ``import_batch`` row (file, SHA-256, counts, user, report).
 
+Every layer goes through one run (:class:`.pipeline.Run`: transaction, batch
+row, chunk loop, report, quarantine, progress); a layer supplies only its
+steps (checks, staging, writing).  :mod:`.folder` imports a county's folder of
+files in the right order (``import-dir``).
+
 Boundary layers (districts, townships, villages, grids, stations) keep their
 history: a changed boundary opens a new generation (:mod:`.areas`).  Officers
 and the people of every other duty role (advisers, mediators...) are tables

@@ -4,13 +4,14 @@ Each feature is checked (code format, names, numbers, geometry), converted to
 WGS84, repaired with ``make_valid`` when that keeps its area (reported as
 *repaired*) and refused otherwise, then staged and written by code:
 
-- a code not in the database is inserted (in force since ``valid_from``: the
-  row's ``valid_from`` column, else ``--valid-from``, else since ever);
+- a code not in the database is inserted (in force since ``--valid-from``,
+  else the row's ``valid_from`` column, else since ever: a date given for the
+  import wins, so an edited export becomes a new generation);
 - the same boundary with other attributes (name, parent, population) is updated
   in place;
 - a changed boundary is a new **generation** (MapIt): the current row is closed
-  with ``valid_to`` and a new one opened (from the row's ``valid_from``, else
-  ``--valid-from``, else today in Beijing).  Incidents keep the village they were
+  with ``valid_to`` and a new one opened (from ``--valid-from``, else the
+  row's ``valid_from``, else today in Beijing).  Incidents keep the village they were
   filed under; new ones use the new boundary.  The officers, other people
   (advisers, mediators...), grid members, station users and child areas of
   the old generation move to the new one.
@@ -43,9 +44,10 @@ import sqlalchemy as sa
 from gis import bulk, catalog
 from gis.clock import BEIJING
 from gis.errors import InvalidInput
-from gis.ingest import batch, coords, fields
+from gis.ingest import batch, coords, hierarchy
+from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Finding, Report
-from gis.ingest.sources import Chunk, open_source
+from gis.ingest.sources import Chunk
 from gis.subdivide import subdivide
 
 logger = logging.getLogger(__name__)
@@ -82,73 +84,78 @@ def import_areas(
 
     Same contract as :func:`gis.ingest.import_file`.
     """
-    opts = batch.Options(**options)
-    kind = AREA_LAYERS[layer]
-    path = Path(path)
-    source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report.of(layer, path, opts.mode, source)
-    has_geometry = source.geometry_type is not None
-    matched = fields.match_columns(
-        source.columns, layer, opts.mapping, has_geometry=has_geometry
-    )
-    digest = batch.sha256(path)
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = batch.open_batch(conn, layer, path, digest, opts.username)
-        loader = _Loader(conn, kind, opts)
-        bad_rows = _read_all(source, layer, kind, matched, opts, report, loader)
-        bad_rows += loader.resolve(report)
-        report.rejected = len(report.rejected_rows())
-        if report.errors and not opts.lenient:
-            report.status = "rejected"
-            transaction.rollback()  # strict: not one row of this file is written
-        else:
-            loader.write(report)
-            report.status = "loaded"
-            batch.close_batch(conn, batch_id, report)
-            if opts.dry_run:
-                report.status = "checked"
-                transaction.rollback()
-            else:
-                transaction.commit()
-    return batch.finish(
-        engine, layer, path, digest, opts, report, source, bad_rows, report_path
-    )
+    steps = AreaSteps(AREA_LAYERS[layer])
+    return Run(engine, layer, path, report_path, **options).execute(steps)
 
 
-def _read_all(source, layer, kind, matched, opts, report, loader) -> list:
-    """Check every chunk, stage its good features; return the bad rows' originals."""
-    seen: dict[str, int] = {}
-    bad_rows, system = [], None
-    bar = batch.progress(opts, source, unit=" features")
-    for chunk in source.chunks(size=5_000):
-        values, problems = fields.parse_chunk(chunk.columns, matched, layer)
-        geoms = _geometries(chunk, values, problems)
-        if system is None:
-            sample = shapely.get_coordinates(geoms[: min(len(geoms), 200)])
-            system, note = coords.choose_crs(
-                source.crs, opts.crs, sample[:, 0], sample[:, 1]
+class AreaSteps(Steps):
+    """A boundary layer's part of the import run: polygons, their CRS, code
+    format, repairs and place; parents and generations in the database."""
+
+    unit = " features"
+    keep_raw = True
+    # Staged even after an error in strict mode: parents and generations are
+    # checked in the database, and the report should list every row.
+    stage_after_error = True
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.system = None
+        self.repairs = []
+        self.normalised = []  # (code as given, as stored)
+
+    def chunk_rows(self) -> int:
+        return 5_000
+
+    def begin(self, run) -> None:
+        self.loader = _Loader(run.conn, self.kind, run.opts)
+        if run.opts.valid_from is not None and "valid_from" in run.matched:
+            column = run.matched["valid_from"]
+            run.report.notes.append(
+                f"按所填生效日期 {run.opts.valid_from} 导入，忽略文件的“{column}”列 / "
+                f"valid_from {run.opts.valid_from} as given; the file's column "
+                f"{column!r} is ignored"
             )
-            report.crs = system
+
+    def check(self, run, chunk, values, problems) -> None:
+        geoms = _geometries(chunk, values, problems)
+        if self.system is None:
+            sample = shapely.get_coordinates(geoms[: min(len(geoms), 200)])
+            self.system, note = coords.choose_crs(
+                run.source.crs, run.opts.crs, sample[:, 0], sample[:, 1]
+            )
+            run.report.crs = self.system
             if note:
-                report.notes.append(note)
-        geoms = _to_wgs84(geoms, system)
-        problems += _check_codes(kind, values["code"])
-        problems += batch.duplicates(values["code"], chunk.numbers, seen)
-        geoms, repairs = _repair(geoms, problems)
-        problems += _check_place(kind, geoms, loader.districts)
-        keep = batch.settle(chunk, problems, report)
-        for i, reason, change in repairs:
+                run.report.notes.append(note)
+        geoms = _to_wgs84(geoms, self.system)
+        self.normalised += hierarchy.normalise_codes(
+            self.kind, PARENT_KIND.get(self.kind), values
+        )
+        problems += _check_codes(self.kind, values["code"])
+        self.geoms, self.repairs = _repair(geoms, problems)
+        problems += _check_place(self.kind, self.geoms, self.loader.districts)
+
+    def stage(self, run, chunk, values, keep) -> None:
+        if run.opts.valid_from is not None and "valid_from" in values:
+            values.pop("valid_from")  # --valid-from wins over the column
+        for i, reason, change in self.repairs:
             if keep[i]:
-                report.add(chunk.numbers[i], "geometry", reason, "repaired",
-                           area_m2=change)  # fmt: skip
-        bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
-        # Staged even after an error in strict mode: parents and generations
-        # are checked in the database, and the report should list every row.
-        loader.stage(chunk, values, geoms, keep)
-        bar.update(len(chunk))
-    bar.close()
-    return bad_rows
+                run.report.add(chunk.numbers[i], "geometry", reason, "repaired",
+                               area_m2=change)  # fmt: skip
+        self.loader.stage(chunk, values, self.geoms, keep)
+
+    def resolve(self, run) -> list:
+        if self.normalised:
+            run.report.notes.append(hierarchy.normalised_note(self.normalised))
+        problems = self.loader.resolve(run.report)
+        for row, field_name, reason in hierarchy.structure_warnings(
+            run.conn, self.kind
+        ):
+            run.report.add(row, field_name, reason, "warning")
+        return problems
+
+    def write(self, run) -> tuple[int, int]:
+        return self.loader.write(run.report)
 
 
 def _geometries(chunk: Chunk, values: dict, problems: list) -> np.ndarray:
@@ -282,10 +289,11 @@ def _check_place(kind: str, geoms: np.ndarray, districts) -> list:
         problems.append((i, "geometry", (
             "经纬度似乎填反了 / longitude and latitude look swapped" if swapped
             else f"边界不在已导入的区县内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系"
-            " / the boundary is outside the loaded district(s): check --crs"
-            if kind != "district"
+            " / the boundary is outside the loaded district(s): check the "
+            "coordinate system (坐标系, --crs)"
+            if districts is not None
             else f"边界不在中国境内（{lon[n]:.5f}, {lat[n]:.5f}），请检查坐标系 / "
-            "the boundary is outside China: check --crs"
+            "the boundary is outside China: check the coordinate system (坐标系, --crs)"
         )))  # fmt: skip
     return problems
 
@@ -297,7 +305,6 @@ class _Loader:
         self.conn = conn
         self.kind = kind
         self.opts = opts
-        self.raw: dict[int, object] = {}  # row number → original, for quarantine
         self.cursor = conn.connection.cursor()
         self.attributes = _attributes()
         # Attributes and geometries apart: the many UPDATEs on stage_area then
@@ -314,10 +321,14 @@ class _Loader:
             "SELECT ST_AsBinary(ST_Union(geom)) FROM area "
             "WHERE kind = 'district' AND valid_to IS NULL"
         )).scalar()  # fmt: skip
+        if wkb is None and self.kind in hierarchy.PREFIX:
+            return None  # the district is dissolved from these areas
         if wkb is None:
             raise InvalidInput(
-                "请先导入区县边界 / import the districts first: there is no district "
-                f"for these {self.kind} areas to belong to",
+                "数据库中还没有任何区县或村社边界：请先导入村社（villages；乡镇街道与区县"
+                "可由村社边界合成）或区县（districts） / nothing is loaded yet: import "
+                f"the villages first (their townships and district are built from "
+                f"them) or the districts, then these {self.kind} areas",
                 field="layer",
             )
         districts = shapely.from_wkb(bytes(wkb))
@@ -337,10 +348,9 @@ class _Loader:
         numbers = [chunk.numbers[i] for i in positions]
         rows = []
         for n, i in zip(numbers, positions, strict=True):
-            self.raw[n] = chunk.raw[i]
             rows.append((
                 n, values["code"][i], values["name"][i],
-                values.get("parent", absent)[i],
+                values.get("parent", absent)[i], values["code_given"][i],
                 *(_value_at(values.get(p.name), p.kind, i) for p in attrs),
                 _day(since[i]),
             ))  # fmt: skip
@@ -351,13 +361,16 @@ class _Loader:
         bulk.copy_binary(self.cursor, "stage_geom", _GEOMS, geometries)
 
     def resolve(self, report: Report) -> list:
-        """Find each staged area's parent and current generation; report rows
-        that cannot be placed and drop them.  Returns their originals."""
+        """Find each staged area's parent and current generation (building
+        missing parents by dissolving, :mod:`gis.ingest.hierarchy`); drop the
+        rows that cannot be placed and return ``(row, field, reason)`` for
+        each."""
         conn, kind = self.conn, self.kind
         conn.execute(
             sa.text("""
             ALTER TABLE stage_area ADD COLUMN parent_id bigint,
                                    ADD COLUMN current_id bigint;
+            CREATE INDEX ON stage_geom (row_no);
             ANALYZE stage_area;
             ANALYZE stage_geom""")
         )
@@ -368,28 +381,27 @@ class _Loader:
         problems = []
         parent_kind = PARENT_KIND.get(kind)
         if parent_kind is not None:
-            problems += self._parents(parent_kind)
+            problems += self._parents(parent_kind, report)
         problems += self._generations()
-        bad = []
-        for row, field_name, reason in problems:
-            report.add(row, field_name, reason)
-            bad.append(self.raw.pop(row, None))
         if problems:
             conn.execute(
                 sa.text("DELETE FROM stage_area WHERE row_no = ANY(:rows)"),
                 {"rows": [p[0] for p in problems]},
             )
-        return [b for b in bad if b is not None]
+        return problems
 
-    def _parents(self, parent_kind: str) -> list:
-        """Parent by the ``parent`` column, else by the code (statistical codes
-        nest: township = first 9 digits + 000, village = 12, grid extends its
-        village), else the parent area holding most of the polygon."""
+    def _parents(self, parent_kind: str, report: Report) -> list:
+        """Parent by the ``parent`` column (a code, or a name), else by the code
+        (statistical codes nest: township = first 9 digits + 000, village = 12,
+        grid extends its village), else the parent area holding most of the
+        polygon, else — townships of villages, a district of townships — one
+        dissolved from the rows (:func:`hierarchy.derive_parents`)."""
         conn, kind = self.conn, self.kind
         conn.execute(sa.text("""
             UPDATE stage_area s SET parent_id = p.id FROM area p
              WHERE p.kind = :pk AND p.valid_to IS NULL AND p.code = s.parent_code"""),
             {"pk": parent_kind})  # fmt: skip
+        hierarchy.place_by_name(conn, parent_kind)
         derive = {
             "township": "rpad(left(s.code, 6), 12, '0')",
             "village": "rpad(left(s.code, 9), 12, '0')",
@@ -398,7 +410,8 @@ class _Loader:
         if derive:
             conn.execute(sa.text(f"""
                 UPDATE stage_area s SET parent_id = p.id FROM area p
-                 WHERE s.parent_code IS NULL AND s.parent_id IS NULL
+                 WHERE (s.parent_code IS NULL OR s.parent_code !~ '^[0-9]+$')
+                   AND s.parent_id IS NULL
                    AND p.kind = :pk AND p.valid_to IS NULL AND p.code = {derive}"""),
                 {"pk": parent_kind})  # fmt: skip
         conn.execute(sa.text("""
@@ -410,6 +423,11 @@ class _Loader:
                  ORDER BY p.code LIMIT 1)
              WHERE s.parent_code IS NULL AND s.parent_id IS NULL"""),
             {"pk": parent_kind})  # fmt: skip
+        built, districts = hierarchy.derive_parents(
+            conn, kind, parent_kind, f"derived:{Path(report.path).name}"
+        )
+        if built:
+            report.notes.append(hierarchy.derived_note(kind, built, districts))
         problems = []
         for row, parent_code in conn.execute(sa.text(
             "SELECT row_no, parent_code FROM stage_area WHERE parent_id IS NULL"
@@ -454,17 +472,24 @@ class _Loader:
                    AND coalesce(s.valid_from, {start}) <= a.valid_from"""))
         ]  # fmt: skip
 
-    def write(self, report: Report) -> None:
+    def write(self, report: Report) -> tuple[int, int]:
         """Insert new areas, update attributes in place, open new generations;
-        then re-assign points and check topology."""
+        then re-assign points and check topology.  Returns (rows accepted, of
+        which unchanged)."""
         conn, kind = self.conn, self.kind
         staged = conn.execute(sa.text("SELECT count(*) FROM stage_area")).scalar()
-        attrs = [p.name for p in self.attributes]
+        attrs = [p.name for p in self.attributes] + ["code_given"]
         same_attrs = " AND ".join([
             "a.name = s.name", "a.parent_id IS NOT DISTINCT FROM s.parent_id",
             *(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in attrs),
         ])  # fmt: skip
-        conn.execute(sa.text("ALTER TABLE stage_area ADD COLUMN action text"))
+        # Parents and current generations are known now: without fresh
+        # statistics the planner takes every current_id for NULL, as it was
+        # when analysed, and may join 10,000 villages to their staged
+        # polygons by a nested loop (minutes instead of seconds).
+        conn.execute(sa.text(
+            "ALTER TABLE stage_area ADD COLUMN action text; ANALYZE stage_area"
+        ))  # fmt: skip
         conn.execute(
             sa.text(f"""
             UPDATE stage_area s SET action = 'insert' WHERE current_id IS NULL;
@@ -532,8 +557,6 @@ class _Loader:
         conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'off'"))
         if counts.get("generation"):
             self._move_dependants()
-        report.loaded = staged
-        report.unchanged = counts.get("unchanged", 0)
         report.notes.append(
             f"新增 {counts.get('insert', 0)}，新版本 {counts.get('generation', 0)}，"
             f"属性更新 {counts.get('update', 0)}，未变 {counts.get('unchanged', 0)} / "
@@ -550,6 +573,7 @@ class _Loader:
                 + ", ".join(f"{t} {n}" for t, n in changed.items())
             )
         report.findings += topology(conn, kind, early)
+        return staged, counts.get("unchanged", 0)
 
     def _village_inputs(self) -> tuple[dict, dict] | None:
         """The townships a village import touches, and their villages as they
@@ -629,7 +653,7 @@ def _attributes() -> tuple:
 def _stage(attributes) -> list[tuple[str, str]]:
     return [
         ("row_no", "int"), ("code", "text"), ("name", "text"),
-        ("parent_code", "text"),
+        ("parent_code", "text"), ("code_given", "text"),
         *((p.name, _COPY_TYPES[p.kind]) for p in attributes),
         ("valid_from", "date"),
     ]  # fmt: skip

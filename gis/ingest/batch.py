@@ -1,11 +1,11 @@
-"""What every import does around its rows: options, the ``import_batch`` record,
-the file's hash, the progress bar, and turning row problems into findings."""
+"""Pieces of every import's run (:mod:`gis.ingest.pipeline`): options, the
+``import_batch`` record, the file's hash, and turning row problems into
+findings."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,9 +14,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from gis import audit
-from gis.ingest.quarantine import write_quarantine
 from gis.ingest.report import Report
-from gis.ingest.sources import Chunk, Source
+from gis.ingest.sources import Chunk
 
 
 @dataclass
@@ -91,47 +90,6 @@ def record_refusal(engine, layer: str, path: Path, digest: str, opts, report) ->
         return
     with engine.begin() as conn:
         close_batch(conn, open_batch(conn, layer, path, digest, opts.username), report)
-
-
-def finish(engine, layer: str, path: Path, digest: str, opts, report, source,
-           bad_rows, report_path) -> Report:
-    """The end every import shares: a refused file's ``import_batch`` row, the
-    report file and, lenient, the quarantine of the rows left out."""
-    if report.status == "rejected":
-        record_refusal(engine, layer, path, digest, opts, report)
-    if report_path is not None:
-        report.outputs = report.write(report_path)
-        if opts.lenient and bad_rows:
-            report.outputs.append(write_quarantine(source, bad_rows, Path(report_path)))
-    return report
-
-
-def progress(opts: Options, source: Source, unit: str = " rows"):
-    """A tqdm bar over the source's rows; silent unless ``opts.progress`` (None:
-    when stderr is a terminal)."""
-    from tqdm import tqdm
-
-    show = sys.stderr.isatty() if opts.progress is None else opts.progress
-    return tqdm(
-        total=source.count_hint(), unit=unit, disable=not show, desc=source.path.name,
-    )  # fmt: skip
-
-
-def duplicates(codes, numbers, seen: dict[str, int]) -> list:
-    """``(position, 'code', reason)`` for each code already ``seen`` (a dict of
-    code → first row number, updated in place across chunks)."""
-    problems = []
-    for i, code in enumerate(codes):
-        if code is None:
-            continue
-        if code in seen:
-            problems.append((i, "code", (
-                f"编码 {code} 重复（第一次在第 {seen[code]} 行） / duplicate code "
-                f"{code} (first at row {seen[code]})"
-            )))  # fmt: skip
-        else:
-            seen[code] = numbers[i]
-    return problems
 
 
 def settle(chunk: Chunk, problems: list, report: Report) -> np.ndarray:

@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from gis import crs as crs_mod
 from gis.errors import InvalidInput
+from gis.ingest.report import ask
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,14 @@ def choose_crs(declared: str | None, given: str | None, x, y) -> tuple[str, str 
             chosen = crs_mod.parse_crs(given)
         except ValueError as exc:
             raise InvalidInput(
-                f"--crs 无效 / invalid --crs: {exc}", field="crs"
+                f"坐标系（--crs）无效 / invalid coordinate system (--crs): {exc}",
+                field="crs",
             ) from None
         note = None
         if declared and _normal(declared) != chosen:
             note = (
-                f"文件声明 {declared}，按 --crs {chosen} 读取 / the file says "
-                f"{declared}; read as {chosen} as --crs asks"
+                f"文件声明 {declared}，按所填坐标系 {chosen} 读取 / the file says "
+                f"{declared}; read as {chosen} as the coordinate system given asks"
             )
         return chosen, note
     if declared:
@@ -66,9 +68,10 @@ def choose_crs(declared: str | None, given: str | None, x, y) -> tuple[str, str 
     if finite.any() and (np.abs(x[finite]) > 180).mean() > 0.5:
         raise InvalidInput(_metres_message(x[finite], y[finite]), field="crs")
     return "wgs84", (
-        "文件未声明坐标系，按 WGS84 读取；高德/腾讯坐标请加 --crs gcj02，百度坐标加 "
-        "--crs bd09 / no coordinate system declared: read as WGS84; pass --crs "
-        "gcj02 for AMap/Tencent or --crs bd09 for Baidu coordinates"
+        f"文件未声明坐标系，按 WGS84 读取；高德/腾讯坐标请{ask('crs', 'gcj02')}，"
+        f"百度坐标{ask('crs', 'bd09')} / no coordinate system declared: read as "
+        "WGS84; set the coordinate system (坐标系, --crs) to gcj02 for "
+        "AMap/Tencent or bd09 for Baidu coordinates"
     )
 
 
@@ -85,15 +88,19 @@ def _metres_message(x: np.ndarray, y: np.ndarray) -> str:
     hint = ""
     zone = int(easting // 1_000_000)
     if 13 <= zone <= 23:
-        hint = f"（东坐标带号 {zone}：6 度带，如 --crs EPSG:{4491 + zone - 13}）"
+        code = f"EPSG:{4491 + zone - 13}"
+        hint = f"；东坐标带号 {zone}：6 度带，如{ask('crs', code)}"
     elif 25 <= zone <= 45:
-        hint = f"（东坐标带号 {zone}：3 度带，如 --crs EPSG:{4513 + zone - 25}）"
+        code = f"EPSG:{4513 + zone - 25}"
+        hint = f"；东坐标带号 {zone}：3 度带，如{ask('crs', code)}"
     elif 0 < easting < 1_000_000:
-        hint = "（无带号的高斯-克吕格坐标，如濮阳所在的 3 度带 --crs EPSG:4547）"
+        code = "EPSG:4547"
+        hint = f"；无带号的高斯-克吕格坐标，如濮阳所在的 3 度带{ask('crs', code)}"
     return (
         f"坐标像是米而不是经纬度，文件又没有声明坐标系{hint} / the coordinates look "
-        "like metres but the file declares no coordinate system: pass --crs "
-        "EPSG:<code>, e.g. a CGCS2000 Gauss-Kruger zone (3-degree: EPSG:4513-4533 "
+        "like metres but the file declares no coordinate system: set the "
+        "coordinate system (坐标系, --crs) to EPSG:<code>, e.g. a CGCS2000 "
+        "Gauss-Kruger zone (3-degree: EPSG:4513-4533 "
         "with the zone number in the easting, 4534-4554 without; 6-degree: "
         "4491-4501 / 4502-4512)"
     )

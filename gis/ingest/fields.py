@@ -98,14 +98,23 @@ def _known() -> frozenset:
     if len(cached) != len(layers) or any(
         a is not b for a, b in zip(cached, layers, strict=True)
     ):
-        known = frozenset(
-            _key(name)
-            for layer in layers
-            for prop in layer.properties
-            for name in (prop.name, *prop.synonyms)
-        )
+        known = frozenset(key for layer in layers for key in _layer_keys(layer))
         _known_cache = (layers, known)
     return known
+
+
+def _layer_keys(layer: catalog.DataLayer):
+    """Every column name (as :func:`_key` has it) recognised in ``layer``:
+    its properties' names, behind its subjects, and its parent's."""
+    names = {
+        _key(n) for prop in layer.properties for n in (prop.name, *prop.synonyms)
+    }
+    yield from names
+    for subject in _keys(layer.subjects):
+        yield from (subject + n for n in names)
+    for lead in _PARENT_LEADS:
+        for subject in _keys(layer.parent_subjects):
+            yield from (lead + subject + n for n in ("", *names))
 
 
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -127,12 +136,14 @@ def match_columns(
     layer: str,
     mapping: dict[str, str] | None = None,
     has_geometry: bool = False,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Target field → source column, for the fields of ``layer`` found in
     ``columns``.  Raises :class:`InvalidInput` for a missing required field (with
     the columns found and how to ``--map`` them) or a bad ``--map``.  A file with
     geometry (GeoJSON, Shapefile, GeoPackage) takes its points or polygons from
-    it, not from ``lon``/``lat`` or ``wkt`` columns."""
+    it, not from ``lon``/``lat`` or ``wkt`` columns.  Fields in ``optional``
+    may be missing although required (a code the import can derive)."""
     fields = {
         f.name: f
         for f in layer_fields(layer)
@@ -153,26 +164,87 @@ def match_columns(
                 field="map",
             )
         found[target] = source
-    keys = {_key(c): c for c in reversed(columns)}  # first column wins a tie
     taken = set(found.values())
+    entry = catalog.get(layer)
     for name in fields:
         if name in found:
             continue
-        for synonym in (name, *fields[name].synonyms):
-            column = keys.get(_key(synonym))
-            if column is not None and column not in taken:
-                found[name] = column
-                taken.add(column)
-                break
-    missing = [n for n, f in fields.items() if f.required and n not in found]
+        ranked = [
+            (rank, column) for column in columns if column not in taken
+            for rank in [_rank(column, name, fields, entry)] if rank is not None
+        ]  # fmt: skip
+        if not ranked:
+            continue
+        best = min(rank for rank, _ in ranked)
+        tied = [column for rank, column in ranked if rank == best]
+        if len(tied) > 1:
+            raise InvalidInput(_ambiguous(name, tied), field=name, candidates=tied)
+        found[name] = tied[0]
+        taken.add(tied[0])
+    missing = [
+        n for n, f in fields.items()
+        if f.required and n not in found and n not in optional
+    ]  # fmt: skip
     if missing:
+        spare = [c for c in columns if c not in found.values()]
         raise InvalidInput(
-            f"缺少必需的列 / missing required column(s) {', '.join(missing)}; the "
-            f"file has {', '.join(columns) or 'no columns'}; name them with --map "
+            f"缺少必需的列 {', '.join(missing)}；文件中未识别的列："
+            f"{'、'.join(spare) or '无'}；请用“列对应”指定（命令行 --map "
+            f"{missing[0]}=<列名>） / missing required column(s) "
+            f"{', '.join(missing)}; the file has {', '.join(columns) or 'no columns'}"
+            f"; unrecognised: {', '.join(spare) or 'none'}; name them with --map "
             f"{missing[0]}=<column>",
             field=missing[0],
+            candidates=spare,
         )
     return found
+
+
+# Words before the parent's subject: 所属乡镇, 上级村.
+_PARENT_LEADS = ("所属", "上级", "隶属", "")
+
+
+def _rank(column: str, name: str, fields: dict, entry) -> int | None:
+    """How well ``column`` names the field ``name`` of the layer ``entry``:
+    0 one of its names, 1 one behind the layer's own subject (村代码) or the
+    parent's code (乡镇代码), 2 the parent by name (乡镇名称, 所属乡镇);
+    None not at all."""
+    key, names = _key(column), _names(fields[name])
+    if key in names:
+        return 0
+    if any(key.startswith(s) and key[len(s):] in names for s in _keys(entry.subjects)):
+        return 1
+    if name != "parent":
+        return None
+    codes, labels = _names(fields["code"]), _names(fields["name"])
+    for lead in _PARENT_LEADS:
+        for subject in _keys(entry.parent_subjects):
+            if not key.startswith(lead + subject):
+                continue
+            rest = key[len(lead + subject):]
+            if rest in codes:
+                return 1
+            if rest in labels or rest == "":
+                return 2
+    return None
+
+
+def _names(field: Field) -> frozenset:
+    return frozenset(_key(n) for n in (field.name, *field.synonyms))
+
+
+def _keys(words) -> list[str]:
+    return [_key(w) for w in words]
+
+
+def _ambiguous(name: str, columns: list[str]) -> str:
+    listed = "、".join(columns)
+    return (
+        f"列 {listed} 都可能是 {name}，请用“列对应”指定其一（命令行 --map "
+        f"{name}={columns[0]}） / columns {', '.join(columns)} could each be "
+        f"{name}: say which with --map {name}=<column>, e.g. --map "
+        f"{name}={columns[0]}"
+    )
 
 
 def layer_fields(layer: str) -> list[Field]:
@@ -453,3 +525,33 @@ _PARSERS = {
     "time": _time,
     "choice": _choice,
 }
+
+
+TABLE_MARKERS = (
+    "<!-- column names: generated by scripts/column-names, do not edit -->",
+    "<!-- end of column names -->",
+)
+"""Where README.md holds :func:`names_table` (a test holds the two equal)."""
+
+
+def names_table() -> str:
+    """The recognised column names as Markdown, from the catalog: one row a
+    field (its names, the layers that have it), then one row a layer (the
+    subjects its columns may be prefixed with, and its parent's)."""
+    rows = ["| 字段 field | 识别的列名 recognised column names | 图层 layers |",
+            "|---|---|---|"]  # fmt: skip
+    names = catalog.synonyms()
+    for name, words in names.items():
+        layers = [n for n, e in catalog.LAYERS.items()
+                  if any(p.name == name and p.imported for p in e.properties)]
+        if layers:
+            listed = ", ".join(f"`{w}`" for w in dict.fromkeys((name, *words)))
+            rows.append(f"| `{name}` | {listed} | {', '.join(layers)} |")
+    rows += ["", "| 图层 layer | 列名前缀 subject prefixes (村代码 = code) | "
+             "上级 parent (乡镇代码, 所属乡镇, 乡镇名称, 乡镇 = parent) |",
+             "|---|---|---|"]  # fmt: skip
+    for name, entry in catalog.LAYERS.items():
+        own = "、".join(entry.subjects) or "—"
+        parent = "、".join(entry.parent_subjects) or "—"
+        rows.append(f"| `{name}` | {own} | {parent} |")
+    return "\n".join(rows) + "\n"

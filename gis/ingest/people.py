@@ -36,9 +36,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from gis import bulk
-from gis.ingest import batch, fields
+from gis.ingest import fields
+from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Report
-from gis.ingest.sources import open_source
 
 logger = logging.getLogger(__name__)
 
@@ -113,71 +113,52 @@ def import_people(
 ) -> Report:
     """Import a table of people (see the module doc) into ``layer`` (a key of
     :data:`ROSTERS`); the contract of :func:`gis.ingest.import_file`."""
-    roster = ROSTERS[layer]
-    opts = batch.Options(**options)
-    path = Path(path)
-    source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report.of(layer, path, opts.mode, source)
-    matched = fields.match_columns(source.columns, layer, opts.mapping)
-    digest = batch.sha256(path)
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = batch.open_batch(conn, layer, path, digest, opts.username)
-        raw, bad_rows = _stage(conn, source, matched, layer, roster, report, opts)
-        for row, field_name, reason in _resolve(conn, layer, roster):
-            report.add(row, field_name, reason)
-            if row in raw:  # a row may have several problems
-                bad_rows.append(raw.pop(row))
-        report.rejected = len(report.rejected_rows())
-        if report.errors and not opts.lenient:
-            report.status = "rejected"
-            transaction.rollback()
-        else:
-            report.loaded, report.unchanged = _write(conn, roster, "areas" in matched)
-            report.status = "loaded"
-            batch.close_batch(conn, batch_id, report)
-            if opts.dry_run:
-                report.status = "checked"
-                transaction.rollback()
-            else:
-                transaction.commit()
-    return batch.finish(
-        engine, layer, path, digest, opts, report, source, bad_rows, report_path
-    )
+    steps = PeopleSteps(layer, ROSTERS[layer])
+    return Run(engine, layer, path, report_path, **options).execute(steps)
 
 
-def _stage(conn, source, matched, layer, roster, report, opts) -> tuple[dict, list]:
-    """Parse every chunk, report its problems and COPY its good rows into the
-    stage; return the raw good rows by row number, and the bad ones."""
-    cursor = conn.connection.cursor()
+class PeopleSteps(Steps):
+    """A roster's part of the import run: stage the parsed rows, find their
+    roles, posts and areas in the database, upsert people and their areas."""
+
+    keep_raw = True
+    stage_after_error = True  # unknown posts and areas of every row reported
+
+    def __init__(self, layer: str, roster: Roster):
+        self.layer, self.roster = layer, roster
+
+    def begin(self, run) -> None:
+        self.cursor = run.conn.connection.cursor()
+        bulk.create_temp(
+            self.cursor, STAGE, [("row_no", "int"), *STAGED, ("areas", "text[]")]
+        )
+
+    def stage(self, run, chunk, values, keep) -> None:
+        fields.fill_defaults(self.layer, values, len(chunk))
+        _stage(self.cursor, chunk, values, keep, self.roster)
+
+    def resolve(self, run) -> list:
+        return _resolve(run.conn, self.layer, self.roster)
+
+    def write(self, run) -> tuple[int, int]:
+        return _write(run.conn, self.roster, "areas" in run.matched)
+
+
+def _stage(cursor, chunk, values, keep, roster: Roster) -> None:
+    """COPY the good rows of a parsed chunk into the stage."""
     names = ["row_no", *(c for c, _ in STAGED), "areas"]
     # The file's field behind each staged column (officers call the role kind).
     taken = [roster.role if c == "role" else c for c, _ in STAGED]
-    bulk.create_temp(cursor, STAGE, [("row_no", "int"), *STAGED, ("areas", "text[]")])
-    seen: dict[str, int] = {}
-    raw: dict[int, object] = {}
-    bad_rows = []
-    bar = batch.progress(opts, source)
-    for chunk in source.chunks():
-        values, problems = fields.parse_chunk(chunk.columns, matched, layer)
-        fields.fill_defaults(layer, values, len(chunk))
-        problems += batch.duplicates(values["code"], chunk.numbers, seen)
-        keep = batch.settle(chunk, problems, report)
-        bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
-        absent = [None] * len(chunk)
-        rows = []
-        for i in np.flatnonzero(keep):
-            raw[chunk.numbers[i]] = chunk.raw[i]
-            areas = values.get("areas", absent)[i]
-            rows.append([
-                chunk.numbers[i],
-                *(values.get(c, absent)[i] for c in taken),
-                _array(AREA_SEPARATORS.split(areas.strip()) if areas else []),
-            ])  # fmt: skip
-        bulk.copy_rows(cursor, STAGE, names, rows)
-        bar.update(len(chunk))
-    bar.close()
-    return raw, bad_rows
+    absent = [None] * len(chunk)
+    rows = []
+    for i in np.flatnonzero(keep):
+        areas = values.get("areas", absent)[i]
+        rows.append([
+            chunk.numbers[i],
+            *(values.get(c, absent)[i] for c in taken),
+            _array(AREA_SEPARATORS.split(areas.strip()) if areas else []),
+        ])  # fmt: skip
+    bulk.copy_rows(cursor, STAGE, names, rows)
 
 
 def _array(codes: list[str]) -> str:
@@ -259,6 +240,9 @@ def _bad_areas(conn: sa.Connection) -> list:
     """Area codes that are no current village or grid, or one of the kind the
     row's role does not answer for (a mediator given a grid)."""
     problems = []
+    loaded = conn.execute(sa.text(
+        "SELECT EXISTS (SELECT FROM area WHERE kind IN ('village', 'grid'))"
+    )).scalar()  # fmt: skip
     for row, unknown in conn.execute(sa.text(f"""
         SELECT s.row_no, array_agg(c ORDER BY c) FROM {STAGE} s, unnest(s.areas) c
          WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = c
@@ -267,7 +251,9 @@ def _bad_areas(conn: sa.Connection) -> list:
         codes = ", ".join(unknown)
         problems.append((row, "areas", (
             f"没有编码为 {codes} 的现行村社或网格 / no current village or grid "
-            f"with code {codes}"
+            f"with code {codes}" + ("" if loaded else (
+                "；尚未导入任何村社：请先导入村社（villages）和网格（grids） / none "
+                "is loaded yet: import the villages (and grids) first"))
         )))  # fmt: skip
     for row, role, wanted, wrong in conn.execute(sa.text(f"""
         SELECT s.row_no, s.role_code, s.area_kinds[1], array_agg(c ORDER BY c)

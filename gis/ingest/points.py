@@ -11,7 +11,6 @@ duplicate check keeps 20 bytes a row (:mod:`gis.ingest.codes`).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,11 +20,12 @@ import sqlalchemy as sa
 
 from gis import catalog
 from gis.errors import InvalidInput
-from gis.ingest import batch, coords, fields, sources
-from gis.ingest.codes import SeenCodes
-from gis.ingest.loader import PointLoader, Stopwatch
+from gis.incidents import DONE_STATUSES
+from gis.ingest import coords, fields, sources, stable
+from gis.ingest.loader import PointLoader
+from gis.ingest.pipeline import Run, Steps
 from gis.ingest.report import Report
-from gis.ingest.sources import Chunk, Source, open_source
+from gis.ingest.sources import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,6 @@ class _PointLayers(Mapping):
 POINT_LAYERS: Mapping[str, tuple[str, dict[str, str]]] = _PointLayers()
 
 
-_DONE = ("resolved", "followed_up", "archived")
-
 
 def import_file(
     engine: sa.Engine,
@@ -68,134 +66,84 @@ def import_file(
     report_path: str | Path | None = None,
     **options,
 ) -> Report:
-    """Import ``path`` into ``layer``; return the report (also written to
-    ``report_path`` and, when lenient and rows were rejected, a quarantine file
-    beside it).
-
-    Raises :class:`InvalidInput` only for problems with the whole file (unknown
-    layer, unreadable file, missing column, unknown CRS); row problems are in the
-    report, whose ``status`` is ``loaded`` or ``rejected``.
-    """
-    opts = batch.Options(**options)
+    """Import ``path`` into the point layer ``layer``: the contract of
+    :func:`gis.ingest.import_file`."""
     if layer not in POINT_LAYERS:
         raise InvalidInput(
             f"{layer} 不是点图层 / {layer} is not a point layer; point layers: "
             f"{', '.join(POINT_LAYERS)}",
             field="layer",
         )
-    path = Path(path)
-    source = open_source(path, opts.encoding, opts.layer_name)
-    report = Report.of(layer, path, opts.mode, source)
-    matched = fields.match_columns(
-        source.columns,
-        layer,
-        opts.mapping,
-        has_geometry=source.geometry_type is not None,
-    )
-    digest = batch.sha256(path)
-    bad_rows = _load(engine, source, layer, matched, opts, report, digest)
-    return batch.finish(
-        engine, layer, path, digest, opts, report, source, bad_rows, report_path
-    )
+    return Run(engine, layer, path, report_path, **options).execute(PointSteps(layer))
 
 
-def _load(engine, source, layer, matched, opts, report, digest) -> list:
-    """Read, check and write in one transaction, committed unless strict and
-    something was wrong, or a dry run.  Returns the bad rows' originals."""
-    clock = Stopwatch(opts.timings)
-    table, columns = POINT_LAYERS[layer]
-    written = {c: t for c, t in columns.items() if c in matched}
-    written |= {c: columns[c] for c in fields.defaults(layer)}
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        batch_id = batch.open_batch(conn, layer, source.path, digest, opts.username)
-        with PointLoader(conn, table, written, opts.dry_run, clock) as loader:
-            bad_rows = _read_all(source, layer, matched, opts, report, loader, clock)
-            report.rejected = len(report.rejected_rows())
-            if report.errors and not opts.lenient:
-                report.status = "rejected"
-            else:
-                report.loaded, report.unchanged = loader.finish()
-                report.status = "loaded"
-        if report.status == "rejected":
-            transaction.rollback()  # strict: not one row of this file is written
-            return bad_rows
-        batch.close_batch(conn, batch_id, report)
-        if opts.dry_run:
-            report.status = "checked"
-            transaction.rollback()
-        else:
-            transaction.commit()
-    return bad_rows
+class PointSteps(Steps):
+    """A point layer's part of the import run: coordinates and their CRS, the
+    rules between fields; staging and writing by :class:`PointLoader` (COPY on
+    a worker thread, set-based assignment, upsert by code)."""
 
+    raw_times = True
 
-def _read_all(source, layer, matched, opts, report, loader, clock) -> list:
-    """Check every chunk; stage the good rows; return the bad rows' originals."""
-    districts = loader.districts()
-    codes = SeenCodes()
-    bad_rows, system = [], None
-    progress = _Progress(opts, source)
-    chunks = iter(source.chunks(sources.CHUNK_ROWS))  # read now: tests shrink it
-    while True:
-        with clock("read"):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
-        with clock("parse"):
-            values, problems = fields.parse_chunk(
-                chunk.columns, matched, layer, raw_times=True
+    def __init__(self, layer: str):
+        self.layer = layer
+        # A file without codes gets stable ones (gis.ingest.stable).
+        self.optional = stable.optional(layer)
+        self.table, self.columns = POINT_LAYERS[layer]
+        self.system = None
+        self.lonlat = None
+        self.untimed: list[int] = []  # rows resolved at an unknown time
+
+    def chunk_rows(self) -> int:
+        return sources.CHUNK_ROWS  # read now: tests shrink it
+
+    def begin(self, run) -> None:
+        written = {
+            c: t for c, t in self.columns.items() if c in run.matched or c == "code"
+        }
+        written |= {c: self.columns[c] for c in fields.defaults(self.layer)}
+        self.loader = run.stack.enter_context(
+            PointLoader(run.conn, self.table, written, run.opts.dry_run, run.clock)
+        )
+        self.districts = self.loader.districts()
+        if self.districts is None:
+            run.report.notes.append(
+                "数据库中还没有区县或村社边界：点只检查是否在中国境内，也不会分到村社；请先"
+                "导入村社（villages） / no boundaries are loaded yet: points are only "
+                "checked to be in China and are assigned to no village; import the "
+                "villages first"
             )
-            x, y = _coordinates(chunk, values, problems)
-        if system is None:
-            system, note = coords.choose_crs(source.crs, opts.crs, x, y)
-            report.crs = system
+        self.made_codes = "code" not in run.matched
+        if self.made_codes:
+            run.report.notes.append(stable.note(self.layer))
+
+    def check(self, run, chunk, values, problems) -> None:
+        x, y = _coordinates(chunk, values, problems)
+        if self.system is None:
+            self.system, note = coords.choose_crs(run.source.crs, run.opts.crs, x, y)
+            run.report.crs = self.system
             if note:
-                report.notes.append(note)
-        with clock("transform"):
-            lon, lat = coords.to_wgs84(x, y, system)
-        with clock("check"):
-            problems += coords.check_points(lon, lat, districts)
-            problems += codes.duplicates(values["code"], chunk.numbers)
-            problems += _layer_rules(layer, values)
-            keep = batch.settle(chunk, problems, report)
-            bad_rows += [chunk.raw[i] for i in np.flatnonzero(~keep)]
-        if opts.lenient or not report.errors:
-            fields.fill_defaults(layer, values, len(chunk))
-            loader.stage(values, lon, lat, keep)
-        progress.update(chunk)
-    progress.close()
-    return bad_rows
+                run.report.notes.append(note)
+        with run.clock("transform"):
+            self.lonlat = coords.to_wgs84(x, y, self.system)
+        if self.made_codes:
+            values["code"] = stable.make_codes(self.layer, values, *self.lonlat)
+        with run.clock("check"):
+            problems += coords.check_points(*self.lonlat, self.districts)
+            problems += _layer_rules(self.layer, values)
+            if self.layer == "incidents":
+                found, self.chunk_untimed = _resolution_rules(values)
+                problems += found
 
+    def stage(self, run, chunk, values, keep) -> None:
+        if self.layer == "incidents":
+            self.untimed += [chunk.numbers[i] for i in self.chunk_untimed if keep[i]]
+        fields.fill_defaults(self.layer, values, len(chunk))
+        self.loader.stage(values, *self.lonlat, keep)
 
-class _Progress:
-    """A bar on stderr: by bytes for CSV files, else by rows (of a known
-    total when the format says it).  Shown only when asked, and by default
-    (``progress=None``) only when stderr is a terminal."""
-
-    def __init__(self, opts: batch.Options, source: Source):
-        from tqdm import tqdm
-
-        show = sys.stderr.isatty() if opts.progress is None else opts.progress
-        self.bytes = source.format == "csv"
-        total = source.path.stat().st_size if self.bytes else source.count_hint()
-        self.bar = tqdm(
-            total=total, disable=not show, desc=source.path.name, leave=False,
-            unit="B" if self.bytes else " rows", unit_scale=self.bytes,
-            unit_divisor=1024 if self.bytes else 1000,
-        )  # fmt: skip
-        self.rows = 0
-
-    def update(self, chunk: Chunk) -> None:
-        self.rows += len(chunk)
-        if self.bytes:
-            if chunk.offset is not None:
-                self.bar.update(chunk.offset - self.bar.n)
-            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)
-        else:
-            self.bar.update(len(chunk))
-
-    def close(self) -> None:
-        self.bar.close()
+    def write(self, run) -> tuple[int, int]:
+        if self.untimed:
+            run.report.add(None, *untimed_warning(self.untimed), "warning")
+        return self.loader.finish()
 
 
 def _coordinates(chunk: Chunk, values: dict, problems: list):
@@ -221,25 +169,32 @@ def _layer_rules(layer: str, values: dict) -> list:
             problems.append((int(i), "azimuth", (
                 "固定枪机必须有方位角 / a fixed camera needs an azimuth"
             )))  # fmt: skip
-    if layer == "incidents":
-        problems += _resolution_rules(values)
     return problems
 
 
-def _resolution_rules(values: dict) -> list:
-    """A resolved incident has a resolution time, not before its report; an
-    open one has none."""
+def untimed_warning(rows: list[int]) -> tuple[str, str]:
+    """The report's one warning about resolved incidents without a time."""
+    shown = ", ".join(map(str, rows[:20])) + (", …" if len(rows) > 20 else "")
+    return "resolved_at", (
+        f"{len(rows)} 行状态为已化解但没有化解时间，按“化解时间未知”导入，不计入"
+        f"化解用时统计（第 {shown} 行） / {len(rows)} rows are resolved without "
+        f"resolved_at: loaded as resolved at an unknown time and left out of "
+        f"time-to-resolve statistics (rows {shown})"
+    )
+
+
+def _resolution_rules(values: dict) -> tuple[list, np.ndarray]:
+    """A resolution time is not before the report; an open incident has
+    none.  A resolved one without a time is accepted (a historic ledger's
+    已化解): its position is returned beside the problems, for the report's
+    one warning (:func:`untimed_warning`)."""
     n = len(values["code"])
     status = values.get("status", np.full(n, None, dtype=object))
     resolved = values.get("resolved_at", np.full(n, np.datetime64("NaT", "ns")))
     reported = values["reported_at"]
-    done = np.isin(status, _DONE)
+    done = np.isin(status, DONE_STATUSES)
     has_time = ~np.isnat(resolved)
     problems = []
-    for i in np.flatnonzero(done & ~has_time):
-        problems.append((int(i), "resolved_at", (
-            f"状态 {status[i]} 需要化解时间 / status {status[i]} needs resolved_at"
-        )))  # fmt: skip
     for i in np.flatnonzero(~done & has_time):
         problems.append((int(i), "resolved_at", (
             "未化解的事件不应有化解时间 / an unresolved incident has no resolved_at"
@@ -248,4 +203,4 @@ def _resolution_rules(values: dict) -> list:
         problems.append((int(i), "resolved_at", (
             "化解时间早于上报时间 / resolved_at is before reported_at"
         )))  # fmt: skip
-    return problems
+    return problems, np.flatnonzero(done & ~has_time)

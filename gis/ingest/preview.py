@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from gis.errors import InvalidInput
-from gis.ingest import fields
+from gis.ingest import fields, stable
 from gis.ingest.sources import open_source
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ def preview(
                 "label": (*f.synonyms, f.name)[0],
                 "required": f.required,
                 "column": matched.get(f.name),
+                # A code the import makes (gis.ingest.stable) when there is none.
+                "made": f.name in stable.optional(layer) and f.name not in matched,
             }
             for f in layer_fields
             if not (has_geometry and f.name in ("lon", "lat"))
@@ -112,7 +114,10 @@ def _match(columns, layer, mapping, has_geometry) -> tuple[dict, str | None]:
     """The column matching the import will use; a missing column is reported
     rather than raised, so the person still sees the file's columns and rows."""
     try:
-        return fields.match_columns(columns, layer, mapping, has_geometry), None
+        found = fields.match_columns(
+            columns, layer, mapping, has_geometry, optional=stable.optional(layer)
+        )
+        return found, None
     except InvalidInput as exc:
         return {}, exc.message
 

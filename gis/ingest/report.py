@@ -23,6 +23,19 @@ logger = logging.getLogger(__name__)
 
 SEVERITIES = ("error", "repaired", "warning")
 
+# The upload page's name of each command-line option: a message must make
+# sense on both (the page has no "--crs").
+OPTION_WORDS = {
+    "crs": "坐标系", "encoding": "文字编码", "layer": "GeoPackage 图层 / Excel 工作表",
+    "map": "列对应", "valid-from": "生效日期",
+}  # fmt: skip
+
+
+def ask(option: str, value: str) -> str:
+    """How to set ``option`` to ``value``, in Chinese, on the page and the CLI:
+    ``“坐标系”填 gcj02（命令行 --crs gcj02）``."""
+    return f"“{OPTION_WORDS[option]}”填 {value}（命令行 --{option} {value}）"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -76,14 +89,19 @@ class Report:
         return {f.row for f in self.errors if f.row is not None}
 
     def summary(self) -> str:
-        """The one line the CLI prints: read = loaded + rejected."""
+        """The one line the CLI prints: read = loaded + rejected (+ the good
+        rows a strict refusal held back)."""
         words = {"loaded": "已导入", "rejected": "已拒绝", "failed": "失败",
                  "checked": "已检查（未写入）"}
+        held = self.read - self.loaded - self.rejected
         return (
             f"{words.get(self.status, self.status)} {self.status}: {self.layer} "
             f"read {self.read} = loaded {self.loaded} + rejected {self.rejected}"
+            # Strict: a file with an error loads nothing, its good rows neither.
+            + (f" + held back {held} (strict: the file was refused)" if held > 0
+               else "")
             + (f" ({self.unchanged} unchanged)" if self.unchanged else "")
-        )
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
         body = asdict(self)
