@@ -36,6 +36,9 @@ variable                      meaning                                     defaul
 ============================  ==========================================  =======
 PINGAN_IMPORT_UNZIPPED_MB     total uncompressed size of a zip's entries  2048
 PINGAN_IMPORT_ZIP_ENTRIES     entries in a zip                            1000
+PINGAN_PREVIEW_ROWS           rows the import page's dry run checks       100000
+                              before the import is confirmed (the import
+                              itself checks them all)
 ============================  ==========================================  =======
 
 What a web request may wait for the database (the CLI's bulk commands and the
@@ -315,3 +318,9 @@ def import_unzipped_bytes() -> int:
 def import_zip_entries() -> int:
     """The most entries a zip being imported may hold (PINGAN_IMPORT_ZIP_ENTRIES)."""
     return _whole("PINGAN_IMPORT_ZIP_ENTRIES", 1000, 1, 1_000_000, "entries")
+
+
+def preview_rows() -> int:
+    """Rows the import page's dry run checks (PINGAN_PREVIEW_ROWS): a bigger
+    file is checked in full when its import is confirmed."""
+    return _whole("PINGAN_PREVIEW_ROWS", 100_000, 1, 100_000_000, "rows")

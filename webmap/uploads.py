@@ -14,9 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, render_template, request, send_file
 
-from gis import catalog, ingest
+from gis import catalog, config, ingest
 from gis.errors import InvalidInput
-from gis.ingest import fields, uploads
+from gis.ingest import fields, sources, uploads
 from webmap import forms, requestdb
 from webmap.guard import requires
 
@@ -88,6 +88,9 @@ def upload():
 
 
 def _preview(upload: uploads.Upload):
+    """The first rows and a dry run of at most ``PINGAN_PREVIEW_ROWS`` rows (a
+    million-row file would hold this worker for a minute; its import checks
+    every row anyway)."""
     info = report = error = None
     opts = upload.options
     try:
@@ -95,10 +98,15 @@ def _preview(upload: uploads.Upload):
             upload.path, upload.layer, encoding=opts["encoding"],
             layer_name=opts["layer_name"], mapping=opts["mapping"],
         )  # fmt: skip
-        report = ingest.import_file(
-            requestdb.owner_engine(), upload.layer, upload.path,
-            upload.report_path(uploads.CHECK), dry_run=True, **opts,
-        )  # fmt: skip
+        check = upload.report_path(uploads.CHECK)
+        with sources.rows_at_most(config.preview_rows()) as bound:
+            report = ingest.import_file(
+                requestdb.owner_engine(), upload.layer, upload.path, check,
+                dry_run=True, **opts,
+            )  # fmt: skip
+        if bound.cut:
+            report.notes.append(bound.note())
+            report.write(check)
     except InvalidInput as exc:  # the file as a whole cannot be imported
         error = exc.message
     page = render_template(

@@ -36,6 +36,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,10 +160,59 @@ def open_source(
                 f"leave out --layer {layer}",
                 field="layer",
             )
-        return CsvSource(path, encoding)
-    if kind == "xlsx":
-        return XlsxSource(path, layer)
-    return VectorSource(path, kind, encoding, layer)
+        source = CsvSource(path, encoding)
+    elif kind == "xlsx":
+        source = XlsxSource(path, layer)
+    else:
+        source = VectorSource(path, kind, encoding, layer)
+    bound = _ROW_BOUND.get()
+    if bound is not None:
+        source.chunks = _bounded(source.chunks, bound)
+    return source
+
+
+class RowBound:
+    """How far :func:`rows_at_most` let a source be read."""
+
+    def __init__(self, limit: int):
+        self.limit, self.read, self.cut = limit, 0, False
+
+    def note(self) -> str:
+        """What a report on the bounded reading says."""
+        return (
+            f"文件较大，预览只检查了前 {self.read:,} 行，其余的行在确认导入时检查 / "
+            f"a big file: the preview checked its first {self.read:,} rows; the "
+            "rest are checked when the import is confirmed"
+        )
+
+
+_ROW_BOUND: ContextVar[RowBound | None] = ContextVar("row_bound", default=None)
+
+
+@contextmanager
+def rows_at_most(limit: int) -> Iterator[RowBound]:
+    """Sources opened inside stop after the first chunks that hold ``limit``
+    rows (whole chunks: a little more); the :class:`RowBound` yielded says
+    whether a file was cut.  For the upload page's dry run, so that checking a
+    big file does not hold a web worker for minutes."""
+    bound = RowBound(limit)
+    token = _ROW_BOUND.set(bound)
+    try:
+        yield bound
+    finally:
+        _ROW_BOUND.reset(token)
+
+
+def _bounded(chunks, bound: RowBound):
+    def bounded(size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        for chunk in chunks(size):
+            if bound.read >= bound.limit:
+                bound.cut = True
+                return
+            bound.read += len(chunk)
+            yield chunk
+
+    return bounded
 
 
 def text_encoding(name: str, field: str = "encoding") -> str:
