@@ -289,9 +289,7 @@ def test_camera_rows_breaking_the_schema_are_findings(
     assert "第 3 行" in captured.err and "第 4 行" in captured.err
     assert "read 4 = loaded 0 + rejected 2" in captured.out
     assert count(engine, "SELECT count(*) FROM camera") == 0
-    report = import_file(
-        engine, "cameras", path, tmp_path / "r.json", lenient=True
-    )
+    report = import_file(engine, "cameras", path, tmp_path / "r.json", lenient=True)
     assert [(f.row, f.field) for f in report.errors] == [(3, "fov"), (4, "fov")]
     assert report.loaded == 2
     with engine.begin() as conn:

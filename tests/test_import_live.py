@@ -103,9 +103,7 @@ def test_readers_keep_answering_during_an_import(engine, database, app, tmp_path
         )
 
 
-def test_an_import_into_an_empty_table_still_sets_its_indexes_aside(
-    engine, tmp_path
-):
+def test_an_import_into_an_empty_table_still_sets_its_indexes_aside(engine, tmp_path):
     """The fast path stays for a table with nothing to read: its indexes come
     back whole, and every row is assigned."""
     with engine.begin() as conn:

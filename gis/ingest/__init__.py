@@ -72,6 +72,14 @@ def import_file(
         return points.import_file(engine, layer, path, report_path, **options)
 
 
+# SQLSTATEs of a value the database will not store: every integrity
+# constraint (class 23), and the data exceptions a file's value can cause (a
+# character the encoding lacks or a NUL, a number or time out of range, text
+# too long or not of the column's type).  Others (division by zero...) are
+# the program's, and stay errors.
+_REFUSED_VALUES = ("22021", "22P05", "22003", "22001", "22P02", "22008")
+
+
 @contextmanager
 def _refused_by_the_database(path: Path):
     """A row the checks let through but a database constraint refuses ends the
@@ -81,16 +89,17 @@ def _refused_by_the_database(path: Path):
     :func:`gis.ingest.points._layer_rules`); this is for any they do not."""
     try:
         yield
-    except (sa.exc.IntegrityError, sa.exc.DataError, psycopg2.IntegrityError,
-            psycopg2.DataError) as exc:  # fmt: skip
+    except (sa.exc.DBAPIError, psycopg2.Error) as exc:
         error = getattr(exc, "orig", exc)
-        diag = getattr(error, "diag", None)
-        what = (diag and diag.message_primary) or str(error).splitlines()[0]
-        name = diag and diag.constraint_name
+        code = getattr(error, "pgcode", None) or ""
+        if not (code.startswith("23") or code in _REFUSED_VALUES):
+            raise
+        diag = error.diag
+        name = diag.constraint_name
         raise InvalidInput(
             f"数据库拒绝了 {path.name} 中的一行，未导入任何数据 / the database "
-            f"refused a row of {path.name}, nothing was imported: {what}"
-            + (f" (constraint {name})" if name else ""),
+            f"refused a row of {path.name}, nothing was imported: "
+            f"{diag.message_primary}" + (f" (constraint {name})" if name else ""),
             field="file",
         ) from None
 
