@@ -132,7 +132,7 @@ def test_the_upload_preview_checks_a_bounded_number_of_rows(
     response = send(client, [("d.csv", content)], "incidents", crs="wgs84")
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html
-    assert "前 1,200 行" in html and "first 1,200 rows" in html
+    assert "检查前 1,200 行（未写入数据库）" in html and "first 1,200 rows" in html
     with engine.connect() as conn:
         assert not conn.execute(
             sa.text("SELECT count(*) FROM incident WHERE code LIKE 'D%'")

@@ -91,7 +91,7 @@ def _preview(upload: uploads.Upload):
     """The first rows and a dry run of at most ``PINGAN_PREVIEW_ROWS`` rows (a
     million-row file would hold this worker for a minute; its import checks
     every row anyway)."""
-    info = report = error = None
+    info = report = error = bounded = None
     opts = upload.options
     try:
         info = ingest.preview(
@@ -105,13 +105,15 @@ def _preview(upload: uploads.Upload):
                 dry_run=True, **opts,
             )  # fmt: skip
         if bound.cut:
+            bounded = bound.read
             report.notes.append(bound.note())
             report.write(check)
     except InvalidInput as exc:  # the file as a whole cannot be imported
         error = exc.message
     page = render_template(
-        "import_preview.html", **_page(upload), info=info, report=report, error=error
-    )
+        "import_preview.html", **_page(upload), info=info, report=report,
+        error=error, bounded=bounded,
+    )  # fmt: skip
     return page, 400 if error else 200
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gis import catalog
+from gis import catalog, vocab
 from gis.errors import InvalidInput
 from gis.ingest import batch, coords, fields, sources
 from gis.ingest.codes import SeenCodes
@@ -257,7 +257,8 @@ def _field_of_view_rules(values: dict) -> list:
     round_ = known & np.not_equal(kind, "fixed") & ~np.isnan(fov) & (fov != 360)
     for i in np.flatnonzero(round_):
         problems.append((int(i), "fov", (
-            f"{kind[i]} 摄像机的视场角应为 360，而不是 {fov[i]:g} / a {kind[i]} "
+            f"{vocab.CAMERA_KINDS.get(kind[i], kind[i])}的视场角应为 360，而不是 "
+            f"{fov[i]:g} / a {kind[i]} "
             f"camera sees all round: fov must be 360, not {fov[i]:g}"
         )))  # fmt: skip
     return problems
