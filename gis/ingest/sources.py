@@ -306,6 +306,13 @@ def _readable(path: Path, errors: tuple = _BROKEN):
         root = exc  # openpyxl wraps the XML parser's error in its own
         while root.__cause__ or root.__context__:
             root = root.__cause__ or root.__context__
+        if type(root).__module__.startswith("defusedxml"):
+            raise InvalidInput(
+                f"{path.name} 含有 XML 实体声明或外部引用，出于安全不予读取 / "
+                f"{path.name} declares XML entities or external references (a "
+                f"'billion laughs' can hide there): refused ({type(root).__name__})",
+                field="path",
+            ) from None
         reason = f"{type(root).__name__}: {root}".replace(f"{path.parent}{os.sep}", "")
         raise InvalidInput(
             f"无法读取 {path.name}，文件可能已损坏 / cannot read {path.name}: "
