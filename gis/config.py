@@ -27,6 +27,20 @@ PINGAN_COOKIE_SECURE   session cookie ``Secure``: ``auto`` (when the          au
 PINGAN_PROXY_FIX       trusted reverse proxies in front (X-Forwarded-*)   0
 =====================  =================================================  =========
 
+What an imported file may hold (CLI and import page alike): a zip (a zipped
+Shapefile; an XLSX workbook is one too) beyond either cap is refused before
+anything in it is read.
+
+============================  ==========================================  =======
+variable                      meaning                                     default
+============================  ==========================================  =======
+PINGAN_IMPORT_UNZIPPED_MB     total uncompressed size of a zip's entries  2048
+PINGAN_IMPORT_ZIP_ENTRIES     entries in a zip                            1000
+PINGAN_PREVIEW_ROWS           rows the import page's dry run checks       100000
+                              before the import is confirmed (the import
+                              itself checks them all)
+============================  ==========================================  =======
+
 What a web request may wait for the database (the CLI's bulk commands and the
 import page wait as long as their work takes):
 
@@ -277,3 +291,36 @@ def db_statement_timeout() -> float:
             f"seconds in [1, 3600], got {raw!r}"
         )
     return seconds
+
+
+def _whole(name: str, default: int, low: int, high: int, meaning: str) -> int:
+    """The whole number in environment variable ``name``, within [low, high]."""
+    raw = os.environ.get(name, str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(
+            f"{name} 必须是 {low} 到 {high} 之间的整数 / must be {meaning}, a whole "
+            f"number in [{low}, {high}], got {raw!r}"
+        )
+    return value
+
+
+def import_unzipped_bytes() -> int:
+    """The most a zip being imported may unpack to, all entries together
+    (PINGAN_IMPORT_UNZIPPED_MB, megabytes)."""
+    mb = _whole("PINGAN_IMPORT_UNZIPPED_MB", 2048, 1, 1_000_000, "megabytes")
+    return mb << 20
+
+
+def import_zip_entries() -> int:
+    """The most entries a zip being imported may hold (PINGAN_IMPORT_ZIP_ENTRIES)."""
+    return _whole("PINGAN_IMPORT_ZIP_ENTRIES", 1000, 1, 1_000_000, "entries")
+
+
+def preview_rows() -> int:
+    """Rows the import page's dry run checks (PINGAN_PREVIEW_ROWS): a bigger
+    file is checked in full when its import is confirmed."""
+    return _whole("PINGAN_PREVIEW_ROWS", 100_000, 1, 100_000_000, "rows")

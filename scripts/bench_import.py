@@ -79,18 +79,21 @@ def _load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def csv_path(rows: int, seed: int) -> Path:
-    return BENCH_DIR / f"incidents-{rows}-s{seed}.csv"
+def csv_path(rows: int, seed: int, prefix: str = "BI") -> Path:
+    tag = "" if prefix == "BI" else f"-{prefix}"
+    return BENCH_DIR / f"incidents{tag}-{rows}-s{seed}.csv"
 
 
-def generate(rows: int, seed: int) -> Path:
-    """The benchmark CSV (UTF-8, GCJ-02), written once per (rows, seed)."""
-    path = csv_path(rows, seed)
+def generate(rows: int, seed: int, outline=None, prefix: str = "BI") -> Path:
+    """The benchmark CSV (UTF-8, GCJ-02), written once per (rows, seed,
+    prefix): points inside ``outline`` (WGS84; default the demo district),
+    codes ``<prefix>00000001`` on."""
+    path = csv_path(rows, seed, prefix)
     if path.is_file():
         return path
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    lon, lat = _points(rng, rows)
+    lon, lat = _points(rng, rows, outline)
     glon, glat = crs.from_wgs84(lon, lat, "gcj02")
     categories = np.array(list(vocab.INCIDENT_CATEGORIES.values()))
     statuses = np.array(
@@ -119,16 +122,19 @@ def generate(rows: int, seed: int) -> Path:
             if quoted[i]:
                 text = f'"{text}, 已调解{i % 7}次"'
             out.write(
-                f"BI{i + 1:08d},{cat[i]},{when},{status[i]},{risk[i]},"
+                f"{prefix}{i + 1:08d},{cat[i]},{when},{status[i]},{risk[i]},"
                 f"{glon[i]:.6f},{glat[i]:.6f},{text}\n"
             )
     tmp.rename(path)
     return path
 
 
-def _points(rng, n: int):
-    """``n`` WGS84 points inside the demo district, 100 m clear of its edge."""
-    outline = boundaries.load_outline("410902").buffer(-0.001)
+def _points(rng, n: int, outline=None):
+    """``n`` WGS84 points inside ``outline`` (default the demo district), 100 m
+    clear of its edge."""
+    if outline is None:
+        outline = boundaries.load_outline("410902")
+    outline = outline.buffer(-0.001)
     shapely.prepare(outline)
     x0, y0, x1, y1 = outline.bounds
     lon, lat = np.empty(0), np.empty(0)

@@ -593,6 +593,19 @@ def test_stations_see_and_move_only_their_own(client, clerk):
     assert {in_s1, in_s2} <= {f["properties"]["code"] for f in everything["features"]}
 
 
+def test_a_count_past_one_full_page_is_left_out(client, clerk, monkeypatch):
+    """Counting a county's million incidents under the row policies takes most
+    of a second: past MAX_LIST matches, ``numberMatched`` is left out."""
+    intake(client, clerk)
+    intake(client, clerk)
+    monkeypatch.setattr(incidents, "MAX_LIST", 1)
+    listed = client.get("/api/incidents?limit=1", headers=clerk).json
+    assert listed["numberReturned"] == 1 and "numberMatched" not in listed
+    monkeypatch.setattr(incidents, "MAX_LIST", 10**6)
+    everything = client.get("/api/incidents?limit=1", headers=clerk).json
+    assert everything["numberMatched"] >= 2
+
+
 def test_listing_filters_and_pages(client, clerk):
     intake(client, clerk, category="dispute_debt", risk="orange")
     everything = client.get("/api/incidents?limit=10000", headers=clerk).json

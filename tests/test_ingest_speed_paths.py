@@ -113,7 +113,6 @@ def test_import_assigns_as_the_row_triggers_do(
     engine = new_engine(make_database, world)
     before = catalog(engine)
     monkeypatch.setattr(assign, "BULK_MIN_ROWS", 0 if bulk else 10**9)
-    monkeypatch.setattr(loader, "BULK_SHARE", 0)
     monkeypatch.setattr(sources, "CHUNK_ROWS", 97)  # several chunks
     pts = points(world)
     write_incidents(tmp_path / "i.csv", pts)
@@ -157,7 +156,6 @@ def test_reimport_in_bulk_changes_nothing_and_keeps_the_catalog(
     engine = new_engine(make_database, "squares")
     before = catalog(engine)
     monkeypatch.setattr(assign, "BULK_MIN_ROWS", 0)
-    monkeypatch.setattr(loader, "BULK_SHARE", 0)
     monkeypatch.setattr(sources, "CHUNK_ROWS", 50)
     pts = points("squares", 300)
     write_incidents(tmp_path / "i.csv", pts)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, render_template, request, send_file
 
-from gis import catalog, ingest
+from gis import catalog, config, ingest
 from gis.errors import InvalidInput
-from gis.ingest import fields, folder, uploads
+from gis.ingest import fields, folder, sources, uploads
 from webmap import forms, requestdb
 from webmap.guard import requires
 
@@ -94,24 +94,34 @@ def upload():
 
 
 def _preview(upload: uploads.Upload):
+    """The first rows and a dry run of at most ``PINGAN_PREVIEW_ROWS`` rows (a
+    million-row file would hold this worker for a minute; its import checks
+    every row anyway).  A zipped folder: the dry run of every file."""
     if upload.layer == FOLDER:
         return _folder(upload, dry_run=True)
-    info = report = error = None
+    info = report = error = bounded = None
     opts = upload.options
     try:
         info = ingest.preview(
             upload.path, upload.layer, encoding=opts["encoding"],
             layer_name=opts["layer_name"], mapping=opts["mapping"],
         )  # fmt: skip
-        report = ingest.import_file(
-            requestdb.owner_engine(), upload.layer, upload.path,
-            upload.report_path(uploads.CHECK), dry_run=True, **opts,
-        )  # fmt: skip
+        check = upload.report_path(uploads.CHECK)
+        with sources.rows_at_most(config.preview_rows()) as bound:
+            report = ingest.import_file(
+                requestdb.owner_engine(), upload.layer, upload.path, check,
+                dry_run=True, **opts,
+            )  # fmt: skip
+        if bound.cut:
+            bounded = bound.read
+            report.notes.append(bound.note())
+            report.write(check)
     except InvalidInput as exc:  # the file as a whole cannot be imported
         error = exc.message
     page = render_template(
-        "import_preview.html", **_page(upload), info=info, report=report, error=error
-    )
+        "import_preview.html", **_page(upload), info=info, report=report,
+        error=error, bounded=bounded,
+    )  # fmt: skip
     return page, 400 if error else 200
 
 

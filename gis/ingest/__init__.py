@@ -29,11 +29,14 @@ of people with the villages or grids they answer for, loaded by one loader
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import sqlalchemy as sa
 
 from gis import catalog
+from gis.errors import InvalidInput
 from gis.ingest import areas, fields, people, points
 from gis.ingest.areas import AREA_LAYERS
 from gis.ingest.points import POINT_LAYERS
@@ -66,11 +69,44 @@ def import_file(
     (dry run) ``checked``.
     """
     fields.layer_fields(layer)  # an unknown layer gets the usual message
-    if layer in AREA_LAYERS:
-        return areas.import_areas(engine, layer, path, report_path, **options)
-    if layer in people.ROSTERS:
-        return people.import_people(engine, layer, path, report_path, **options)
-    return points.import_file(engine, layer, path, report_path, **options)
+    with _refused_by_the_database(Path(path)):
+        if layer in AREA_LAYERS:
+            return areas.import_areas(engine, layer, path, report_path, **options)
+        if layer in people.ROSTERS:
+            return people.import_people(engine, layer, path, report_path, **options)
+        return points.import_file(engine, layer, path, report_path, **options)
+
+
+# SQLSTATEs of a value the database will not store: every integrity
+# constraint (class 23), and the data exceptions a file's value can cause (a
+# character the encoding lacks or a NUL, a number or time out of range, text
+# too long or not of the column's type).  Others (division by zero...) are
+# the program's, and stay errors.
+_REFUSED_VALUES = ("22021", "22P05", "22003", "22001", "22P02", "22008")
+
+
+@contextmanager
+def _refused_by_the_database(path: Path):
+    """A row the checks let through but a database constraint refuses ends the
+    import (its transaction rolled back: nothing written) with
+    :class:`InvalidInput` naming the constraint, not a server error.  The
+    layers' checks mirror the constraints they know of (see
+    :func:`gis.ingest.points._layer_rules`); this is for any they do not."""
+    try:
+        yield
+    except (sa.exc.DBAPIError, psycopg2.Error) as exc:
+        error = getattr(exc, "orig", exc)
+        code = getattr(error, "pgcode", None) or ""
+        if not (code.startswith("23") or code in _REFUSED_VALUES):
+            raise
+        diag = error.diag
+        name = diag.constraint_name
+        raise InvalidInput(
+            f"数据库拒绝了 {path.name} 中的一行，未导入任何数据 / the database "
+            f"refused a row of {path.name}, nothing was imported: "
+            f"{diag.message_primary}" + (f" (constraint {name})" if name else ""),
+            field="file",
+        ) from None
 
 
 __all__ = ["AREA_LAYERS", "LAYERS", "POINT_LAYERS", "import_file", "preview"]

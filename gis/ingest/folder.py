@@ -31,11 +31,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gis import catalog
+from gis import catalog, config
 from gis.errors import InvalidInput
 from gis.ingest import fields, stable
 from gis.ingest.report import Report
-from gis.ingest.sources import FORMATS, open_source
+from gis.ingest.sources import FORMATS, check_zip, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +269,6 @@ def _crs_of(path: Path, given: str | None) -> str | None:
     return None
 
 
-FOLDER_MAX_FILES = 200
-FOLDER_MAX_BYTES = 4 << 30  # uncompressed, all files together
 _MACOS = "__MACOSX"
 
 
@@ -279,20 +277,22 @@ def unpack(archive: str | Path, target: str | Path) -> Path:
     ``target``, flat: each file under its own name, whatever folder it sat
     in.  Returns ``target``.
 
-    Entries are read, never trusted: a name with ``..`` or a leading ``/``
-    refuses the archive; so do two files of one name, more than
-    :data:`FOLDER_MAX_FILES` files or :data:`FOLDER_MAX_BYTES` uncompressed
-    (counted as written, not as the archive claims).  Names written by
-    Windows' zip in GBK are decoded as GBK.
+    Entries are read, never trusted: first the checks every imported zip gets
+    (:func:`gis.ingest.sources.check_zip`: no entry climbing out of its folder,
+    the entry count and unpacked size within the configured caps), then the
+    bytes are counted again as written, not as the archive claims; two files
+    of one name refuse the archive.  Names written by Windows' zip in GBK are
+    decoded as GBK.
     """
-    target = Path(target)
+    archive, target = Path(archive), Path(target)
+    check_zip(archive)
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(archive) as zipped:
             entries = [e for e in zipped.infolist() if not e.is_dir()]
             names = [_entry_name(e) for e in entries]
             _check_entries(names)
-            budget = FOLDER_MAX_BYTES
+            budget = config.import_unzipped_bytes()
             for entry, name in zip(entries, names, strict=True):
                 if name is None:
                     continue
@@ -334,12 +334,6 @@ def _entry_name(entry) -> str | None:
 
 def _check_entries(names: list) -> None:
     kept = [n for n in names if n is not None]
-    if len(kept) > FOLDER_MAX_FILES:
-        raise InvalidInput(
-            f"压缩包中文件过多（{len(kept)} 个，最多 {FOLDER_MAX_FILES} 个） / too "
-            f"many files in the zip ({len(kept)}, at most {FOLDER_MAX_FILES})",
-            field="file",
-        )
     twice = sorted({n for n in kept if kept.count(n) > 1})
     if twice:
         raise InvalidInput(
@@ -350,7 +344,8 @@ def _check_entries(names: list) -> None:
 
 
 def _too_big() -> str:
+    limit = config.import_unzipped_bytes() >> 20
     return (
-        f"压缩包解压后超过 {FOLDER_MAX_BYTES >> 30} GiB / the zip holds more than "
-        f"{FOLDER_MAX_BYTES >> 30} GiB uncompressed"
+        f"压缩包解压后超过 {limit} MB / the zip unpacks to more than {limit} MB "
+        "(PINGAN_IMPORT_UNZIPPED_MB)"
     )

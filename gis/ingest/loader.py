@@ -14,14 +14,17 @@ waits for the server):
 4. upserts them by code with the areas filled in, the row triggers standing
    aside (``pingan.bulk_assign``).
 
-When the rows written reach :data:`BULK_SHARE` of the table (and
-:data:`gis.assign.BULK_MIN_ROWS`), the table's foreign keys and plain indexes
-are set aside for the rest of the import and rebuilt at the end
+Into a table that was empty at the start, once the rows written reach
+:data:`gis.assign.BULK_MIN_ROWS`, the table's foreign keys and indexes,
+primary key and the code's unique index included (no row can conflict), are
+set aside for the rest of the import and rebuilt at the end
 (:class:`gis.bulk.SetAside`): inserting a million rows into seven indexes and
-checking four keys row by row costs several times more.  Into a table that
-was empty, the primary key and the code's unique index go aside too (no row
-can conflict; see :meth:`PointLoader._maybe_set_aside`).  The table is then
-locked until the import commits.
+checking four keys row by row costs several times more.  That DDL locks the
+table until the import commits, so it is done only when there is nothing to
+read in it yet.  Into a table that holds rows the import keeps every index
+and key as it goes: it takes no lock stronger than ROW EXCLUSIVE, and the
+lookup, the maps and the incident API keep answering from the rows committed
+before (see :meth:`PointLoader._maybe_set_aside`).
 """
 
 from __future__ import annotations
@@ -43,10 +46,6 @@ logger = logging.getLogger(__name__)
 
 STAGE = "point_stage"
 HITS = "point_hits"
-# Written rows, as a share of the table, from which rebuilding its indexes and
-# keys once beats maintaining them row by row (~6 µs a table row to rebuild,
-# ~30 µs a written row to maintain).
-BULK_SHARE = 0.2
 _EWKB_POINT = np.dtype(
     [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
 )
@@ -232,23 +231,24 @@ class PointLoader:
             return self.cursor.rowcount
 
     def _maybe_set_aside(self, todo: int) -> None:
-        if self.aside is not None or self.dry_run or not self.owner:
+        """Set the table's keys and indexes aside, for a big write into a table
+        that was empty (only then: the DDL locks out its readers until commit;
+        a live table with a million rows keeps answering while 300,000 go in
+        row by row)."""
+        if self.aside is not None or self.dry_run or not self.owner or not self.empty:
             return
-        threshold = max(assign.BULK_MIN_ROWS, BULK_SHARE * self.rows)
-        if self.written + todo >= threshold:
+        if self.written + todo >= assign.BULK_MIN_ROWS:
             with self.clock("indexes"):
-                if self.empty:
-                    # The lock the set-aside's DDL takes anyway.  When the
-                    # table then holds only what this import wrote, no later
-                    # row can meet an existing code (the file's codes are
-                    # unique, checked as read): neither ON CONFLICT's probe a
-                    # row nor the primary key and code indexes are needed
-                    # until the end.
-                    self.cursor.execute(
-                        f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE; "
-                        f"SELECT count(*) FROM {self.table}"
-                    )
-                    self.plain = self.cursor.fetchone()[0] == self.written
+                # The lock the set-aside's DDL takes anyway.  When the table
+                # then holds only what this import wrote, no later row can
+                # meet an existing code (the file's codes are unique, checked
+                # as read): neither ON CONFLICT's probe a row nor the primary
+                # key and code indexes are needed until the end.
+                self.cursor.execute(
+                    f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE; "
+                    f"SELECT count(*) FROM {self.table}"
+                )
+                self.plain = self.cursor.fetchone()[0] == self.written
                 self.aside = bulk.SetAside(self.conn, self.table, unique=self.plain)
 
     def _assign(self, earliest) -> None:

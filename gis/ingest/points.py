@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gis import catalog
+from gis import catalog, vocab
 from gis.errors import InvalidInput
 from gis.incidents import DONE_STATUSES
 from gis.ingest import coords, fields, sources, stable
@@ -169,6 +169,32 @@ def _layer_rules(layer: str, values: dict) -> list:
             problems.append((int(i), "azimuth", (
                 "固定枪机必须有方位角 / a fixed camera needs an azimuth"
             )))  # fmt: skip
+        problems += _field_of_view_rules(values)
+    return problems
+
+
+def _field_of_view_rules(values: dict) -> list:
+    """The schema's ``fov NOT NULL`` and ``camera_direction``: every camera has
+    a field of view, and a PTZ or dome camera's is 360 (it sees all round)."""
+    kind = values["kind"]
+    fov = values.get("fov")
+    if fov is None:
+        fov = np.full(len(kind), np.nan)
+    fov = np.asarray(fov, dtype=float)
+    known = np.not_equal(kind, None)
+    problems = []
+    for i in np.flatnonzero(known & np.isnan(fov)):
+        problems.append((int(i), "fov", (
+            "视场角必填（球机、云台为 360） / fov is required (360 for a dome "
+            "or PTZ camera)"
+        )))  # fmt: skip
+    round_ = known & np.not_equal(kind, "fixed") & ~np.isnan(fov) & (fov != 360)
+    for i in np.flatnonzero(round_):
+        problems.append((int(i), "fov", (
+            f"{vocab.CAMERA_KINDS.get(kind[i], kind[i])}的视场角应为 360，而不是 "
+            f"{fov[i]:g} / a {kind[i]} "
+            f"camera sees all round: fov must be 360, not {fov[i]:g}"
+        )))  # fmt: skip
     return problems
 
 

@@ -15,6 +15,14 @@ Large CSV files are read a block of bytes at a time, decoded and parsed at C
 speed (pandas); only a block with something unusual in it — a bad byte, a blank
 row, a row with the wrong number of fields — goes line by line (see
 :meth:`CsvSource.chunks`).
+
+Hostile or broken files are refused with :class:`~gis.errors.InvalidInput`
+naming the file, never a library's traceback: a zip (zipped Shapefile, XLSX) is
+checked before anything in it is read (:func:`check_zip`: no entry may climb out
+of its folder; entry count and unpacked size are capped in :mod:`gis.config`);
+sniffing reads a bounded prefix; encodings must be text codecs
+(:func:`text_encoding`); XLSX XML is parsed by defusedxml (no entity
+expansion); a NUL byte rejects its CSV row.
 """
 
 from __future__ import annotations
@@ -23,8 +31,12 @@ import codecs
 import csv
 import io
 import logging
+import os
 import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +45,8 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from gis.errors import InvalidInput
+from gis import config
+from gis.errors import ConfigError, InvalidInput
 from gis.ingest import fields
 
 logger = logging.getLogger(__name__)
@@ -139,12 +152,7 @@ def open_source(
             field="path",
         )
     if encoding:
-        try:
-            encoding = codecs.lookup(encoding).name
-        except LookupError:
-            raise InvalidInput(
-                f"未知编码 / unknown encoding {encoding!r}", field="encoding"
-            ) from None
+        encoding = text_encoding(encoding)
     if kind == "csv":
         if layer:
             raise InvalidInput(
@@ -152,10 +160,165 @@ def open_source(
                 f"leave out --layer {layer}",
                 field="layer",
             )
-        return CsvSource(path, encoding)
-    if kind == "xlsx":
-        return XlsxSource(path, layer)
-    return VectorSource(path, kind, encoding, layer)
+        source = CsvSource(path, encoding)
+    elif kind == "xlsx":
+        source = XlsxSource(path, layer)
+    else:
+        source = VectorSource(path, kind, encoding, layer)
+    bound = _ROW_BOUND.get()
+    if bound is not None:
+        source.chunks = _bounded(source.chunks, bound)
+    return source
+
+
+class RowBound:
+    """How far :func:`rows_at_most` let a source be read."""
+
+    def __init__(self, limit: int):
+        self.limit, self.read, self.cut = limit, 0, False
+
+    def note(self) -> str:
+        """What a report on the bounded reading says."""
+        return (
+            f"文件较大，预览只检查了前 {self.read:,} 行，其余的行在确认导入时检查 / "
+            f"a big file: the preview checked its first {self.read:,} rows; the "
+            "rest are checked when the import is confirmed"
+        )
+
+
+_ROW_BOUND: ContextVar[RowBound | None] = ContextVar("row_bound", default=None)
+
+
+@contextmanager
+def rows_at_most(limit: int) -> Iterator[RowBound]:
+    """Sources opened inside stop after the first chunks that hold ``limit``
+    rows (whole chunks: a little more); the :class:`RowBound` yielded says
+    whether a file was cut.  For the upload page's dry run, so that checking a
+    big file does not hold a web worker for minutes."""
+    bound = RowBound(limit)
+    token = _ROW_BOUND.set(bound)
+    try:
+        yield bound
+    finally:
+        _ROW_BOUND.reset(token)
+
+
+def _bounded(chunks, bound: RowBound):
+    def bounded(size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        for chunk in chunks(size):
+            if bound.read >= bound.limit:
+                bound.cut = True
+                return
+            bound.read += len(chunk)
+            yield chunk
+
+    return bounded
+
+
+def text_encoding(name: str, field: str = "encoding") -> str:
+    """The codec name of text encoding ``name``; :class:`InvalidInput` for an
+    unknown one or a codec that is not a text encoding (``rot13``, ``hex``,
+    ``base64``, ``zlib``: they turn bytes into bytes or text into text)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise InvalidInput(
+            f"未知编码 / unknown encoding {name!r}", field=field
+        ) from None
+    if not info._is_text_encoding:
+        raise InvalidInput(
+            f"{name!r} 不是文本编码，请用 utf-8、gbk 或 gb18030 / {name!r} is not a "
+            "text encoding; use utf-8, gbk or gb18030",
+            field=field,
+        )
+    return info.name
+
+
+def check_zip(path: Path) -> list[str]:
+    """The entry names of zip ``path`` (a zipped Shapefile, an XLSX workbook),
+    checked before anything in it is read.
+
+    Raises
+    ------
+    InvalidInput
+        Not a zip; an entry whose name is absolute or climbs out of its folder
+        (``../../x.shp``); more entries than :func:`gis.config.import_zip_entries`
+        or more bytes unpacked than :func:`gis.config.import_unzipped_bytes`.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise InvalidInput(
+            f"{path.name} 不是有效的 zip 压缩包 / {path.name} is not a valid zip "
+            "archive",
+            field="path",
+        ) from None
+    climbing = [e.filename for e in entries if not _inside(e.filename)]
+    if climbing:
+        raise InvalidInput(
+            f"{path.name} 中的文件名含有路径 / entries of {path.name} climb out of "
+            f"their folder: {', '.join(climbing[:5])}",
+            field="path",
+        )
+    limit = config.import_zip_entries()
+    if len(entries) > limit:
+        raise InvalidInput(
+            f"{path.name} 有 {len(entries)} 个文件，上限 {limit} / {path.name} has "
+            f"{len(entries)} entries, more than {limit} (PINGAN_IMPORT_ZIP_ENTRIES)",
+            field="path",
+        )
+    size, limit = sum(e.file_size for e in entries), config.import_unzipped_bytes()
+    if size > limit:
+        raise InvalidInput(
+            f"{path.name} 解压后 {size / 2**20:.0f} MB，超过上限 {limit >> 20} MB / "
+            f"{path.name} unpacks to {size / 2**20:.0f} MB, more than "
+            f"{limit >> 20} MB (PINGAN_IMPORT_UNZIPPED_MB)",
+            field="path",
+        )
+    return [e.filename for e in entries]
+
+
+def _inside(name: str) -> bool:
+    """Whether zip entry ``name`` stays inside the folder it is unpacked to."""
+    parts = name.replace("\\", "/").split("/")
+    absolute = name.startswith(("/", "\\")) or ":" in parts[0]
+    return not (absolute or ".." in parts or "\x00" in name)
+
+
+# Errors of the readers (GDAL through pyogrio, zip, XML, text) that mean the
+# file is broken, not the program.
+_BROKEN = (
+    RuntimeError, ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+    zlib.error, csv.Error,
+)  # fmt: skip
+
+
+@contextmanager
+def _readable(path: Path, errors: tuple = _BROKEN):
+    """Turn a reader's error about ``path`` into :class:`InvalidInput`, with
+    the server's directories left out of the message."""
+    try:
+        yield
+    except InvalidInput:
+        raise
+    except errors as exc:
+        root = exc  # openpyxl wraps the XML parser's error in its own
+        while root.__cause__ or root.__context__:
+            root = root.__cause__ or root.__context__
+        if type(root).__module__.startswith("defusedxml"):
+            raise InvalidInput(
+                f"{path.name} 含有 XML 实体声明或外部引用，出于安全不予读取 / "
+                f"{path.name} declares XML entities or external references (a "
+                f"'billion laughs' can hide there): refused ({type(root).__name__})",
+                field="path",
+            ) from None
+        reason = f"{type(root).__name__}: {root}".replace(f"{path.parent}{os.sep}", "")
+        raise InvalidInput(
+            f"无法读取 {path.name}，文件可能已损坏 / cannot read {path.name}: "
+            f"{reason[:300]}",
+            field="path",
+        ) from None
 
 
 # -- CSV --------------------------------------------------------------------------
@@ -207,14 +370,14 @@ class CsvSource(Source):
         parsed = []
         for text in texts:
             delimiter = max(",;\t", key=text.count)
-            cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
-            parsed.append((delimiter, cells))
+            parsed.append((delimiter, _cells(text.rstrip("\r\n"), delimiter)))
         self._header_line = _header_row([cells for _, cells in parsed])
         self.delimiter, self.header = parsed[self._header_line - 1]
         self.columns = [name.strip().lstrip("\ufeff") for name in self.header]
-        if not any(self.columns):
+        if not any(self.columns) or any("\x00" in c for c in self.columns):
             raise InvalidInput(
-                f"{path.name} 第 1 行没有列名 / line 1 has no column names",
+                f"{path.name} 第 {self._header_line} 行没有列名 / line "
+                f"{self._header_line} has no column names",
                 field="header",
             )
         # Where the header line starts, and where the line after it does.
@@ -281,7 +444,7 @@ class CsvSource(Source):
         an invalid byte gives its row the reason, with the byte replaced."""
         broken: dict[int, str] = {}
         lines = self._decoded(lines, number, broken)
-        reader = csv.reader(lines, delimiter=self.delimiter)
+        reader = _Reader(lines, self.delimiter, self.path, number)
         if header:
             next(reader, None)
         width = len(self.columns)
@@ -318,12 +481,17 @@ class CsvSource(Source):
                     f"byte {exc.start + 1} is not valid {self.encoding}"
                 )
                 text = line.decode(self.encoding, errors="replace")
+            if "\x00" in text:  # no database text can hold it
+                broken.setdefault(n, "含有 NUL 字节 / contains a NUL byte")
+                text = text.replace("\x00", "")
             yield text
 
     def _parse_block(self, block: bytes, number: int):
         """The rows of ``block`` (whole rows, the first on line ``number``) as a
         :class:`_Piece`; None when a row needs the line-by-line reader;
         ``_UNCLEAN`` when quotes sit inside fields."""
+        if b"\x00" in block:
+            return None  # the line-by-line reader rejects its row
         rows = _row_bounds(block, self.delimiter)
         if rows is None:
             return _UNCLEAN
@@ -339,7 +507,7 @@ class CsvSource(Source):
                 skip_blank_lines=False, encoding=encoding, encoding_errors="strict",
                 engine="c", quotechar='"', doublequote=True,
             )  # fmt: skip
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, pd.errors.ParserError):
             return None
         if len(frame) != len(starts):
             return None  # cannot happen for the rows checked above; be safe
@@ -348,6 +516,41 @@ class CsvSource(Source):
 
 
 _UNCLEAN = object()
+
+
+def _cells(text: str, delimiter: str) -> list[str]:
+    """The cells of one line of text; none when it is no CSV line at all."""
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+class _Reader:
+    """``csv.reader`` whose error (a stray carriage return in an unquoted
+    field, say) refuses the file naming the line, instead of a traceback."""
+
+    def __init__(self, lines, delimiter: str, path: Path, number: int):
+        self.reader = csv.reader(lines, delimiter=delimiter)
+        self.path, self.number = path, number
+
+    @property
+    def line_num(self) -> int:
+        return self.reader.line_num
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        try:
+            return next(self.reader)
+        except csv.Error as exc:
+            line = self.number - 1 + self.reader.line_num
+            raise InvalidInput(
+                f"{self.path.name} 第 {line} 行无法按 CSV 读取 / line {line} of "
+                f"{self.path.name} is not CSV: {exc}",
+                field="path",
+            ) from None
 
 
 def _blocks(handle, want: float) -> Iterator[tuple[int, bytes | None]]:
@@ -576,14 +779,14 @@ class XlsxSource(Source):
 
     def __init__(self, path: Path, sheet: str | None = None):
         super().__init__(path)
-        from openpyxl import load_workbook
+        check_zip(path)  # a workbook is a zip: capped before openpyxl unpacks it
+        _require_defusedxml()
+        with _readable(path, _XLSX_BROKEN):
+            self._open(sheet)
 
-        try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise InvalidInput(
-                f"无法读取 Excel 文件 / cannot read {path.name}: {exc}", field="path"
-            ) from None
+    def _open(self, sheet: str | None) -> None:
+        path = self.path
+        self._book = _load_workbook(path)
         self.sheets = list(self._book.sheetnames)
         if sheet is not None and sheet not in self.sheets:
             raise InvalidInput(
@@ -602,6 +805,10 @@ class XlsxSource(Source):
             self.notes.append(_above_header(self._header_row, where))
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        with _readable(self.path, _XLSX_BROKEN):  # the XML is parsed as read
+            yield from self._chunks(size)
+
+    def _chunks(self, size: int) -> Iterator[Chunk]:
         width = len(self.columns)
         rows, numbers = [], []
         first = self._header_row + 1
@@ -624,6 +831,31 @@ class XlsxSource(Source):
             for i, name in enumerate(self.columns)
         }
         return Chunk(numbers=numbers, columns=columns, raw=rows)
+
+
+# openpyxl raises many kinds of error for a broken workbook; defusedxml's for
+# entity declarations (billion laughs) and external references.
+_XLSX_BROKEN = (Exception,)
+
+
+def _require_defusedxml() -> None:
+    """openpyxl parses XML with defusedxml when it is installed (and
+    OPENPYXL_DEFUSEDXML is not False): make sure, rather than silently parse
+    a hostile workbook without it."""
+    import openpyxl
+
+    if not openpyxl.DEFUSEDXML:
+        raise ConfigError(
+            "读取 XLSX 需要 defusedxml / reading XLSX files needs defusedxml "
+            "(pip install -r requirements.txt; OPENPYXL_DEFUSEDXML must not be False)"
+        )
+
+
+def _load_workbook(path: Path):
+    """openpyxl's read-only workbook (values, not formulas)."""
+    from openpyxl import load_workbook
+
+    return load_workbook(path, read_only=True, data_only=True)
 
 
 def _header_row(rows: list) -> int:
@@ -670,6 +902,11 @@ class VectorSource(Source):
 
     def __init__(self, path: Path, kind: str, encoding: str | None, layer: str | None):
         super().__init__(path)
+        with _readable(path):
+            self._open(kind, encoding, layer)
+
+    def _open(self, kind: str, encoding: str | None, layer: str | None) -> None:
+        path = self.path
         self.format = kind
         self._target = _vsi_path(path) if kind == "shapefile" else str(path)
         self.layer = self._choose_layer(layer)
@@ -717,6 +954,10 @@ class VectorSource(Source):
         return self._count if self._count and self._count > 0 else None
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        with _readable(self.path):  # a file may break only past its start
+            yield from self._chunks(size)
+
+    def _chunks(self, size: int) -> Iterator[Chunk]:
         start = 0
         while True:
             frame = pyogrio.read_dataframe(
@@ -752,8 +993,7 @@ def _vsi_path(path: Path) -> str:
     """GDAL's path for a Shapefile, looking inside a zip for the one ``.shp``."""
     if path.suffix.lower() != ".zip":
         return str(path)
-    with zipfile.ZipFile(path) as archive:
-        shps = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+    shps = [n for n in check_zip(path) if n.lower().endswith(".shp")]
     if len(shps) != 1:
         raise InvalidInput(
             f"压缩包中应恰有一个 .shp / the zip must hold exactly one .shp, found "
@@ -763,17 +1003,21 @@ def _vsi_path(path: Path) -> str:
     return f"/vsizip/{path}/{shps[0]}"
 
 
-def _sidecar(path: Path, suffix: str) -> bytes | None:
-    """A Shapefile's ``.cpg``/``.dbf`` bytes, from beside it or inside its zip."""
+def _sidecar(path: Path, suffix: str, limit: int = SNIFF_BYTES) -> bytes | None:
+    """The first ``limit`` bytes of a Shapefile's ``.cpg``/``.dbf``, from beside
+    it or inside its (checked) zip: never the whole of a file that may unpack
+    to gigabytes."""
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
                 if name.lower().endswith(suffix):
-                    return archive.read(name)
+                    with archive.open(name) as member:
+                        return member.read(limit)
         return None
     for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
         if candidate.is_file():
-            return candidate.read_bytes()
+            with candidate.open("rb") as handle:
+                return handle.read(limit)
     return None
 
 
@@ -784,20 +1028,31 @@ _DBF_CHINESE = {0x4D: "gb18030", 0x7A: "gb18030"}
 def _shapefile_encoding(path: Path, target: str) -> str:
     """``.cpg`` if present, else the DBF's code-page byte, else a sniff of its
     records: UTF-8 if they decode, otherwise GB18030 (covers GBK)."""
-    cpg = _sidecar(path, ".cpg")
+    cpg = _sidecar(path, ".cpg", 64)
     if cpg:
         name = cpg.decode("ascii", errors="ignore").strip()
         aliases = {"936": "gb18030", "gbk": "gb18030", "65001": "utf-8"}
         name = aliases.get(name.lower(), name)
         try:
-            return codecs.lookup(name).name
-        except LookupError:
-            logger.warning("%s: unknown .cpg %r, sniffing instead", path.name, name)
-    dbf = _sidecar(path, ".dbf") or b""
+            return text_encoding(name)
+        except InvalidInput:
+            logger.warning("%s: unusable .cpg %r, sniffing instead", path.name, name)
+    # The header (at most 64 KiB) and whole records up to SNIFF_BYTES.
+    dbf = _sidecar(path, ".dbf", (1 << 16) + SNIFF_BYTES) or b""
     if len(dbf) > 32 and dbf[29] in _DBF_CHINESE:
         return _DBF_CHINESE[dbf[29]]
-    header_size = int.from_bytes(dbf[8:10], "little") if len(dbf) > 10 else 0
-    return "utf-8" if sniff_encoding(dbf[header_size:]) != "gb18030" else "gb18030"
+    return "utf-8" if sniff_encoding(_dbf_records(dbf)) != "gb18030" else "gb18030"
+
+
+def _dbf_records(dbf: bytes) -> bytes:
+    """The whole records of the start of a DBF, one a line, for the sniffer
+    (a record cut short could end inside a character)."""
+    if len(dbf) < 12:
+        return b""
+    header = int.from_bytes(dbf[8:10], "little")
+    width = max(1, int.from_bytes(dbf[10:12], "little"))
+    body = dbf[header : header + (max(0, len(dbf) - header) // width) * width]
+    return b"\n".join(body[i : i + width] for i in range(0, len(body), width))
 
 
 def _epsg(wkt: str | None) -> str | None:
