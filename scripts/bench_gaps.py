@@ -25,7 +25,6 @@ import io
 import statistics
 import sys
 import time
-
 from pathlib import Path
 
 import sqlalchemy as sa
