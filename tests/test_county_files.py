@@ -339,14 +339,14 @@ def test_a_zip_entry_with_a_path_out_is_refused(tmp_path, bad):
     with zipfile.ZipFile(tmp_path / "bad.zip", "w") as archive:
         archive.writestr("county/区界.csv", "编码,名称\n")
         archive.writestr(bad, "x")
-    with pytest.raises(InvalidInput, match="unsafe path"):
+    with pytest.raises(InvalidInput, match="climb out of their folder"):
         folder.unpack(tmp_path / "bad.zip", tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path / "evil.csv").exists()
 
 
 def test_random_bytes_named_zip_are_refused_with_a_message(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"\x00\x01not a zip" * 100)
-    with pytest.raises(InvalidInput, match="cannot be read"):
+    with pytest.raises(InvalidInput, match="not a valid zip archive"):
         folder.unpack(tmp_path / "x.zip", tmp_path / "out")
 
 

@@ -214,7 +214,10 @@ def test_a_hostile_file_is_refused_by_the_cli(
     err = capsys.readouterr().err
     assert "错误 error:" in err and said in err, err
     assert "Traceback" not in err
-    assert count(engine, "SELECT count(*) FROM import_batch") == before
+    # The refusal is on record (one import_batch row, rejected); nothing else.
+    assert count(engine, "SELECT count(*) FROM import_batch") == before + 1
+    assert count(engine, "SELECT count(*) FROM import_batch WHERE status = 'rejected' "
+                 "AND loaded_count = 0") == before + 1  # fmt: skip
     for table in ("camera", "incident", "post"):
         assert count(engine, f"SELECT count(*) FROM {table}") == 0
 

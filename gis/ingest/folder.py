@@ -40,7 +40,8 @@ from gis.ingest.sources import FORMATS, check_zip, open_source
 logger = logging.getLogger(__name__)
 
 ORDER = ("districts", "townships", "stations", "villages", "grids", "posts",
-         "officers", "people", "cameras", "sites", "incidents")  # fmt: skip
+         "officers", "grid_members", "people", "cameras", "sites",
+         "incidents")  # fmt: skip
 """Parents before children, places before the people and points in them."""
 
 # Words in a file's name that say its layer (besides the layer's own name
@@ -53,6 +54,7 @@ NAME_WORDS = {
     "grids": ("网格", "grid"),
     "posts": ("警务室", "工作站", "警务工作站", "post"),
     "officers": ("民警", "辅警", "警员", "一村一警", "officer"),
+    "grid_members": ("网格员", "网格长", "grid_member"),
     "people": ("法律顾问", "调解员", "责任人", "people", "person"),
     "cameras": ("监控", "摄像", "摄像机", "雪亮", "camera"),
     "sites": ("场所", "重点场所", "site"),
