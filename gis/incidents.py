@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from gis import audit, lookup, params, vocab
+from gis import audit, dispatch, lookup, params, vocab
 from gis.access import User
 from gis.errors import Conflict, InvalidInput, NotFound, brief
 
@@ -104,26 +104,11 @@ INTAKE_FIELDS = {
     "lon", "lat", "crs", "category", "risk", "description", "source", "reported_at",
     "code",
 }  # fmt: skip
-PATCH_FIELDS = {"status", "resolved_level", "resolved_at", "note"}
+PATCH_FIELDS = {"status", "resolved_level", "resolved_at", "note", "satisfaction"}
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 # -- parsing ----------------------------------------------------------------------
-
-
-def _known_fields(body, allowed: set[str]) -> dict:
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "请求体应为 JSON 对象 / the body must be a JSON object", field="body"
-        )
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidInput(
-            f"未知字段 / unknown field(s): {', '.join(unknown)}; allowed: "
-            f"{', '.join(sorted(allowed))}",
-            field=unknown[0],
-        )
-    return body
 
 
 def _choice(value, field: str, choices: dict, default=None) -> str:
@@ -166,7 +151,7 @@ def parse_time(value, field: str, now: datetime) -> datetime:
 
 
 def _parse_intake(body, now: datetime) -> dict:
-    body = _known_fields(body, INTAKE_FIELDS)
+    body = dispatch.known_fields(body, INTAKE_FIELDS)
     code = body.get("code")
     if code is not None and not (isinstance(code, str) and _CODE.fullmatch(code)):
         raise InvalidInput(
@@ -209,9 +194,11 @@ SELECT 'SJ' || to_char(CAST(:reported_at AS timestamptz) AT TIME ZONE 'Asia/Shan
 # filer, and both would have to show it.  A taken code is the unique key's error.
 _INSERT = sa.text("""
 INSERT INTO incident (code, category, risk, status, reported_at, source,
-                      description, created_by, geom)
-VALUES (:code, :category, :risk, :status, :reported_at, :source, :description,
-        :user, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+                      description, created_by, geom, unit_kind, unit_area_id,
+                      unit_post_id, assignee_officer_id, assignee_member_id)
+SELECT :code, :category, :risk, :status, :reported_at, :source, :description,
+       :user, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :unit_kind,
+       """ + dispatch.UNIT_IDS + """
 """)
 # Roles whose view is one jurisdiction may not choose codes: a code that is
 # taken elsewhere would tell them that a record they cannot see exists.
@@ -249,12 +236,14 @@ def create(conn: sa.Connection, body, user: User) -> dict:
     targets = _dispatch_targets(conn, fields)
     code = fields["code"] or conn.execute(_NEW_CODE, fields).scalar()
     status = "dispatched" if targets else "received"
+    chosen = dispatch.pick(targets, fields["risk"])
     try:
         with conn.begin_nested():
             conn.execute(
                 _INSERT,
-                {**fields, "code": code, "status": status, "user": user.username},
-            )
+                {**fields, **chosen, "code": code, "status": status,
+                 "user": user.username},
+            )  # fmt: skip
     except sa.exc.IntegrityError as exc:
         if getattr(exc.orig, "pgcode", None) != "23505":  # unique_violation
             raise
@@ -269,6 +258,8 @@ def create(conn: sa.Connection, body, user: User) -> dict:
             "grid_members": [p["code"] for p in targets["grid_members"]],
             "officers": [p["code"] for p in targets["officers"]],
             "station": (targets["station"] or {}).get("code"),
+            "assignee": chosen["officer"] or chosen["member"],
+            "unit_kind": chosen["unit_kind"], "unit": chosen["unit_code"],
         })  # fmt: skip
     try:
         incident = get(conn, code)
@@ -288,6 +279,7 @@ def _dispatch_targets(conn: sa.Connection, fields: dict) -> dict | None:
         "grid_members": place["grid_members"],
         "officers": place["officers"],
         "station": place["police_station"],
+        "grid": place["grid"],
         "nearest_post": place["nearest_post"],
     }
 
@@ -303,7 +295,7 @@ def transition(conn: sa.Connection, code: str, body, user: User) -> dict:
     default now), ``note``.  A step the workflow does not allow from the current
     status raises :class:`Conflict` listing the allowed ones.
     """
-    body = _known_fields(body, PATCH_FIELDS)
+    body = dispatch.known_fields(body, PATCH_FIELDS)
     target = _choice(body.get("status"), "status", vocab.INCIDENT_STATUSES)
     note = _text(body.get("note"), "note", 2000)
     current = _lock(conn, code)
@@ -328,17 +320,33 @@ def transition(conn: sa.Connection, code: str, body, user: User) -> dict:
                 "resolved_at 早于上报时间 / resolved_at is before reported_at",
                 field="resolved_at",
             )
+        dispatch.check_level(level, current["handling_level"])
     elif body.get("resolved_level") is not None or body.get("resolved_at") is not None:
         raise InvalidInput(
             "只有化解时填写 resolved_level / resolved_level and resolved_at go with "
             "status resolved only",
             field="resolved_level",
         )
-    _set_status(conn, code, target, level, resolved_at)
+    satisfaction = _satisfaction(body, target)
+    _set_status(conn, code, target, level, resolved_at, satisfaction)
     audit.record(conn, user.username, "incident.transition", "incident", code, {
         "from": current["status"], "to": target, "resolved_level": level, "note": note,
+        **({"satisfaction": satisfaction} if satisfaction else {}),
     })  # fmt: skip
     return get(conn, code)
+
+
+def _satisfaction(body: dict, target: str) -> str | None:
+    """The reporter's satisfaction, recorded with the follow-up (回访) only."""
+    if body.get("satisfaction") in (None, ""):
+        return None
+    if target != "followed_up":
+        raise InvalidInput(
+            "只有回访时填写 satisfaction / satisfaction goes with status "
+            "followed_up only",
+            field="satisfaction",
+        )
+    return _choice(body["satisfaction"], "satisfaction", vocab.SATISFACTION)
 
 
 def _lock(conn: sa.Connection, code: str) -> dict:
@@ -346,8 +354,8 @@ def _lock(conn: sa.Connection, code: str) -> dict:
     row = (
         conn.execute(
             sa.text(
-                "SELECT status, reported_at FROM incident i WHERE i.code = :code "
-                "FOR UPDATE"
+                "SELECT status, reported_at, handling_level FROM incident i "
+                "WHERE i.code = :code FOR UPDATE"
             ),
             {"code": code},
         )
@@ -361,15 +369,17 @@ def _lock(conn: sa.Connection, code: str) -> dict:
     return dict(row)
 
 
-def _set_status(conn, code: str, status: str, level, resolved_at) -> None:
+def _set_status(conn, code: str, status: str, level, resolved_at, satisfaction):
     conn.execute(
         sa.text(
             "UPDATE incident SET status = :status, resolved_level = "
             "coalesce(:level, resolved_level), resolved_at = coalesce(:at, "
-            "resolved_at), updated_at = now() WHERE code = :code"
+            "resolved_at), satisfaction = coalesce(:satisfaction, satisfaction), "
+            "updated_at = now() WHERE code = :code"
         ),
-        {"status": status, "level": level, "at": resolved_at, "code": code},
-    )
+        {"status": status, "level": level, "at": resolved_at, "code": code,
+         "satisfaction": satisfaction},
+    )  # fmt: skip
 
 
 # -- reading ----------------------------------------------------------------------
@@ -401,13 +411,36 @@ SELECT json_build_object(
             'township', t.code, 'township_name', t.name,
             'station', s.code, 'station_name', s.name,
             'deadline', {_beijing(_DEADLINE)},
-            'overdue', coalesce({_OVERDUE}, false))) AS feature,
+            'overdue', coalesce({_OVERDUE}, false),
+            'assignee', CASE
+                WHEN ao.id IS NOT NULL THEN json_build_object(
+                    'kind', 'officer', 'code', ao.code, 'name', ao.name)
+                WHEN am.id IS NOT NULL THEN json_build_object(
+                    'kind', 'grid_member', 'code', am.code, 'name', am.name)
+                END,
+            'unit', CASE
+                WHEN i.unit_kind = 'post' THEN json_build_object(
+                    'kind', 'post', 'code', up.code, 'name', up.name)
+                WHEN i.unit_kind IS NOT NULL THEN json_build_object(
+                    'kind', i.unit_kind, 'code', ua.code, 'name', ua.name)
+                END,
+            'handling_level', i.handling_level,
+            'routed', i.routed_station_id IS NOT NULL,
+            'supervised', CASE WHEN i.supervised_at IS NOT NULL THEN
+                json_build_object('at', {_beijing("i.supervised_at")},
+                                  'by', i.supervised_by,
+                                  'note', i.supervision_note) END,
+            'satisfaction', i.satisfaction)) AS feature,
        count(*) OVER () AS matched
   FROM incident i
   LEFT JOIN area v ON v.id = i.village_id
   LEFT JOIN area g ON g.id = i.grid_id
   LEFT JOIN area t ON t.id = i.township_id
   LEFT JOIN area s ON s.id = i.station_id
+  LEFT JOIN officer ao ON ao.id = i.assignee_officer_id
+  LEFT JOIN grid_member am ON am.id = i.assignee_member_id
+  LEFT JOIN area ua ON ua.id = i.unit_area_id
+  LEFT JOIN post up ON up.id = i.unit_post_id
  WHERE {where}
  ORDER BY {order}
  LIMIT :limit OFFSET :offset"""
@@ -425,6 +458,16 @@ def get(conn: sa.Connection, code: str) -> dict:
     feature = row.feature
     feature["history"] = audit.history(conn, "incident", code)
     return feature
+
+
+def is_overdue(conn: sa.Connection, incident_id: int) -> bool:
+    """Whether the incident (by id) is overdue now (:data:`TIERS`)."""
+    return bool(
+        conn.execute(
+            sa.text(f"SELECT {_OVERDUE} FROM incident i WHERE i.id = :id"),
+            {"id": incident_id, "now": _now(conn)},
+        ).scalar()
+    )
 
 
 @dataclass(frozen=True)

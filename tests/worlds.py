@@ -65,6 +65,26 @@ def build_areas(conn, areas=AREAS) -> None:
         )
 
 
+def build_duty(conn) -> None:
+    """People of ``TWO_STATIONS``: officer O1 (post P1) answers for village A,
+    grid member M1 works grid A1; village B has nobody but its station S2."""
+    conn.execute(
+        sa.text("""
+        INSERT INTO post (code, name, kind, geom)
+             VALUES ('P1', '一号警务室', 'police_room',
+                     ST_SetSRID(ST_MakePoint(100.04, 30.04), 4326));
+        INSERT INTO officer (code, name, kind, post_id)
+             SELECT 'O1', '张警官', 'police', id FROM post WHERE code = 'P1';
+        INSERT INTO officer_area (officer_id, area_id)
+             SELECT o.id, a.id FROM officer o, area a
+              WHERE o.code = 'O1' AND a.code = :a;
+        INSERT INTO grid_member (code, name, grid_id)
+             SELECT 'M1', '李网格员', id FROM area WHERE code = :a || '001';
+        """),
+        {"a": A},
+    )
+
+
 # ``GAPS`` — coverage gaps with known answers (tests/test_gaps.py)::
 #
 #   lat 30.1 +---------+----+----+-----------+
