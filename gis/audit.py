@@ -149,7 +149,7 @@ def history(conn: sa.Connection, object_kind: str, object_code: str) -> list[dic
         {"k": object_kind, "c": object_code},
     ).mappings()
     return [
-        {**row, "at": row["at"].astimezone(clock.BEIJING).isoformat()} for row in rows
+        {**row, "at": clock.iso(row["at"])} for row in rows
     ]
 
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from gis import audit, dispatch, lookup, params, vocab
+from gis import audit, clock, dispatch, lookup, params, vocab
 from gis.access import User
 from gis.errors import Conflict, InvalidInput, NotFound, brief
 
@@ -385,14 +385,6 @@ def _set_status(conn, code: str, status: str, level, resolved_at, satisfaction):
 # -- reading ----------------------------------------------------------------------
 
 
-def _beijing(expression: str) -> str:
-    """A timestamptz as ISO 8601 in Beijing time, whatever the session's zone."""
-    return (
-        f"to_char(({expression}) AT TIME ZONE 'Asia/Shanghai', "
-        '\'YYYY-MM-DD"T"HH24:MI:SS"+08:00"\')'
-    )
-
-
 def _feature_sql(where: str, order: str) -> str:
     """Incidents as GeoJSON Features built in PostGIS, with their assigned areas."""
     return f"""
@@ -401,8 +393,8 @@ SELECT json_build_object(
          'geometry', ST_AsGeoJSON(i.geom, 7)::json,
          'properties', json_build_object(
             'code', i.code, 'category', i.category, 'status', i.status,
-            'risk', i.risk, 'reported_at', {_beijing("i.reported_at")},
-            'resolved_at', {_beijing("i.resolved_at")},
+            'risk', i.risk, 'reported_at', {clock.sql_iso("i.reported_at")},
+            'resolved_at', {clock.sql_iso("i.resolved_at")},
             'resolved_level', i.resolved_level,
             'source', i.source, 'description', i.description,
             'created_by', i.created_by,
@@ -410,7 +402,7 @@ SELECT json_build_object(
             'grid', g.code, 'grid_name', g.name,
             'township', t.code, 'township_name', t.name,
             'station', s.code, 'station_name', s.name,
-            'deadline', {_beijing(_DEADLINE)},
+            'deadline', {clock.sql_iso(_DEADLINE)},
             'overdue', coalesce({_OVERDUE}, false),
             'assignee', CASE
                 WHEN ao.id IS NOT NULL THEN json_build_object(
@@ -427,7 +419,7 @@ SELECT json_build_object(
             'handling_level', i.handling_level,
             'routed', i.routed_station_id IS NOT NULL,
             'supervised', CASE WHEN i.supervised_at IS NOT NULL THEN
-                json_build_object('at', {_beijing("i.supervised_at")},
+                json_build_object('at', {clock.sql_iso("i.supervised_at")},
                                   'by', i.supervised_by,
                                   'note', i.supervision_note) END,
             'satisfaction', i.satisfaction)) AS feature,
