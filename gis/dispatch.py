@@ -363,3 +363,39 @@ def check_level(level: str, handling_level: str) -> None:
             f"escalated to {handling_level}: resolved_level cannot be {level}",
             field="resolved_level",
         )
+
+
+_CANDIDATES = sa.text("""
+SELECT 'officer' AS field, o.code, o.name, p.name AS unit,
+       EXISTS (SELECT 1 FROM officer_area oa JOIN area a ON a.id = oa.area_id
+                WHERE oa.officer_id = o.id AND oa.valid_to IS NULL
+                  AND a.code IN (:village, :grid)) AS here
+  FROM officer o
+  JOIN post p ON p.id = o.post_id
+  JOIN area s ON s.id = p.station_id
+ WHERE s.code = :station AND o.active
+UNION ALL
+SELECT 'grid_member', m.code, m.name, g.name, g.code = :grid
+  FROM grid_member m
+  JOIN area g ON g.id = m.grid_id
+  JOIN area s ON s.id = g.station_id
+ WHERE s.code = :station AND m.valid_to IS NULL
+   AND (g.code = :grid OR g.parent_id = (SELECT id FROM area WHERE code = :village
+                                          AND valid_to IS NULL))
+ ORDER BY here DESC, field DESC, code
+ LIMIT 200
+""")
+
+
+def candidates(conn: sa.Connection, properties: dict) -> list[dict]:
+    """Whom the incident (its ``properties``) may be given to by hand: the
+    active officers of its station's posts and the grid members of its
+    village, those who answer for its village or grid first (at most 200;
+    the row policies keep them to what the user may see)."""
+    if not properties.get("station"):
+        return []
+    rows = conn.execute(
+        _CANDIDATES,
+        {k: properties.get(k) for k in ("station", "village", "grid")},
+    ).mappings()
+    return [dict(row) for row in rows]

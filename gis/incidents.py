@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from gis import audit, clock, dispatch, lookup, params, vocab
+from gis import crs as crs_mod
 from gis.access import User
 from gis.errors import Conflict, InvalidInput, NotFound, brief
 
@@ -269,10 +270,14 @@ def create(conn: sa.Connection, body, user: User) -> dict:
     return incident
 
 
-def _dispatch_targets(conn: sa.Connection, fields: dict) -> dict | None:
-    """Who answers for the incident's place on its report date (None: nobody)."""
-    reported = fields["reported_at"].astimezone(CHINA).date()
-    place = lookup.lookup(conn, fields["lon"], fields["lat"], at=reported)
+def _dispatch_targets(
+    conn: sa.Connection, fields: dict, place: dict | None = None
+) -> dict | None:
+    """Who answers for the incident's place on its report date (None: nobody);
+    ``place`` is the lookup's answer when the caller has it already."""
+    if place is None:
+        reported = fields["reported_at"].astimezone(CHINA).date()
+        place = lookup.lookup(conn, fields["lon"], fields["lat"], at=reported)
     if not (place["officers"] or place["grid_members"] or place["police_station"]):
         return None
     return {
@@ -471,6 +476,10 @@ class Filters:
     risks: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     station: str | None = None
+    village: str | None = None
+    grid: str | None = None
+    supervised: bool = False
+    sort: str = "newest"
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
@@ -501,18 +510,48 @@ def _int(text, field: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def parse_filters(args) -> Filters:
-    """Filters from query parameters: ``overdue=1``, ``status``, ``risk`` and
-    ``category`` (comma lists), ``station`` (code), ``since``/``until`` (ISO),
-    ``limit`` (≤ :data:`MAX_LIST`), ``offset``."""
-    overdue = str(args.get("overdue", "")).lower()
-    if overdue not in ("", "0", "1", "true", "false"):
+SORTS = {
+    "newest": ("最新上报", "i.reported_at DESC, i.id DESC"),
+    "oldest": ("最早上报", "i.reported_at, i.id"),
+    # The queue's order: overdue first, red first, then the nearest deadline.
+    "urgent": (
+        "超期优先、红色优先",
+        f"coalesce({_OVERDUE}, false) DESC, "
+        f"array_position(ARRAY['red', 'orange', 'yellow'], i.risk), "
+        f"{_DEADLINE}, i.id",
+    ),
+    "deadline": ("处置时限", f"{_DEADLINE}, i.id"),
+}
+
+
+def _flag(args, field: str) -> bool:
+    value = str(args.get(field, "")).lower()
+    if value not in ("", "0", "1", "true", "false"):
         raise InvalidInput(
-            f"overdue 应为 1 或 0 / overdue must be 1 or 0, got {brief(overdue)}",
-            field="overdue",
+            f"{field} 应为 1 或 0 / {field} must be 1 or 0, got {brief(value)}",
+            field=field,
+        )
+    return value in ("1", "true")
+
+
+def parse_filters(args, limit: int = 1000) -> Filters:
+    """Filters from query parameters: ``overdue=1``, ``supervised=1``,
+    ``status``, ``risk`` and ``category`` (comma lists), ``station``,
+    ``village``, ``grid`` (codes), ``since``/``until`` (ISO), ``sort`` (one of
+    :data:`SORTS`; ``overdue=1`` sorts by tier and age), ``limit`` (≤
+    :data:`MAX_LIST`, default ``limit``), ``offset``."""
+    sort = args.get("sort") or "newest"
+    if sort not in SORTS:
+        raise InvalidInput(
+            f"sort 无效 / sort must be one of {', '.join(SORTS)}, got {brief(sort)}",
+            field="sort",
         )
     return Filters(
-        overdue=overdue in ("1", "true"),
+        overdue=_flag(args, "overdue"),
+        supervised=_flag(args, "supervised"),
+        sort=sort,
+        village=_text(args.get("village"), "village", 100),
+        grid=_text(args.get("grid"), "grid", 100),
         statuses=_codes(args.get("status"), "status", vocab.INCIDENT_STATUSES),
         risks=_codes(args.get("risk"), "risk", vocab.RISK_TIERS),
         categories=_codes(args.get("category"), "category", vocab.INCIDENT_CATEGORIES),
@@ -520,7 +559,7 @@ def parse_filters(args) -> Filters:
         # Any moment a filter may name; a report time is what may not be absurd.
         since=params.parse_time(args.get("since"), "since"),
         until=params.parse_time(args.get("until"), "until"),
-        limit=_int(args.get("limit"), "limit", 1000, 1, MAX_LIST),
+        limit=_int(args.get("limit"), "limit", limit, 1, MAX_LIST),
         offset=_int(args.get("offset"), "offset", 0, 0, 10**9),
     )
 
@@ -551,16 +590,19 @@ def query(
         if values:
             where.append(f"i.{column} = ANY(:{column})")
             params[column] = list(values)
-    if filters.station:
-        where.append("s.code = :station")
-        params["station"] = filters.station
+    for column, alias in (("station", "s"), ("village", "v"), ("grid", "g")):
+        if getattr(filters, column):
+            where.append(f"{alias}.code = :{column}")
+            params[column] = getattr(filters, column)
+    if filters.supervised:
+        where.append("i.supervised_at IS NOT NULL")
     if filters.since:
         where.append("i.reported_at >= :since")
         params["since"] = filters.since
     if filters.until:
         where.append("i.reported_at < :until")
         params["until"] = filters.until
-    order = "i.reported_at DESC, i.id DESC"
+    order = SORTS[filters.sort][1]
     if filters.overdue:
         where.append(_OVERDUE)
         tiers = ", ".join(f"'{risk}'" for risk in TIERS)
@@ -571,3 +613,61 @@ def query(
         collection["numberMatched"] = rows[0].matched if rows else 0
     collection["features"] = [row.feature for row in rows]
     return collection
+
+
+# -- the intake form's preview ------------------------------------------------------
+
+PREVIEW_FIELDS = {"lon", "lat", "crs", "risk", "reported_at"}
+ACTIONS = {
+    "incident.create": "受理",
+    "incident.dispatch": "派发",
+    "incident.assign": "改派",
+    "incident.route": "转派派出所",
+    "incident.escalate": "上报",
+    "incident.supervise": "督办",
+    "incident.transition": "状态变更",
+    "incident.read": "查阅",
+}
+"""The Chinese name of each step of an incident's trail (its history)."""
+
+
+def crs_choices(lon: float) -> dict[str, str]:
+    """The coordinate systems the intake form offers, for a county around
+    ``lon``: longitude and latitude (WGS84/CGCS2000, GCJ-02, BD-09) and the
+    county's CGCS2000 3-degree Gauss-Kruger zone, both numberings."""
+    plain = crs_mod.gauss_kruger_epsg(lon)
+    prefixed = crs_mod.gauss_kruger_epsg(lon, zone_prefix=True)
+    return {
+        "wgs84": "经纬度 WGS84 / CGCS2000",
+        "gcj02": "经纬度 GCJ-02（高德、腾讯地图）",
+        "bd09": "经纬度 BD-09（百度地图）",
+        f"EPSG:{plain}": f"CGCS2000 高斯-克吕格 3° 带，米（EPSG:{plain}）",
+        f"EPSG:{prefixed}": f"CGCS2000 高斯-克吕格 3° 带，带号在前（EPSG:{prefixed}）",
+    }
+
+
+def preview(conn: sa.Connection, args) -> dict:
+    """Where a report at ``lon``/``lat`` (in ``crs``) would land and whom it
+    would go to, before it is saved: the areas (codes and names), the people
+    who answer for the place, and the assignee and unit :func:`create` would
+    choose for ``risk``.  Nothing is written but the audit row of a lookup
+    that names people."""
+    args = {k: v for k, v in dict(args).items() if v not in (None, "")}
+    dispatch.known_fields(args, PREVIEW_FIELDS)
+    crs = params.parse_crs(args.get("crs"))
+    x, y = params.to_storage([args.get("lon")], [args.get("lat")], crs)
+    params.check_in_china(x, y)
+    risk = _choice(args.get("risk"), "risk", vocab.RISK_TIERS, default="yellow")
+    when = parse_time(args.get("reported_at"), "reported_at", _now(conn))
+    fields = {"lon": float(x[0]), "lat": float(y[0]), "reported_at": when}
+    day = when.astimezone(CHINA).date()
+    place = lookup.lookup(conn, fields["lon"], fields["lat"], at=day)
+    targets = _dispatch_targets(conn, fields, place)
+    return {
+        "wgs84": [round(float(x[0]), 7), round(float(y[0]), 7)],
+        **{k: place[k] for k in ("township", "village", "grid", "police_station")},
+        "officers": place["officers"],
+        "grid_members": place["grid_members"],
+        "goes_to": dispatch.pick(targets, risk),
+        "status": "dispatched" if targets else "received",
+    }
