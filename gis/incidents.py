@@ -101,6 +101,9 @@ _OVERDUE = (
     + f") AND {_DEADLINE} < :now"
 )
 
+OVERDUE_SQL = _OVERDUE  # over alias ``i``, with parameter ``:now``
+OPEN = dispatch.OPEN  # not yet resolved
+
 INTAKE_FIELDS = {
     "lon", "lat", "crs", "category", "risk", "description", "source", "reported_at",
     "code",

@@ -69,6 +69,12 @@ PAGES = {
         "一村一警覆盖缺口图",
         ("grids", "villages", "townships", "stations", "district", "posts"),
     ),
+    # The station home and jurisdiction sheet (webmap/static/pingan-station.js).
+    "station_home": Page(
+        "station_home",
+        "派出所工作台",
+        ("grids", "villages", "stations", "posts", "cameras", "workload"),
+    ),
     # The intake form's map: where a report lands (webmap/static/pingan-intake.js).
     "intake": Page(
         "intake",
@@ -364,6 +370,31 @@ class IntakePanel(JSCSSMixin, MacroElement):
     def __init__(self, config: dict):
         super().__init__()
         self._name = "IntakePanel"
+        self.config = config
+
+
+_STATION_PANEL = Template("""
+{% macro html(this, kwargs) %}{{ this.html }}{% endmacro %}
+{% macro script(this, kwargs) %}
+PinganStation.start(paMap, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+
+class StationPanel(JSCSSMixin, MacroElement):
+    """The station home's side panel and print sheet (``pingan-station.js``,
+    ``pingan-station.css``): ``html`` is the panel, rendered by the caller
+    (escaped), ``config`` what its script needs (``gaps``: the gap report's
+    URL, ``station``: the station's code, ``layers``)."""
+
+    _template = _STATION_PANEL
+    default_js = [("pingan-station.js", "pingan:pingan-station.js")]
+    default_css = [("pingan-station.css", "pingan:pingan-station.css")]
+
+    def __init__(self, html: str, config: dict):
+        super().__init__()
+        self._name = "StationPanel"
+        self.html = html
         self.config = config
 
 

@@ -19,20 +19,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def made(demo_engine):
-    """Codes of incidents a test makes; deleted (with their trail) after it."""
-    codes: list[str] = []
-    yield codes
-    with demo_engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "DELETE FROM incident WHERE code = ANY(:c) OR created_by = 't_station'"
-            ),
-            {"c": codes},
-        )
-
-
-@pytest.fixture
 def place(demo_engine, accounts) -> dict:
     """A point of the station user's station in a village with an officer and
     in a grid with a member, and who they are."""
@@ -76,7 +62,7 @@ def text(page, selector: str) -> str:
 
 
 def test_a_whole_incident_life_through_the_pages(
-    live_server, offline_page, accounts, place, made, demo_engine, artifacts
+    live_server, offline_page, accounts, place, made_incidents, demo_engine, artifacts
 ):
     tab = offline_page
     page = tab.page
@@ -115,7 +101,7 @@ def test_a_whole_incident_life_through_the_pages(
     with page.expect_navigation():
         page.click("#intake-save")
     code = text(page, "#incident-code")
-    made.append(code)
+    made_incidents.append(code)
     assert page.url.endswith(f"/station/incidents/{code}")
     assert page.locator("#incident-status").get_attribute("data-status") == "dispatched"
     assert text(page, "#incident-assignee").startswith(place["member"])
@@ -180,7 +166,7 @@ def test_a_whole_incident_life_through_the_pages(
 
 
 def test_the_queue_puts_overdue_and_red_first_and_keeps_to_the_station(
-    live_server, offline_page, accounts, place, made, demo_engine, artifacts
+    live_server, offline_page, accounts, place, made_incidents, demo_engine, artifacts
 ):
     with demo_engine.begin() as conn:
         other = conn.execute(
@@ -198,7 +184,7 @@ def test_the_queue_puts_overdue_and_red_first_and_keeps_to_the_station(
             ("WB-RED-NEW", "red", 0.2, place),
             ("WB-OTHER-LATE", "red", 5, {"lon": other[0], "lat": other[1]}),
         ]:
-            made.append(code)
+            made_incidents.append(code)
             conn.execute(
                 sa.text(
                     "INSERT INTO incident (code, category, risk, status, reported_at,"

@@ -9,11 +9,20 @@ member their grids, planners everything.
 
 from __future__ import annotations
 
+import io
 import logging
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
-from gis import access, clock, dispatch, incidents, maps, vocab
+from gis import access, clock, dispatch, incidents, maps, station, vocab
 from gis.errors import PinganError
 from webmap import forms, requestdb
 from webmap.guard import audit_read, requires
@@ -34,6 +43,8 @@ LABELS = {
     "unit": vocab.HANDLING_UNITS,
     "sort": {code: label for code, (label, _) in incidents.SORTS.items()},
     "action": incidents.ACTIONS,
+    "camera": vocab.CAMERA_STATUSES,
+    "officer": vocab.OFFICER_KINDS,
 }
 
 
@@ -184,3 +195,48 @@ def preview():
     if answer["officers"] or answer["grid_members"]:
         audit_read("lookup", "point", None, {"wgs84": answer["wgs84"]})
     return answer
+
+
+@bp.get("/station")
+@requires("page.station")
+def home():
+    """A station user's own workbench; others choose a station first."""
+    if g.user.role != "station":
+        return redirect(url_for("pages.index"))
+    return station_home(g.user.station_code)
+
+
+@bp.get("/station/<code>")
+@requires("page.station")
+def station_home(code: str):
+    """One station at a glance: counts, map, officers and villages, cameras,
+    supervision and gaps; printable as the jurisdiction sheet."""
+    conn = requestdb.connection()
+    focus = maps.station_focus(conn, code, g.user)
+    figures = station.summary(conn, code)
+    html = render_template(
+        "station_home.html", s=figures, labels=LABELS, code=code,
+        can_gaps=g.user.can("gaps.read"),
+    )  # fmt: skip
+    panel = maps.StationPanel(html, {
+        "station": code,
+        "gaps": url_for("gaps.report", role="police") if g.user.can("gaps.read")
+        else None,
+    })  # fmt: skip
+    return render_map(maps.PAGES["station_home"], focus, station=code, extra=(panel,))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/station/<code>/sheet.xlsx")
+@requires("page.station")
+def sheet_xlsx(code: str):
+    """The jurisdiction sheet and the overdue list as an Excel workbook."""
+    conn = requestdb.connection()
+    buffer = io.BytesIO()
+    station.write_xlsx(station.summary(conn, code), station.overdue(conn, code), buffer)
+    audit_read("station.export", "station", code)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=XLSX, as_attachment=True,
+                     download_name=f"station-{code}.xlsx")  # fmt: skip
