@@ -59,7 +59,7 @@ class WorkloadLayer(PointLayer):
 
     @property
     def title(self) -> str:
-        return f"近{self.days}天事件(状态/风险)"
+        return f"{self.entry.title}·近{self.days}天(按状态/风险)"
 
     def fetch(self, conn, view, scope=EVERYTHING) -> Answer:
         params = {**view.params(), "station": scope.station_id, "days": self.days,
