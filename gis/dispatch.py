@@ -30,7 +30,7 @@ import logging
 
 import sqlalchemy as sa
 
-from gis import audit, vocab
+from gis import audit, lookup, vocab
 from gis.access import User
 from gis.errors import Conflict, InvalidInput, NotFound
 
@@ -399,3 +399,55 @@ def candidates(conn: sa.Connection, properties: dict) -> list[dict]:
         {k: properties.get(k) for k in ("station", "village", "grid")},
     ).mappings()
     return [dict(row) for row in rows]
+
+
+_SET_HOLDERS = sa.text(f"""
+UPDATE incident i
+   SET unit_kind = x.unit_kind,
+       unit_area_id = u.area_id, unit_post_id = u.post_id,
+       assignee_officer_id = u.officer_id, assignee_member_id = u.member_id
+  FROM unnest(CAST(:codes AS text[]), CAST(:unit_kinds AS text[]),
+              CAST(:unit_codes AS text[]), CAST(:officers AS text[]),
+              CAST(:members AS text[]))
+       AS x (code, unit_kind, unit_code, officer, member)
+ CROSS JOIN LATERAL (
+       SELECT {UNIT_IDS.replace(":unit_kind", "x.unit_kind")
+                       .replace(":unit_code", "x.unit_code")
+                       .replace(":officer", "x.officer")
+                       .replace(":member", "x.member")}) AS u (area_id, post_id,
+                                                            officer_id, member_id)
+ WHERE i.code = x.code
+""")
+
+
+def dispatch_loaded(conn: sa.Connection, at=None) -> int:
+    """Give every dispatched-or-later incident that holds nobody the person
+    and unit intake would have chosen (:func:`pick`), from one batch lookup of
+    their points on ``at`` (default today): for incidents written in bulk
+    (the demo), which never went through intake.  Returns how many."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT code, risk, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM incident "
+            "WHERE status <> 'received' AND unit_kind IS NULL ORDER BY id"
+        )
+    ).all()
+    if not rows:
+        return 0
+    places = lookup.lookup_many(
+        conn, [r.lon for r in rows], [r.lat for r in rows], at=at
+    )
+    chosen = []
+    for row, place in zip(rows, places, strict=True):
+        targets = {
+            "officers": place["officers"], "grid_members": place["grid_members"],
+            "station": place["police_station"], "grid": place["grid"],
+        }  # fmt: skip
+        chosen.append((row.code, pick(targets, row.risk)))
+    conn.execute(_SET_HOLDERS, {
+        "codes": [c for c, _ in chosen],
+        "unit_kinds": [p["unit_kind"] for _, p in chosen],
+        "unit_codes": [p["unit_code"] for _, p in chosen],
+        "officers": [p["officer"] for _, p in chosen],
+        "members": [p["member"] for _, p in chosen],
+    })  # fmt: skip
+    return len(chosen)

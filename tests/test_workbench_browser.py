@@ -79,7 +79,7 @@ def test_a_whole_incident_life_through_the_pages(
     page.wait_for_selector("#intake-goes")
     assert page.input_value("select[name=crs]") == "wgs84"
     assert float(page.input_value("input[name=lon]")) == pytest.approx(
-        place["lon"], abs=5e-4
+        place["lon"], abs=2e-3  # a pixel or two at the fitted zoom
     )
     assert place["village"] in text(page, "#intake-result")
     # The same place typed in GCJ-02 (a phone's map) lands in the same village.
