@@ -103,13 +103,15 @@ UNIT_IDS = """
     (SELECT m.id FROM grid_member m WHERE m.code = :member)"""
 
 
-def _lock(conn: sa.Connection, code: str) -> dict:
+def lock(conn: sa.Connection, code: str) -> dict:
+    """Lock the incident row for this transaction (two clerks cannot race) and
+    return what the workflow's steps decide by."""
     row = (
         conn.execute(
             sa.text(
-                "SELECT i.id, i.status, i.handling_level, i.station_id, "
-                "i.assignee_officer_id, i.assignee_member_id, i.supervised_at "
-                "FROM incident i WHERE i.code = :code FOR UPDATE"
+                "SELECT i.id, i.status, i.reported_at, i.handling_level, "
+                "i.station_id, i.assignee_officer_id, i.assignee_member_id, "
+                "i.supervised_at FROM incident i WHERE i.code = :code FOR UPDATE"
             ),
             {"code": code},
         )
@@ -223,7 +225,7 @@ def assign(conn: sa.Connection, code: str, body, user: User) -> dict:
     officer's post or the member's grid), ``reason`` (required when someone
     already held it).  Returns what it recorded."""
     body = known_fields(body, ASSIGN_FIELDS)
-    current = _lock(conn, code)
+    current = lock(conn, code)
     _open(current, code, "改派")
     person = _person(conn, body)
     held = current["assignee_officer_id"] or current["assignee_member_id"]
@@ -278,7 +280,7 @@ def route(conn: sa.Connection, code: str, body, user: User) -> dict:
     station = body.get("station")
     if not isinstance(station, str) or not station:
         raise InvalidInput("请指定派出所 / station is required", field="station")
-    current = _lock(conn, code)
+    current = lock(conn, code)
     _open(current, code, "转派")
     area_id, _ = _unit(conn, "station", station)
     if area_id == current["station_id"]:
@@ -306,7 +308,7 @@ def escalate(conn: sa.Connection, code: str, body, user: User) -> dict:
     district).  ``body``: ``note`` (required: why it cannot be settled here)."""
     body = known_fields(body, {"note"})
     note = _note(body, "note", required=True)
-    current = _lock(conn, code)
+    current = lock(conn, code)
     _open(current, code, "上报")
     level = current["handling_level"]
     if level == LEVELS[-1]:
@@ -332,7 +334,7 @@ def supervise(conn: sa.Connection, code: str, body, user: User, overdue) -> dict
     """
     body = known_fields(body, {"note"})
     note = _note(body, "note", required=True)
-    current = _lock(conn, code)
+    current = lock(conn, code)
     _open(current, code, "督办")
     if current["supervised_at"] is not None:
         raise Conflict(f"事件 {code} 已在督办中 / already under supervision")
@@ -411,10 +413,12 @@ UPDATE incident i
               CAST(:members AS text[]))
        AS x (code, unit_kind, unit_code, officer, member)
  CROSS JOIN LATERAL (
-       SELECT {UNIT_IDS.replace(":unit_kind", "x.unit_kind")
-                       .replace(":unit_code", "x.unit_code")
-                       .replace(":officer", "x.officer")
-                       .replace(":member", "x.member")}) AS u (area_id, post_id,
+       SELECT {
+    UNIT_IDS.replace(":unit_kind", "x.unit_kind")
+    .replace(":unit_code", "x.unit_code")
+    .replace(":officer", "x.officer")
+    .replace(":member", "x.member")
+}) AS u (area_id, post_id,
                                                             officer_id, member_id)
  WHERE i.code = x.code
 """)

@@ -306,7 +306,7 @@ def transition(conn: sa.Connection, code: str, body, user: User) -> dict:
     body = dispatch.known_fields(body, PATCH_FIELDS)
     target = _choice(body.get("status"), "status", vocab.INCIDENT_STATUSES)
     note = _text(body.get("note"), "note", 2000)
-    current = _lock(conn, code)
+    current = dispatch.lock(conn, code)
     allowed = TRANSITIONS[current["status"]]
     if target not in allowed:
         raise Conflict(
@@ -355,26 +355,6 @@ def _satisfaction(body: dict, target: str) -> str | None:
             field="satisfaction",
         )
     return _choice(body["satisfaction"], "satisfaction", vocab.SATISFACTION)
-
-
-def _lock(conn: sa.Connection, code: str) -> dict:
-    """Lock the incident row for this transaction (two clerks cannot race)."""
-    row = (
-        conn.execute(
-            sa.text(
-                "SELECT status, reported_at, handling_level FROM incident i "
-                "WHERE i.code = :code FOR UPDATE"
-            ),
-            {"code": code},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        # Out of the user's jurisdiction reads as absent (the row policies):
-        # no existence leak.
-        raise NotFound(f"没有事件 {code} / no incident {code}")
-    return dict(row)
 
 
 def _set_status(conn, code: str, status: str, level, resolved_at, satisfaction):

@@ -183,8 +183,10 @@ def _home(client, engine, code: str, rounds: int) -> dict:
 def _queue(client, rounds: int) -> float:
     median, slowest, page = _timed(client, "GET", "/station/incidents", rounds)
     shown = page.get_data(as_text=True).count('<tr class="')
-    print(f"queue first page ({shown} rows, open, overdue and red first): "
-          f"server {median:.0f} ms (slowest {slowest:.0f}; target ≤ 100 ms)")
+    print(
+        f"queue first page ({shown} rows, open, overdue and red first): "
+        f"server {median:.0f} ms (slowest {slowest:.0f}; target ≤ 100 ms)"
+    )
     later, slowest, _ = _timed(client, "GET", "/station/incidents?page=40", rounds)
     print(f"queue page 40: server {later:.0f} ms (slowest {slowest:.0f})")
     return median
@@ -221,9 +223,11 @@ def _intake(client, engine, code: str, rounds: int) -> float:
             conn.execute(sa.text("DELETE FROM incident WHERE created_by = :u"),
                          {"u": USER})  # fmt: skip
     median = statistics.median(times)
-    print(f"intake round trip (preview + save, dispatched to "
-          f"{saved.json['properties']['assignee']['name']}): server {median:.0f} ms "
-          f"(slowest {max(times):.0f}; target ≤ 100 ms)")
+    print(
+        f"intake round trip (preview + save, dispatched to "
+        f"{saved.json['properties']['assignee']['name']}): server {median:.0f} ms "
+        f"(slowest {max(times):.0f}; target ≤ 100 ms)"
+    )
     return median
 
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from gis.cli import main
 from tests.conftest import login
+from tests.worlds import add_incident
 
 pytestmark = pytest.mark.browser
 
@@ -108,15 +109,8 @@ def test_overdue_cli_lists_red_first_then_longest_overdue(
         for code, risk, hours in [("OD-YELLOW", "yellow", 200), ("OD-RED-2", "red", 2),
                                   ("OD-RED-9", "red", 9)]:  # fmt: skip
             made_incidents.append(code)
-            conn.execute(
-                sa.text(
-                    "INSERT INTO incident (code, category, risk, status, reported_at,"
-                    " geom) VALUES (:c, 'hazard', :r, 'received', now() - "
-                    "make_interval(secs => :h * 3600), "
-                    "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
-                ),
-                {"c": code, "r": risk, "h": hours, "x": point[0], "y": point[1]},
-            )
+            add_incident(conn, code, risk, hours, point[0], point[1], "hazard",
+                         "received")  # fmt: skip
     monkeypatch.setenv("DATABASE_URL", demo_url)
     assert main(["overdue", "--station", own["code"]]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from gis import clock, crs
+from tests.worlds import add_incident
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +80,8 @@ def test_a_whole_incident_life_through_the_pages(
     page.wait_for_selector("#intake-goes")
     assert page.input_value("select[name=crs]") == "wgs84"
     assert float(page.input_value("input[name=lon]")) == pytest.approx(
-        place["lon"], abs=2e-3  # a pixel or two at the fitted zoom
+        place["lon"],
+        abs=2e-3,  # a pixel or two at the fitted zoom
     )
     assert place["village"] in text(page, "#intake-result")
     # The same place typed in GCJ-02 (a phone's map) lands in the same village.
@@ -185,21 +187,7 @@ def test_the_queue_puts_overdue_and_red_first_and_keeps_to_the_station(
             ("WB-OTHER-LATE", "red", 5, {"lon": other[0], "lat": other[1]}),
         ]:
             made_incidents.append(code)
-            conn.execute(
-                sa.text(
-                    "INSERT INTO incident (code, category, risk, status, reported_at,"
-                    " geom) VALUES (:c, 'dispute_debt', :r, 'dispatched', now() - "
-                    "make_interval(secs => :h * 3600), "
-                    "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
-                ),
-                {
-                    "c": code,
-                    "r": risk,
-                    "h": hours,
-                    "x": where["lon"],
-                    "y": where["lat"],
-                },
-            )
+            add_incident(conn, code, risk, hours, where["lon"], where["lat"])
     page = offline_page.page
     offline_page.sign_in(live_server.url, "t_station")
     since = (datetime.now(clock.BEIJING) - timedelta(days=6)).date().isoformat()

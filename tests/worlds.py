@@ -85,6 +85,21 @@ def build_duty(conn) -> None:
     )
 
 
+def add_incident(conn, code: str, risk: str, hours_ago: float, lon: float,
+                 lat: float, category: str = "dispute_debt",
+                 status: str = "dispatched") -> None:  # fmt: skip
+    """One open incident reported ``hours_ago`` hours before now, at a point."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO incident (code, category, risk, status, reported_at, geom) "
+            "VALUES (:c, :k, :r, :s, now() - make_interval(secs => :h * 3600), "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+        ),
+        {"c": code, "k": category, "r": risk, "s": status, "h": hours_ago,
+         "x": lon, "y": lat},
+    )  # fmt: skip
+
+
 # ``GAPS`` — coverage gaps with known answers (tests/test_gaps.py)::
 #
 #   lat 30.1 +---------+----+----+-----------+
