@@ -163,3 +163,90 @@ def test_the_home_draws_and_prints_the_sheet(
     assert title["y"] < shown["y"] + shown["height"] < table["y"] + table["height"]
     assert not page.locator("#station-print").is_visible()  # no buttons on paper
     assert not tab.errors and not tab.external
+
+
+def test_a_grid_member_gets_the_queue_of_their_grid(
+    app, accounts, demo_engine, made_incidents
+):
+    with demo_engine.begin() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface("
+                "g.geom)) FROM app_user u JOIN area g ON g.id = u.grid_id "
+                "WHERE u.username = 't_grid_member'"
+            )
+        ).one()
+        elsewhere = conn.execute(
+            sa.text(
+                "SELECT ST_X(ST_PointOnSurface(o.geom)), ST_Y(ST_PointOnSurface("
+                "o.geom)) FROM area o, app_user u WHERE u.username = "
+                "'t_grid_member' AND o.kind = 'grid' AND o.id <> u.grid_id "
+                "AND o.valid_to IS NULL ORDER BY o.code LIMIT 1"
+            )
+        ).one()
+        made_incidents += ["GM-MINE", "GM-OTHER"]
+        add_incident(conn, "GM-MINE", "yellow", 2, row[0], row[1])
+        add_incident(conn, "GM-OTHER", "yellow", 2, elsewhere[0], elsewhere[1])
+    client = app.test_client()
+    login(client, "t_grid_member")
+    html = client.get("/station/incidents?since=2000-01-01").get_data(as_text=True)
+    assert ">GM-MINE</a>" in html and "GM-OTHER" not in html
+    assert client.get("/station/incidents/GM-OTHER").status_code == 404
+    assert client.get("/station").status_code == 302  # no station of their own
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("lon=abc&lat=35.8", "lon"),
+        ("lon=115&lat=35.8&crs=EPSG:999999", "crs"),
+        ("lon=115&lat=35.8&risk=purple", "risk"),
+        ("lon=115&lat=35.8&colour=red", "colour"),
+        ("lon=10&lat=10", "lon"),
+    ],
+)
+def test_the_intake_preview_names_a_bad_parameter(station_client, query, field):
+    response = station_client.get(f"/api/station/intake-preview?{query}")
+    assert response.status_code == 400
+    assert response.json["details"]["field"] == field
+
+
+def test_a_refused_step_in_the_page_says_why_and_changes_nothing(
+    station_client, own, demo_engine, made_incidents
+):
+    with demo_engine.begin() as conn:
+        x, y = conn.execute(
+            sa.text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p "
+                "FROM area WHERE code = :c AND valid_to IS NULL) x"
+            ),
+            {"c": own["code"]},
+        ).one()
+        made_incidents.append("PG-STEP")
+        add_incident(conn, "PG-STEP", "yellow", 1, x, y, status="handling")
+    page = station_client.get("/station/incidents/PG-STEP")
+    with station_client.session_transaction() as session:
+        csrf = session["csrf_token"]
+    response = station_client.post(
+        "/station/incidents/PG-STEP/escalate", data={"csrf_token": csrf}
+    )
+    assert response.status_code == 400
+    assert "请填写说明" in response.get_data(as_text=True)
+    response = station_client.post(
+        "/station/incidents/PG-STEP/status",
+        data={"csrf_token": csrf, "status": "archived"},
+    )
+    assert response.status_code == 409
+    assert page.status_code == 200
+    with demo_engine.connect() as conn:
+        assert conn.execute(
+            sa.text(
+                "SELECT status, handling_level FROM incident WHERE code = 'PG-STEP'"
+            )
+        ).one() == ("handling", "village")
+    # Routing is the planners': a station's form post is refused.
+    response = station_client.post(
+        "/station/incidents/PG-STEP/route",
+        data={"csrf_token": csrf, "station": own["other"], "reason": "x"},
+    )
+    assert response.status_code == 403

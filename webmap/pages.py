@@ -65,6 +65,8 @@ def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
     focus = maps.station_focus(requestdb.connection(), code, g.user)
     links = []
+    if g.user.role != "grid_member":  # the workbench says which station it is
+        links.append(("← 派出所工作台", url_for("station.station_home", code=code)))
     if g.user.role == "station" and g.user.can("page.gaps"):
         links.append(("本辖区一村一警缺口 →", url_for("pages.gaps_map")))
     return render_map(

@@ -177,6 +177,8 @@ def intake():
     focus = maps.EVERYTHING
     if station:
         focus = maps.station_focus(conn, station, g.user)
+    elif g.user.role == "grid_member":  # framed on their own grids
+        focus = maps.Scope(station_id=None, grid_ids=g.user.grid_ids)
     panel = maps.IntakePanel({
         "preview": url_for(".preview"),
         "create": url_for("incidents.create"),
