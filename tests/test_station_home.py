@@ -149,7 +149,7 @@ def test_the_home_draws_and_prints_the_sheet(
           return n; }"""
     )
     assert polygons == own["villages"]
-    assert "近30天(按状态/风险)·待办·红色" in page.locator(".pa-legend").inner_text()
+    assert "近90天(按状态/风险)·待办·红色" in page.locator(".pa-legend").inner_text()
     page.screenshot(path=str(artifacts / "workbench-home.png"))
     page.emulate_media(media="print")
     page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
