@@ -152,7 +152,7 @@ def known_fields(body, allowed: set[str]) -> dict:
         raise InvalidInput(
             f"未知字段 / unknown field(s): {', '.join(unknown)}; allowed: "
             f"{', '.join(sorted(allowed))}",
-            field=unknown[0],
+            field=unknown[0] or "body",  # a nameless field: the body's fault
         )
     return body
 

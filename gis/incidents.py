@@ -648,7 +648,8 @@ def preview(conn: sa.Connection, args) -> dict:
     who answer for the place, and the assignee and unit :func:`create` would
     choose for ``risk``.  Nothing is written but the audit row of a lookup
     that names people."""
-    args = {k: v for k, v in dict(args).items() if v not in (None, "")}
+    # An empty value, or a stray "&" or "=" with no name, says nothing.
+    args = {k: v for k, v in dict(args).items() if k and v not in (None, "")}
     dispatch.known_fields(args, PREVIEW_FIELDS)
     crs = params.parse_crs(args.get("crs"))
     x, y = params.to_storage([args.get("lon")], [args.get("lat")], crs)
