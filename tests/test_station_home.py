@@ -19,11 +19,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def own(demo_engine, accounts) -> dict:
-    """The demo station user's station and another one."""
+    """The demo station user's station (a point inside it) and another one."""
     with demo_engine.connect() as conn:
         mine = conn.execute(
             sa.text(
-                "SELECT s.id, s.code, s.name FROM app_user u JOIN area s "
+                "SELECT s.id, s.code, s.name, ST_X(ST_PointOnSurface(s.geom)) AS x, "
+                "ST_Y(ST_PointOnSurface(s.geom)) AS y FROM app_user u JOIN area s "
                 "ON s.id = u.station_id WHERE u.username = 't_station'"
             )
         ).one()
@@ -52,7 +53,8 @@ def own(demo_engine, accounts) -> dict:
                 ).all()
             ),
         }
-    return {"code": mine.code, "name": mine.name, "other": other, **expected}
+    return {"code": mine.code, "name": mine.name, "point": (mine.x, mine.y),
+            "other": other, **expected}  # fmt: skip
 
 
 @pytest.fixture
@@ -99,13 +101,7 @@ def test_overdue_cli_lists_red_first_then_longest_overdue(
     demo_url, demo_engine, own, made_incidents, monkeypatch, capsys, tmp_path
 ):
     with demo_engine.begin() as conn:
-        point = conn.execute(
-            sa.text(
-                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p "
-                "FROM area WHERE code = :c AND valid_to IS NULL) x"
-            ),
-            {"c": own["code"]},
-        ).one()
+        point = own["point"]
         for code, risk, hours in [("OD-YELLOW", "yellow", 200), ("OD-RED-2", "red", 2),
                                   ("OD-RED-9", "red", 9)]:  # fmt: skip
             made_incidents.append(code)
@@ -215,13 +211,7 @@ def test_a_refused_step_in_the_page_says_why_and_changes_nothing(
     station_client, own, demo_engine, made_incidents
 ):
     with demo_engine.begin() as conn:
-        x, y = conn.execute(
-            sa.text(
-                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p "
-                "FROM area WHERE code = :c AND valid_to IS NULL) x"
-            ),
-            {"c": own["code"]},
-        ).one()
+        x, y = own["point"]
         made_incidents.append("PG-STEP")
         add_incident(conn, "PG-STEP", "yellow", 1, x, y, status="handling")
     page = station_client.get("/station/incidents/PG-STEP")
