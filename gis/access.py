@@ -68,6 +68,11 @@ PERMISSIONS = {
     "incident.read": _FIELD,
     "incident.create": _FIELD,
     "incident.update": _FIELD,
+    # Routing by hand to a station (out of every jurisdiction, or misrouted)
+    # and supervision (督办) are the 综治中心's: a station never routes into
+    # another station's queue, nor supervises itself.
+    "incident.route": frozenset({"admin", "planner"}),
+    "incident.supervise": frozenset({"admin", "planner"}),
     # Siting new posts: planners for the district, a station for its own
     # villages with its own posts (the row policies give each their scope).
     "site.plan": frozenset({"admin", "planner", "station"}),

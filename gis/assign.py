@@ -226,6 +226,10 @@ def _compute(conn: sa.Connection, table: str) -> int:
     columns = list(KINDS.values())
     current = ", ".join(f"p.{c}" for c in columns)
     fresh = [f"h.{c} & {ID_MASK}" for c in columns]  # the area id from the key
+    if table == "incident":  # a station routed by hand stands (migration 0016)
+        fresh[columns.index("station_id")] = (
+            f"coalesce(p.routed_station_id, h.station_id & {ID_MASK})"
+        )
     inputs = "p.geom, p.reported_at" if table == "incident" else "p.geom"
     params = {}
     if table == "incident":

@@ -139,7 +139,8 @@ def _json(detail: dict | None) -> str | None:
 
 
 def history(conn: sa.Connection, object_kind: str, object_code: str) -> list[dict]:
-    """The trail of one object, oldest first."""
+    """The trail of one object, oldest first; times in Beijing time with their
+    offset (``2025-03-01T16:30:00+08:00``), like every time the service shows."""
     rows = conn.execute(
         sa.text(
             "SELECT at, username, action, detail FROM audit_log "
@@ -148,7 +149,7 @@ def history(conn: sa.Connection, object_kind: str, object_code: str) -> list[dic
         {"k": object_kind, "c": object_code},
     ).mappings()
     return [
-        {**row, "at": row["at"].isoformat(), "detail": row["detail"]} for row in rows
+        {**row, "at": clock.iso(row["at"])} for row in rows
     ]
 
 

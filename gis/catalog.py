@@ -274,6 +274,11 @@ def _choice(name: str, label: str, choices: dict, **extra) -> Property:
 
 _LON = _p("lon", "angle", "经度", required=True, stored=False)
 _LAT = _p("lat", "angle", "纬度", required=True, stored=False)
+WORKFLOW_COLUMNS = (
+    "assignee_officer_id", "assignee_member_id", "unit_kind", "unit_area_id",
+    "unit_post_id", "routed_station_id", "handling_level", "supervised_at",
+    "supervised_by", "supervision_note", "satisfaction",
+)  # fmt: skip
 _POINT_INTERNAL = ("id", "synthetic", "geom", "village_id", "grid_id",
                    "township_id", "station_id")  # fmt: skip
 _ASSIGNED = {
@@ -446,7 +451,10 @@ _ALL = (
             _LON, _LAT,
         ),
         time_field="reported_at", scope=_POINT_SCOPE,
-        internal=(*_POINT_INTERNAL, "created_at", "updated_at", "created_by"),
+        # The workflow's own state (migration 0016), kept by gis/incidents.py:
+        # who holds it, routing, escalation, supervision, follow-up.
+        internal=(*_POINT_INTERNAL, "created_at", "updated_at", "created_by",
+                  *WORKFLOW_COLUMNS),
         popup_labels={"village_name": "村/社区", "grid_name": "网格",
                       "station_name": "派出所"},
         popup_order=("code", "category", "status", "reported_at", "village_name",

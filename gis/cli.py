@@ -6,6 +6,7 @@ Exit status 0 on success; 1 with a clear message on a known error; 2 on bad usag
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
 import json
 import logging
@@ -229,6 +230,22 @@ def _gaps(args: argparse.Namespace) -> int:
     if args.out:
         counts = {k: len(v) for k, v in report["findings"].items()}
         print(f"已写入 written {args.out}: {counts}", file=sys.stderr)
+    return 0
+
+
+def _overdue(args: argparse.Namespace) -> int:
+    from gis import station
+
+    with _engine(args).connect() as conn:
+        found = station.overdue(conn, args.station)
+        if args.xlsx:
+            station.write_xlsx(None, found, args.xlsx)
+            print(f"已写入 written {args.xlsx}: {len(found)} 件超期事件 overdue",
+                  file=sys.stderr)  # fmt: skip
+            return 0
+    writer = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    writer.writerow([label for _, label in station.OVERDUE_COLUMNS])
+    writer.writerows(station.overdue_rows(found))
     return 0
 
 
@@ -545,6 +562,14 @@ def build_parser() -> argparse.ArgumentParser:
         "a split (default 100: smaller slivers are digitising noise)",
     )
     p.set_defaults(func=_gaps)
+
+    p = sub.add_parser(
+        "overdue",
+        help="a station's overdue incidents, most urgent first (督办清单)",
+    )
+    p.add_argument("--station", required=True, help="the police station's code")
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook")
+    p.set_defaults(func=_overdue)
 
     p = sub.add_parser(
         "site",

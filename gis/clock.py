@@ -12,6 +12,12 @@ Examples
 '2025-03-01T16:30:00+08:00'
 >>> display(parse_time("2025-03-01 08:30", "at"))
 '2025-03-01 08:30:00'
+
+Times leave the service in Beijing time with their offset: ISO 8601 as
+``2025-03-01T08:30:00+08:00`` (APIs, exports, history), and for people as
+``2025-03-01 08:30`` under a heading or legend that says 北京时间 (UTC+8).
+SQL that formats a time calls :func:`sql_iso` or :func:`sql_minutes`, so the
+database's session time zone never decides what a user reads.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from gis.errors import InvalidInput
 logger = logging.getLogger(__name__)
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
+ZONE = "Asia/Shanghai"  # the same offset, by the name PostgreSQL knows
+LABEL = "北京时间 UTC+8"  # what a heading says the times are in
 
 
 def parse_time(value: str | date | datetime | None, field: str) -> datetime | None:
@@ -67,3 +75,27 @@ def display(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """``moment`` as ISO 8601 in Beijing time with its offset (None for None).
+
+    >>> iso(parse_time("2025-03-01T00:30:00Z", "at"))
+    '2025-03-01T08:30:00+08:00'
+    """
+    return None if moment is None else moment.astimezone(BEIJING).isoformat()
+
+
+def sql_iso(expression: str) -> str:
+    """SQL: the timestamptz ``expression`` as ISO 8601 text in Beijing time with
+    its offset, whatever the session's time zone."""
+    return (
+        f"to_char(({expression}) AT TIME ZONE '{ZONE}', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS"+08:00"\')'
+    )
+
+
+def sql_minutes(expression: str) -> str:
+    """SQL: the timestamptz ``expression`` as ``YYYY-MM-DD HH24:MI`` in Beijing
+    time (popups, tables: the heading or legend names the zone)."""
+    return f"to_char(({expression}) AT TIME ZONE '{ZONE}', 'YYYY-MM-DD HH24:MI')"

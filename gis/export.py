@@ -74,8 +74,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from gis import audit, catalog
-from gis.clock import BEIJING
+from gis import audit, catalog, clock
 from gis.errors import InvalidInput
 from gis.params import parse_date
 
@@ -395,15 +394,11 @@ class _Chunk:
         return self.columns["code"][i]
 
 
-def _iso_time(value):
-    return None if value is None else value.astimezone(BEIJING).isoformat()
-
-
 def _iso_date(value):
     return None if value is None else value.isoformat()
 
 
-_CONVERT = {"time": _iso_time, "date": _iso_date}
+_CONVERT = {"time": clock.iso, "date": _iso_date}
 
 
 def _chunks(conn: sa.Connection, query: _Query, size: int) -> Iterator[_Chunk]:

@@ -37,7 +37,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from gis import audit, lookup, params, vocab
+from gis import audit, clock, dispatch, lookup, params, vocab
+from gis import crs as crs_mod
 from gis.access import User
 from gis.errors import Conflict, InvalidInput, NotFound, brief
 
@@ -100,30 +101,18 @@ _OVERDUE = (
     + f") AND {_DEADLINE} < :now"
 )
 
+OVERDUE_SQL = _OVERDUE  # over alias ``i``, with parameter ``:now``
+OPEN = dispatch.OPEN  # not yet resolved
+
 INTAKE_FIELDS = {
     "lon", "lat", "crs", "category", "risk", "description", "source", "reported_at",
     "code",
 }  # fmt: skip
-PATCH_FIELDS = {"status", "resolved_level", "resolved_at", "note"}
+PATCH_FIELDS = {"status", "resolved_level", "resolved_at", "note", "satisfaction"}
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 # -- parsing ----------------------------------------------------------------------
-
-
-def _known_fields(body, allowed: set[str]) -> dict:
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "请求体应为 JSON 对象 / the body must be a JSON object", field="body"
-        )
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidInput(
-            f"未知字段 / unknown field(s): {', '.join(unknown)}; allowed: "
-            f"{', '.join(sorted(allowed))}",
-            field=unknown[0],
-        )
-    return body
 
 
 def _choice(value, field: str, choices: dict, default=None) -> str:
@@ -166,7 +155,7 @@ def parse_time(value, field: str, now: datetime) -> datetime:
 
 
 def _parse_intake(body, now: datetime) -> dict:
-    body = _known_fields(body, INTAKE_FIELDS)
+    body = dispatch.known_fields(body, INTAKE_FIELDS)
     code = body.get("code")
     if code is not None and not (isinstance(code, str) and _CODE.fullmatch(code)):
         raise InvalidInput(
@@ -209,9 +198,11 @@ SELECT 'SJ' || to_char(CAST(:reported_at AS timestamptz) AT TIME ZONE 'Asia/Shan
 # filer, and both would have to show it.  A taken code is the unique key's error.
 _INSERT = sa.text("""
 INSERT INTO incident (code, category, risk, status, reported_at, source,
-                      description, created_by, geom)
-VALUES (:code, :category, :risk, :status, :reported_at, :source, :description,
-        :user, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+                      description, created_by, geom, unit_kind, unit_area_id,
+                      unit_post_id, assignee_officer_id, assignee_member_id)
+SELECT :code, :category, :risk, :status, :reported_at, :source, :description,
+       :user, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :unit_kind,
+       """ + dispatch.UNIT_IDS + """
 """)
 # Roles whose view is one jurisdiction may not choose codes: a code that is
 # taken elsewhere would tell them that a record they cannot see exists.
@@ -249,12 +240,14 @@ def create(conn: sa.Connection, body, user: User) -> dict:
     targets = _dispatch_targets(conn, fields)
     code = fields["code"] or conn.execute(_NEW_CODE, fields).scalar()
     status = "dispatched" if targets else "received"
+    chosen = dispatch.pick(targets, fields["risk"])
     try:
         with conn.begin_nested():
             conn.execute(
                 _INSERT,
-                {**fields, "code": code, "status": status, "user": user.username},
-            )
+                {**fields, **chosen, "code": code, "status": status,
+                 "user": user.username},
+            )  # fmt: skip
     except sa.exc.IntegrityError as exc:
         if getattr(exc.orig, "pgcode", None) != "23505":  # unique_violation
             raise
@@ -269,6 +262,8 @@ def create(conn: sa.Connection, body, user: User) -> dict:
             "grid_members": [p["code"] for p in targets["grid_members"]],
             "officers": [p["code"] for p in targets["officers"]],
             "station": (targets["station"] or {}).get("code"),
+            "assignee": chosen["officer"] or chosen["member"],
+            "unit_kind": chosen["unit_kind"], "unit": chosen["unit_code"],
         })  # fmt: skip
     try:
         incident = get(conn, code)
@@ -278,16 +273,21 @@ def create(conn: sa.Connection, body, user: User) -> dict:
     return incident
 
 
-def _dispatch_targets(conn: sa.Connection, fields: dict) -> dict | None:
-    """Who answers for the incident's place on its report date (None: nobody)."""
-    reported = fields["reported_at"].astimezone(CHINA).date()
-    place = lookup.lookup(conn, fields["lon"], fields["lat"], at=reported)
+def _dispatch_targets(
+    conn: sa.Connection, fields: dict, place: dict | None = None
+) -> dict | None:
+    """Who answers for the incident's place on its report date (None: nobody);
+    ``place`` is the lookup's answer when the caller has it already."""
+    if place is None:
+        reported = fields["reported_at"].astimezone(CHINA).date()
+        place = lookup.lookup(conn, fields["lon"], fields["lat"], at=reported)
     if not (place["officers"] or place["grid_members"] or place["police_station"]):
         return None
     return {
         "grid_members": place["grid_members"],
         "officers": place["officers"],
         "station": place["police_station"],
+        "grid": place["grid"],
         "nearest_post": place["nearest_post"],
     }
 
@@ -303,10 +303,10 @@ def transition(conn: sa.Connection, code: str, body, user: User) -> dict:
     default now), ``note``.  A step the workflow does not allow from the current
     status raises :class:`Conflict` listing the allowed ones.
     """
-    body = _known_fields(body, PATCH_FIELDS)
+    body = dispatch.known_fields(body, PATCH_FIELDS)
     target = _choice(body.get("status"), "status", vocab.INCIDENT_STATUSES)
     note = _text(body.get("note"), "note", 2000)
-    current = _lock(conn, code)
+    current = dispatch.lock(conn, code)
     allowed = TRANSITIONS[current["status"]]
     if target not in allowed:
         raise Conflict(
@@ -328,76 +328,71 @@ def transition(conn: sa.Connection, code: str, body, user: User) -> dict:
                 "resolved_at 早于上报时间 / resolved_at is before reported_at",
                 field="resolved_at",
             )
+        dispatch.check_level(level, current["handling_level"])
     elif body.get("resolved_level") is not None or body.get("resolved_at") is not None:
         raise InvalidInput(
             "只有化解时填写 resolved_level / resolved_level and resolved_at go with "
             "status resolved only",
             field="resolved_level",
         )
-    _set_status(conn, code, target, level, resolved_at)
+    satisfaction = _satisfaction(body, target)
+    _set_status(conn, code, target, level, resolved_at, satisfaction)
     audit.record(conn, user.username, "incident.transition", "incident", code, {
         "from": current["status"], "to": target, "resolved_level": level, "note": note,
+        **({"satisfaction": satisfaction} if satisfaction else {}),
     })  # fmt: skip
     return get(conn, code)
 
 
-def _lock(conn: sa.Connection, code: str) -> dict:
-    """Lock the incident row for this transaction (two clerks cannot race)."""
-    row = (
-        conn.execute(
-            sa.text(
-                "SELECT status, reported_at FROM incident i WHERE i.code = :code "
-                "FOR UPDATE"
-            ),
-            {"code": code},
+def _satisfaction(body: dict, target: str) -> str | None:
+    """The reporter's satisfaction, recorded with the follow-up (回访) only."""
+    if body.get("satisfaction") in (None, ""):
+        return None
+    if target != "followed_up":
+        raise InvalidInput(
+            "只有回访时填写 satisfaction / satisfaction goes with status "
+            "followed_up only",
+            field="satisfaction",
         )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        # Out of the user's jurisdiction reads as absent (the row policies):
-        # no existence leak.
-        raise NotFound(f"没有事件 {code} / no incident {code}")
-    return dict(row)
+    return _choice(body["satisfaction"], "satisfaction", vocab.SATISFACTION)
 
 
-def _set_status(conn, code: str, status: str, level, resolved_at) -> None:
+def _set_status(conn, code: str, status: str, level, resolved_at, satisfaction):
     conn.execute(
         sa.text(
             "UPDATE incident SET status = :status, resolved_level = "
             "coalesce(:level, resolved_level), resolved_at = coalesce(:at, "
-            "resolved_at), updated_at = now() WHERE code = :code"
+            "resolved_at), satisfaction = coalesce(:satisfaction, satisfaction), "
+            "updated_at = now() WHERE code = :code"
         ),
-        {"status": status, "level": level, "at": resolved_at, "code": code},
-    )
+        {"status": status, "level": level, "at": resolved_at, "code": code,
+         "satisfaction": satisfaction},
+    )  # fmt: skip
 
 
 # -- reading ----------------------------------------------------------------------
 
 
-def _beijing(expression: str) -> str:
-    """A timestamptz as ISO 8601 in Beijing time, whatever the session's zone."""
-    return (
-        f"to_char(({expression}) AT TIME ZONE 'Asia/Shanghai', "
-        '\'YYYY-MM-DD"T"HH24:MI:SS"+08:00"\')'
-    )
-
-
 def _feature_sql(where: str, order: str) -> str:
     """Incidents as GeoJSON Features built in PostGIS, with their assigned areas.
 
-    The page (``where``, ``order``, ``:limit``, ``:offset``) is chosen first and
-    only its rows are made into Features: newest first, a county's million
-    incidents cost one page of the ``reported_at`` index, not a Feature each.
-    """
+    The page is chosen first, over the incident rows alone (``where`` and
+    ``order`` name only ``i``); the features are built for its rows only: a
+    station's queue sorts thousands of rows and dresses fifty."""
     return f"""
+WITH page AS (
+    SELECT i.id
+      FROM incident i
+     WHERE {where}
+     ORDER BY {order}
+     LIMIT :limit OFFSET :offset)
 SELECT json_build_object(
          'type', 'Feature',
          'geometry', ST_AsGeoJSON(i.geom, 7)::json,
          'properties', json_build_object(
             'code', i.code, 'category', i.category, 'status', i.status,
-            'risk', i.risk, 'reported_at', {_beijing("i.reported_at")},
-            'resolved_at', {_beijing("i.resolved_at")},
+            'risk', i.risk, 'reported_at', {clock.sql_iso("i.reported_at")},
+            'resolved_at', {clock.sql_iso("i.resolved_at")},
             'resolved_level', i.resolved_level,
             'source', i.source, 'description', i.description,
             'created_by', i.created_by,
@@ -405,14 +400,37 @@ SELECT json_build_object(
             'grid', g.code, 'grid_name', g.name,
             'township', t.code, 'township_name', t.name,
             'station', s.code, 'station_name', s.name,
-            'deadline', {_beijing(_DEADLINE)},
-            'overdue', coalesce({_OVERDUE}, false))) AS feature
-  FROM (SELECT i.* FROM incident i LEFT JOIN area s ON s.id = i.station_id
-         WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) i
+            'deadline', {clock.sql_iso(_DEADLINE)},
+            'overdue', coalesce({_OVERDUE}, false),
+            'assignee', CASE
+                WHEN ao.id IS NOT NULL THEN json_build_object(
+                    'kind', 'officer', 'code', ao.code, 'name', ao.name)
+                WHEN am.id IS NOT NULL THEN json_build_object(
+                    'kind', 'grid_member', 'code', am.code, 'name', am.name)
+                END,
+            'unit', CASE
+                WHEN i.unit_kind = 'post' THEN json_build_object(
+                    'kind', 'post', 'code', up.code, 'name', up.name)
+                WHEN i.unit_kind IS NOT NULL THEN json_build_object(
+                    'kind', i.unit_kind, 'code', ua.code, 'name', ua.name)
+                END,
+            'handling_level', i.handling_level,
+            'routed', i.routed_station_id IS NOT NULL,
+            'supervised', CASE WHEN i.supervised_at IS NOT NULL THEN
+                json_build_object('at', {clock.sql_iso("i.supervised_at")},
+                                  'by', i.supervised_by,
+                                  'note', i.supervision_note) END,
+            'satisfaction', i.satisfaction)) AS feature
+  FROM page
+  JOIN incident i ON i.id = page.id
   LEFT JOIN area v ON v.id = i.village_id
   LEFT JOIN area g ON g.id = i.grid_id
   LEFT JOIN area t ON t.id = i.township_id
   LEFT JOIN area s ON s.id = i.station_id
+  LEFT JOIN officer ao ON ao.id = i.assignee_officer_id
+  LEFT JOIN grid_member am ON am.id = i.assignee_member_id
+  LEFT JOIN area ua ON ua.id = i.unit_area_id
+  LEFT JOIN post up ON up.id = i.unit_post_id
  ORDER BY {order}"""
 
 
@@ -445,6 +463,16 @@ def get(conn: sa.Connection, code: str) -> dict:
     return feature
 
 
+def is_overdue(conn: sa.Connection, incident_id: int) -> bool:
+    """Whether the incident (by id) is overdue now (:data:`TIERS`)."""
+    return bool(
+        conn.execute(
+            sa.text(f"SELECT {_OVERDUE} FROM incident i WHERE i.id = :id"),
+            {"id": incident_id, "now": _now(conn)},
+        ).scalar()
+    )
+
+
 @dataclass(frozen=True)
 class Filters:
     """What GET /api/incidents asks for (see :func:`parse_filters`)."""
@@ -454,6 +482,10 @@ class Filters:
     risks: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     station: str | None = None
+    village: str | None = None
+    grid: str | None = None
+    supervised: bool = False
+    sort: str = "newest"
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
@@ -484,18 +516,48 @@ def _int(text, field: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def parse_filters(args) -> Filters:
-    """Filters from query parameters: ``overdue=1``, ``status``, ``risk`` and
-    ``category`` (comma lists), ``station`` (code), ``since``/``until`` (ISO),
-    ``limit`` (≤ :data:`MAX_LIST`), ``offset``."""
-    overdue = str(args.get("overdue", "")).lower()
-    if overdue not in ("", "0", "1", "true", "false"):
+SORTS = {
+    "newest": ("最新上报", "i.reported_at DESC, i.id DESC"),
+    "oldest": ("最早上报", "i.reported_at, i.id"),
+    # The queue's order: overdue first, red first, then the nearest deadline.
+    "urgent": (
+        "超期优先、红色优先",
+        f"coalesce({_OVERDUE}, false) DESC, "
+        f"array_position(ARRAY['red', 'orange', 'yellow'], i.risk), "
+        f"{_DEADLINE}, i.id",
+    ),
+    "deadline": ("处置时限", f"{_DEADLINE}, i.id"),
+}
+
+
+def _flag(args, field: str) -> bool:
+    value = str(args.get(field, "")).lower()
+    if value not in ("", "0", "1", "true", "false"):
         raise InvalidInput(
-            f"overdue 应为 1 或 0 / overdue must be 1 or 0, got {brief(overdue)}",
-            field="overdue",
+            f"{field} 应为 1 或 0 / {field} must be 1 or 0, got {brief(value)}",
+            field=field,
+        )
+    return value in ("1", "true")
+
+
+def parse_filters(args, limit: int = 1000) -> Filters:
+    """Filters from query parameters: ``overdue=1``, ``supervised=1``,
+    ``status``, ``risk`` and ``category`` (comma lists), ``station``,
+    ``village``, ``grid`` (codes), ``since``/``until`` (ISO), ``sort`` (one of
+    :data:`SORTS`; ``overdue=1`` sorts by tier and age), ``limit`` (≤
+    :data:`MAX_LIST`, default ``limit``), ``offset``."""
+    sort = args.get("sort") or "newest"
+    if sort not in SORTS:
+        raise InvalidInput(
+            f"sort 无效 / sort must be one of {', '.join(SORTS)}, got {brief(sort)}",
+            field="sort",
         )
     return Filters(
-        overdue=overdue in ("1", "true"),
+        overdue=_flag(args, "overdue"),
+        supervised=_flag(args, "supervised"),
+        sort=sort,
+        village=_text(args.get("village"), "village", 100),
+        grid=_text(args.get("grid"), "grid", 100),
         statuses=_codes(args.get("status"), "status", vocab.INCIDENT_STATUSES),
         risks=_codes(args.get("risk"), "risk", vocab.RISK_TIERS),
         categories=_codes(args.get("category"), "category", vocab.INCIDENT_CATEGORIES),
@@ -503,7 +565,7 @@ def parse_filters(args) -> Filters:
         # Any moment a filter may name; a report time is what may not be absurd.
         since=params.parse_time(args.get("since"), "since"),
         until=params.parse_time(args.get("until"), "until"),
-        limit=_int(args.get("limit"), "limit", 1000, 1, MAX_LIST),
+        limit=_int(args.get("limit"), "limit", limit, 1, MAX_LIST),
         offset=_int(args.get("offset"), "offset", 0, 0, 10**9),
     )
 
@@ -528,7 +590,7 @@ def query(
         "offset": filters.offset,
     }
     where = _where(filters, params)
-    order = "i.reported_at DESC, i.id DESC"
+    order = SORTS[filters.sort][1]
     if filters.overdue:
         where.append(_OVERDUE)
         tiers = ", ".join(f"'{risk}'" for risk in TIERS)
@@ -556,9 +618,16 @@ def _where(filters: Filters, params: dict) -> list[str]:
         if values:
             where.append(f"i.{column} = ANY(:{column})")
             params[column] = list(values)
-    if filters.station:
-        where.append("s.code = :station")
-        params["station"] = filters.station
+    for column, kind in (("station", "police_station"), ("village", "village"),
+                         ("grid", "grid")):  # fmt: skip
+        if getattr(filters, column):  # any generation of the area by that code
+            where.append(
+                f"i.{column}_id IN (SELECT a.id FROM area a WHERE a.kind = "
+                f"'{kind}' AND a.code = :{column})"
+            )
+            params[column] = getattr(filters, column)
+    if filters.supervised:
+        where.append("i.supervised_at IS NOT NULL")
     if filters.since:
         where.append("i.reported_at >= :since")
         params["since"] = filters.since
@@ -603,4 +672,63 @@ def resolution_times(conn: sa.Connection, filters: Filters) -> dict:
         "unknown_time": row.resolved - row.timed,
         "median_hours": None if row.median is None else round(float(row.median), 2),
         "mean_hours": None if row.mean is None else round(float(row.mean), 2),
+    }
+
+
+# -- the intake form's preview ------------------------------------------------------
+
+PREVIEW_FIELDS = {"lon", "lat", "crs", "risk", "reported_at"}
+ACTIONS = {
+    "incident.create": "受理",
+    "incident.dispatch": "派发",
+    "incident.assign": "改派",
+    "incident.route": "转派派出所",
+    "incident.escalate": "上报",
+    "incident.supervise": "督办",
+    "incident.transition": "状态变更",
+    "incident.read": "查阅",
+}
+"""The Chinese name of each step of an incident's trail (its history)."""
+
+
+def crs_choices(lon: float) -> dict[str, str]:
+    """The coordinate systems the intake form offers, for a county around
+    ``lon``: longitude and latitude (WGS84/CGCS2000, GCJ-02, BD-09) and the
+    county's CGCS2000 3-degree Gauss-Kruger zone, both numberings."""
+    plain = crs_mod.gauss_kruger_epsg(lon)
+    prefixed = crs_mod.gauss_kruger_epsg(lon, zone_prefix=True)
+    return {
+        "wgs84": "经纬度 WGS84 / CGCS2000",
+        "gcj02": "经纬度 GCJ-02（高德、腾讯地图）",
+        "bd09": "经纬度 BD-09（百度地图）",
+        f"EPSG:{plain}": f"CGCS2000 高斯-克吕格 3° 带，米（EPSG:{plain}）",
+        f"EPSG:{prefixed}": f"CGCS2000 高斯-克吕格 3° 带，带号在前（EPSG:{prefixed}）",
+    }
+
+
+def preview(conn: sa.Connection, args) -> dict:
+    """Where a report at ``lon``/``lat`` (in ``crs``) would land and whom it
+    would go to, before it is saved: the areas (codes and names), the people
+    who answer for the place, and the assignee and unit :func:`create` would
+    choose for ``risk``.  Nothing is written but the audit row of a lookup
+    that names people."""
+    # An empty value, or a stray "&" or "=" with no name, says nothing.
+    args = {k: v for k, v in dict(args).items() if k and v not in (None, "")}
+    dispatch.known_fields(args, PREVIEW_FIELDS)
+    crs = params.parse_crs(args.get("crs"))
+    x, y = params.to_storage([args.get("lon")], [args.get("lat")], crs)
+    params.check_in_china(x, y)
+    risk = _choice(args.get("risk"), "risk", vocab.RISK_TIERS, default="yellow")
+    when = parse_time(args.get("reported_at"), "reported_at", _now(conn))
+    fields = {"lon": float(x[0]), "lat": float(y[0]), "reported_at": when}
+    day = when.astimezone(CHINA).date()
+    place = lookup.lookup(conn, fields["lon"], fields["lat"], at=day)
+    targets = _dispatch_targets(conn, fields, place)
+    return {
+        "wgs84": [round(float(x[0]), 7), round(float(y[0]), 7)],
+        **{k: place[k] for k in ("township", "village", "grid", "police_station")},
+        "officers": place["officers"],
+        "grid_members": place["grid_members"],
+        "goes_to": dispatch.pick(targets, risk),
+        "status": "dispatched" if targets else "received",
     }

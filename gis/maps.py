@@ -69,6 +69,18 @@ PAGES = {
         "一村一警覆盖缺口图",
         ("grids", "villages", "townships", "stations", "district", "posts"),
     ),
+    # The station home and jurisdiction sheet (webmap/static/pingan-station.js).
+    "station_home": Page(
+        "station_home",
+        "派出所工作台",
+        ("grids", "villages", "stations", "posts", "cameras", "workload"),
+    ),
+    # The intake form's map: where a report lands (webmap/static/pingan-intake.js).
+    "intake": Page(
+        "intake",
+        "事件受理",
+        ("grids", "villages", "stations", "posts"),
+    ),
     "station": Page(
         "station",
         "派出所辖区图",
@@ -332,6 +344,64 @@ class GapsPanel(JSCSSMixin, MacroElement):
         super().__init__()
         self._name = "GapsPanel"
         self.config = config
+
+
+_INTAKE = Template("""
+{% macro script(this, kwargs) %}
+PinganIntake.start(paMap, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+
+class IntakePanel(JSCSSMixin, MacroElement):
+    """The intake form beside the map (``pingan-intake.js``): a click on the
+    map or typed coordinates in a chosen CRS, category, risk and description;
+    the lookup's preview of where it lands and whom it goes to, then save.
+
+    ``config``: ``preview``, ``create``, ``incident`` (its URL with ``CODE``),
+    ``queue`` (URLs), ``csrf``, ``categories``, ``risks``, ``crs`` (code →
+    label), ``units``.
+    """
+
+    _template = _INTAKE
+    default_js = [("pingan-intake.js", "pingan:pingan-intake.js")]
+    default_css = [("pingan-intake.css", "pingan:pingan-intake.css")]
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "IntakePanel"
+        self.config = config
+
+
+_STATION_PANEL = Template("""
+{% macro html(this, kwargs) %}{{ this.html }}{% endmacro %}
+{% macro script(this, kwargs) %}
+PinganStation.start(paMap, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+
+class StationPanel(JSCSSMixin, MacroElement):
+    """The station home's side panel and print sheet (``pingan-station.js``,
+    ``pingan-station.css``): ``html`` is the panel, rendered by the caller
+    (escaped), ``config`` what its script needs (``gaps``: the gap report's
+    URL, ``station``: the station's code, ``layers``)."""
+
+    _template = _STATION_PANEL
+    default_js = [("pingan-station.js", "pingan:pingan-station.js")]
+    default_css = [("pingan-station.css", "pingan:pingan-station.css")]
+
+    def __init__(self, html: str, config: dict):
+        super().__init__()
+        self._name = "StationPanel"
+        self.html = html
+        self.config = config
+
+
+def center(conn: sa.Connection, scope: Scope) -> tuple[float, float]:
+    """(lon, lat) of the middle of what ``scope`` frames."""
+    south, west, north, east = _extent(conn, scope)
+    return (west + east) / 2, (south + north) / 2
 
 
 def station_focus(conn: sa.Connection, code: str, user: User | None = None) -> Scope:

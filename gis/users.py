@@ -187,7 +187,7 @@ def _failed(conn, username, client_addr, detail) -> None:
     if until is not None:
         audit.record(
             conn, username, "login.locked", "user", username,
-            {**detail, "until": until.isoformat()}, client_addr,
+            {**detail, "until": clock.iso(until)}, client_addr,
         )  # fmt: skip
         logger.warning("sign-in locked for %r / %s until %s", username, client_addr,
                        until)  # fmt: skip
@@ -199,7 +199,7 @@ def _locked(until: datetime) -> TooManyRequests:
     return TooManyRequests(
         f"登录失败次数过多，已暂时锁定，请于 {local:%Y-%m-%d %H:%M} 后再试 / too many "
         f"failed sign-ins: locked until {local:%Y-%m-%d %H:%M} (Beijing time)",
-        locked_until=until.isoformat(),
+        locked_until=clock.iso(until),
         retry_after=max(1, int((until - datetime.now(until.tzinfo)).total_seconds())),
     )
 

@@ -84,3 +84,9 @@ RISK_TIERS = {
     "orange": "橙色(较大风险)",
     "yellow": "黄色(一般风险)",
 }
+SATISFACTION = {
+    "satisfied": "满意",
+    "basically": "基本满意",
+    "unsatisfied": "不满意",
+}
+HANDLING_UNITS = {"grid": "网格", "post": "警务室/工作站", "station": "派出所"}

@@ -91,6 +91,23 @@ def conn(engine):
         transaction.rollback()
 
 
+@pytest.fixture
+def made_incidents(demo_engine):
+    """Codes of incidents a test adds to the shared demo world; deleted after
+    it, with those the demo's station user filed (other tests count the
+    demo's incidents)."""
+    codes: list[str] = []
+    yield codes
+    with demo_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "DELETE FROM incident WHERE code = ANY(:c) "
+                "OR created_by = 't_station'"
+            ),
+            {"c": codes},
+        )
+
+
 EVIL = '<img src=x onerror="window.__xss=1">'
 
 

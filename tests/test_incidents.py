@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from gis import crs, db, incidents, users
 from gis.cli import main
-from tests.worlds import S1, S2, TOWNSHIP, TWO_STATIONS, A, B, build_areas
+from tests.worlds import S1, S2, TOWNSHIP, TWO_STATIONS, A, B, build_areas, build_duty
 from webmap import create_app
 
 AREAS = TWO_STATIONS
@@ -37,23 +37,7 @@ def database(make_database) -> str:
     url = make_database()
     with db.get_engine(url).begin() as conn:
         build_areas(conn, AREAS)
-        conn.execute(
-            sa.text("""
-            INSERT INTO post (code, name, kind, geom)
-                 VALUES ('P1', '一号警务室', 'police_room',
-                         ST_SetSRID(ST_MakePoint(100.04, 30.04), 4326));
-            INSERT INTO officer (code, name, kind, post_id)
-                 SELECT 'O1', '张警官', 'police', id FROM post WHERE code = 'P1';
-            INSERT INTO officer_area (officer_id, area_id)
-                 SELECT o.id, a.id FROM officer o, area a
-                  WHERE o.code = 'O1' AND a.code = :a;
-            INSERT INTO grid_member (code, name) VALUES ('M1', '李网格员');
-            INSERT INTO grid_member_area (member_id, area_id)
-                 SELECT m.id, a.id FROM grid_member m, area a
-                  WHERE m.code = 'M1' AND a.code = :a || '001';
-            """),
-            {"a": A},
-        )
+        build_duty(conn)
         for name, role, station in [
             ("admin1", "admin", None),
             ("clerk", "planner", None),

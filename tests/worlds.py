@@ -65,6 +65,43 @@ def build_areas(conn, areas=AREAS) -> None:
         )
 
 
+def build_duty(conn) -> None:
+    """People of ``TWO_STATIONS``: officer O1 (post P1) answers for village A,
+    grid member M1 works grid A1; village B has nobody but its station S2."""
+    conn.execute(
+        sa.text("""
+        INSERT INTO post (code, name, kind, geom)
+             VALUES ('P1', '一号警务室', 'police_room',
+                     ST_SetSRID(ST_MakePoint(100.04, 30.04), 4326));
+        INSERT INTO officer (code, name, kind, post_id)
+             SELECT 'O1', '张警官', 'police', id FROM post WHERE code = 'P1';
+        INSERT INTO officer_area (officer_id, area_id)
+             SELECT o.id, a.id FROM officer o, area a
+              WHERE o.code = 'O1' AND a.code = :a;
+        INSERT INTO grid_member (code, name) VALUES ('M1', '李网格员');
+        INSERT INTO grid_member_area (member_id, area_id)
+             SELECT m.id, a.id FROM grid_member m, area a
+              WHERE m.code = 'M1' AND a.code = :a || '001';
+        """),
+        {"a": A},
+    )
+
+
+def add_incident(conn, code: str, risk: str, hours_ago: float, lon: float,
+                 lat: float, category: str = "dispute_debt",
+                 status: str = "dispatched") -> None:  # fmt: skip
+    """One open incident reported ``hours_ago`` hours before now, at a point."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO incident (code, category, risk, status, reported_at, geom) "
+            "VALUES (:c, :k, :r, :s, now() - make_interval(secs => :h * 3600), "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+        ),
+        {"c": code, "k": category, "r": risk, "s": status, "h": hours_ago,
+         "x": lon, "y": lat},
+    )  # fmt: skip
+
+
 # ``GAPS`` — coverage gaps with known answers (tests/test_gaps.py)::
 #
 #   lat 30.1 +---------+----+----+-----------+

@@ -64,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
         requestdb,
         security,
         siting,
+        station,
         uploads,
     )
 
@@ -85,4 +86,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(uploads.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(siting.bp)
+    app.register_blueprint(station.bp)
     return app

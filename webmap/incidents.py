@@ -10,14 +10,14 @@ import logging
 
 from flask import Blueprint, g, request, url_for
 
-from gis import incidents
+from gis import dispatch, incidents
+from gis.errors import NotFound
 from webmap import inputs, requestdb
 from webmap.guard import audit_read, requires
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
-
 
 
 @bp.get("")
@@ -62,3 +62,44 @@ def update(code: str):
     incident = incidents.transition(conn, code, inputs.json_object(), g.user)
     conn.commit()
     return incident
+
+
+def _step(code: str, do, *extra):
+    """Run one workflow step on ``code``; answer with the step and the incident
+    after it (None when it was routed out of the caller's scope)."""
+    conn = requestdb.connection()
+    step = do(conn, code, inputs.json_object(), g.user, *extra)
+    try:
+        incident = incidents.get(conn, code)
+    except NotFound:
+        incident = None
+    conn.commit()
+    return {"step": step, "incident": incident}
+
+
+@bp.post("/<code>/assign")
+@requires("incident.update")
+def assign(code: str):
+    """Give an incident to an officer or grid member and a unit, with a reason."""
+    return _step(code, dispatch.assign)
+
+
+@bp.post("/<code>/route")
+@requires("incident.route")
+def route(code: str):
+    """Route an incident to a station by hand (planners, the 综治中心)."""
+    return _step(code, dispatch.route)
+
+
+@bp.post("/<code>/escalate")
+@requires("incident.update")
+def escalate(code: str):
+    """上报: handle an incident one level up (village → township → district)."""
+    return _step(code, dispatch.escalate)
+
+
+@bp.post("/<code>/supervise")
+@requires("incident.supervise")
+def supervise(code: str):
+    """督办: flag an overdue incident for supervision, with a note."""
+    return _step(code, dispatch.supervise, incidents.is_overdue)

@@ -98,7 +98,9 @@ def login():
     conn.commit()
     user = requestdb.begin(token)
     start_session(token, [user.username, user.role_label])
-    return redirect(target or url_for("pages.index"))
+    # A station's officer lands on their station's workbench.
+    home = url_for("station.home") if user.role == "station" else None
+    return redirect(target or home or url_for("pages.index"))
 
 
 def start_session(token: str, shown: list[str]) -> None:

@@ -19,9 +19,10 @@ def _static(path: str) -> str:
     return url_for("static", filename=path)
 
 
-def _render_map(
+def render_map(
     page: maps.Page, focus=maps.EVERYTHING, station: str | None = None, extra=()
 ) -> Response:
+    """A map page shell for the user (its layers come by view; see gis.maps)."""
     conn = requestdb.connection()
     fmap = maps.build(
         conn,
@@ -55,7 +56,7 @@ def coverage():
     links = []
     if g.user.can("page.gaps"):
         links.append(("一村一警覆盖缺口与选址 →", url_for("pages.gaps_map")))
-    return _render_map(maps.PAGES["coverage"], extra=(maps.Links(links),))
+    return render_map(maps.PAGES["coverage"], extra=(maps.Links(links),))
 
 
 @bp.get("/map/station/<code>")
@@ -64,9 +65,11 @@ def station(code: str):
     """One police station's jurisdiction (another station's is a 404)."""
     focus = maps.station_focus(requestdb.connection(), code, g.user)
     links = []
+    if g.user.role != "grid_member":  # the workbench says which station it is
+        links.append(("← 派出所工作台", url_for("station.station_home", code=code)))
     if g.user.role == "station" and g.user.can("page.gaps"):
         links.append(("本辖区一村一警缺口 →", url_for("pages.gaps_map")))
-    return _render_map(
+    return render_map(
         maps.PAGES["station"], focus, station=code, extra=(maps.Links(links),)
     )
 
@@ -99,16 +102,16 @@ def gaps_map():
         focus = maps.station_focus(requestdb.connection(), g.user.station_code)
         back = maps.Links([("← 本辖区图", url_for("pages.station",
                                                  code=g.user.station_code))])
-        return _render_map(
+        return render_map(
             maps.PAGES["gaps"], focus, station=g.user.station_code,
             extra=(panel, back),
         )  # fmt: skip
     back = maps.Links([("← 网格与警力覆盖图", url_for("pages.coverage"))])
-    return _render_map(maps.PAGES["gaps"], extra=(panel, back))
+    return render_map(maps.PAGES["gaps"], extra=(panel, back))
 
 
 @bp.get("/map/heat")
 @requires("page.heat")
 def heat():
     """Leadership's dispute heat map."""
-    return _render_map(maps.PAGES["heat"])
+    return render_map(maps.PAGES["heat"])

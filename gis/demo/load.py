@@ -85,6 +85,7 @@ def load(
             bar.set_postfix_str(step)
             write(cur, world)
             bar.update()
+        _workflow(conn)
     bar.close()
     return counts(engine)
 
@@ -433,6 +434,31 @@ def _cameras(cur, world: World) -> None:
 
 def _incidents(cur, world: World) -> None:
     write_rows(cur, "incident", world.incidents)
+
+
+def _workflow(conn) -> None:
+    """Where the demo's incidents stand in the workflow (migration 0016), so
+    the station queue has work in it: each one past intake held by whom
+    intake would have given it (gis.dispatch), resolved ones handled at the
+    level they were resolved at, followed-up ones with the reporter's
+    satisfaction (mostly satisfied, one in ten not), and the open red
+    incidents, all overdue by now, flagged for supervision (督办)."""
+    from gis import dispatch
+
+    dispatch.dispatch_loaded(conn)
+    conn.execute(sa.text("""
+        UPDATE incident SET handling_level = resolved_level
+         WHERE synthetic AND resolved_level IS NOT NULL;
+        UPDATE incident SET satisfaction = CASE
+                   WHEN id % 10 = 0 THEN 'unsatisfied'
+                   WHEN id % 10 IN (1, 2) THEN 'basically' ELSE 'satisfied' END
+         WHERE synthetic AND status IN ('followed_up', 'archived');
+        UPDATE incident SET supervised_at = reported_at + interval '2 days',
+                            supervised_by = '综治中心（演示）',
+                            supervision_note = '超期未处置，请即日办结并报结果'
+         WHERE synthetic AND risk = 'red'
+           AND status IN ('received', 'dispatched', 'handling');
+    """))
 
 
 def _reassign_user_points(cur, world: World) -> None:

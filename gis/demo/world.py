@@ -285,10 +285,33 @@ def _grids(space, rng, villages) -> list[dict]:
     return rows
 
 
-def _stations(rng, seeds, cells, villages_by_seed) -> list[dict]:
-    """Police-station jurisdictions: groups of whole villages that tile the district."""
+def _station_names(space: _Space, centres: np.ndarray) -> list[str]:
+    """Names that say where each station is: 城关 holds the old town (the
+    urban core), the nearest others are 城东/城西/城南/城北 by their direction
+    from it, farther ones 东郊/西郊/南郊/北郊; what is left takes the other
+    words of :data:`names.STATION_WORDS` (开发区, 新区, ...)."""
+    taken: set[str] = set()
+    out = [""] * len(centres)
+    spare = iter(w for w in names.STATION_WORDS if not w.startswith(("城", ))
+                 and not w.endswith("郊"))  # fmt: skip
+    for rank, i in enumerate(np.argsort(space.dist_to_core(centres))):
+        dx, dy = centres[i, 0] - space.core.x, centres[i, 1] - space.core.y
+        side = ("东" if dx > 0 else "西") if abs(dx) > abs(dy) else (
+            "北" if dy > 0 else "南")  # fmt: skip
+        wanted = ["城关"] if rank == 0 else [f"城{side}", f"{side}郊"]
+        word = next((w for w in wanted if w not in taken), None) or next(spare)
+        taken.add(word)
+        out[i] = word
+    return out
+
+
+def _stations(space, rng, seeds, cells, villages_by_seed) -> list[dict]:
+    """Police-station jurisdictions: groups of whole villages that tile the
+    district, named by where they are (:func:`_station_names`)."""
     pops = np.array([v["population"] for v in villages_by_seed], dtype=float)
     labels = _kmeans(seeds, N_STATIONS, rng, weights=pops)
+    centres = np.array([seeds[labels == j].mean(axis=0) for j in range(N_STATIONS)])
+    words = _station_names(space, centres)
     order = np.argsort([seeds[labels == j, 1].mean() for j in range(N_STATIONS)])[::-1]
     rows = []
     for rank, j in enumerate(order):
@@ -297,7 +320,7 @@ def _stations(rng, seeds, cells, villages_by_seed) -> list[dict]:
             _area(
                 "police_station",
                 f"{DISTRICT_CODE}{510 + rank:03d}000",
-                f"{names.STATION_WORDS[rank]}派出所",
+                f"{words[j]}派出所",
                 f"{DISTRICT_CODE}000000",
                 _union([cells[i] for i in members]),
                 None,
@@ -705,7 +728,7 @@ def generate(seed: int = 20240101, incidents: int = 5000, cameras: int = 4000) -
     cells = _voronoi(seeds, space.region)
     townships, labels, tcodes = _townships(space, rng, seeds, cells)
     villages = _villages(space, rng, seeds, cells, labels, tcodes)
-    stations = _stations(rng, seeds, cells, villages)
+    stations = _stations(space, rng, seeds, cells, villages)
     grids = _grids(space, rng, villages)
     posts = _posts(space, rng, villages, stations)
     officers, links = _officers(space, rng, posts, villages)

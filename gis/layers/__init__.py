@@ -14,6 +14,7 @@ from gis.layers.sites import SiteLayer
 from gis.layers.stations import StationLayer
 from gis.layers.townships import TownshipLayer
 from gis.layers.villages import VillageLayer
+from gis.layers.workload import WorkloadLayer
 
 LAYERS: dict[str, Layer] = {
     layer.name: layer
@@ -28,6 +29,7 @@ LAYERS: dict[str, Layer] = {
         CameraLayer(),
         IncidentLayer(),
         HeatLayer(),
+        WorkloadLayer(),
     )
 }
 

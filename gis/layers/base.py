@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from gis import catalog
+from gis import catalog, clock
 from gis.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -447,11 +447,6 @@ ASSIGNED = {
 }
 
 
-def _time_text(column: str) -> str:
-    """A timestamp as Beijing time to the minute, as popups show it."""
-    return f"to_char({column} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')"
-
-
 class PointLayer(Layer):
     """Points from one table, with the areas they were assigned to.
 
@@ -545,7 +540,9 @@ class PointLayer(Layer):
     def columns(self) -> dict[str, str]:
         """Popup property → SQL expression over alias t."""
         return {
-            p.name: _time_text(f"t.{p.name}") if p.kind == "time" else f"t.{p.name}"
+            p.name: (
+                clock.sql_minutes(f"t.{p.name}") if p.kind == "time" else f"t.{p.name}"
+            )
             for p in self.entry.stored
             if p.name in self.fields
         }
