@@ -31,7 +31,8 @@ def place(demo_engine, accounts) -> dict:
                    ST_X(ST_PointOnSurface(g.geom)) AS lon,
                    ST_Y(ST_PointOnSurface(g.geom)) AS lat,
                    (SELECT min(m.name) FROM grid_member m
-                     WHERE m.grid_id = g.id AND m.valid_to IS NULL) AS member,
+                      JOIN grid_member_area ma ON ma.member_id = m.id
+                     WHERE ma.area_id = g.id AND ma.valid_to IS NULL) AS member,
                    s.code AS station
               FROM app_user u
               JOIN area s ON s.id = u.station_id
@@ -42,8 +43,8 @@ def place(demo_engine, accounts) -> dict:
              WHERE u.username = 't_station'
                AND EXISTS (SELECT 1 FROM officer_area oa
                             WHERE oa.area_id = v.id AND oa.valid_to IS NULL)
-               AND EXISTS (SELECT 1 FROM grid_member m
-                            WHERE m.grid_id = g.id AND m.valid_to IS NULL)
+               AND EXISTS (SELECT 1 FROM grid_member_area ma
+                            WHERE ma.area_id = g.id AND ma.valid_to IS NULL)
              ORDER BY v.code, g.code LIMIT 1""")
             )
             .mappings()
