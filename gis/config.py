@@ -277,3 +277,20 @@ def db_statement_timeout() -> float:
             f"seconds in [1, 3600], got {raw!r}"
         )
     return seconds
+
+
+def small_count() -> int:
+    """Counts below this are shown as "<N" in leadership views and exports, at
+    their finest levels (squares and villages), so that no single incident can
+    be picked out; 1 turns the suppression off."""
+    raw = os.environ.get("PINGAN_SMALL_COUNT", "3")
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 100:
+        raise ConfigError(
+            f"PINGAN_SMALL_COUNT 必须是 1 到 100 之间的整数 / must be a whole number "
+            f"in [1, 100], got {raw!r}"
+        )
+    return value

@@ -19,32 +19,64 @@ from gis.ingest import import_file
 from tests.worlds import build_gaps
 
 # The oracle: the same counts aggregated from scratch, written independently of
-# the migration's functions (its own month, days and square arithmetic).
+# the migration's functions (its own month, days, bucket and square
+# arithmetic), as facts (key..., measure, value) that the kept rows are
+# unpivoted into.
 FRESH_CELLS = """
-    SELECT s AS size, floor(ST_X(t.g) / s)::int AS cx, floor(ST_Y(t.g) / s)::int AS cy,
-           date_trunc('month', i.reported_at AT TIME ZONE 'Asia/Shanghai')::date,
-           i.category, i.status, i.risk, coalesce(i.station_id, 0),
-           coalesce(i.township_id, 0), count(*)
-      FROM incident i,
-           LATERAL (SELECT ST_Transform(i.geom, 4542) AS g) t,
-           unnest(ARRAY[500, 1000, 2000]) s
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"""
+    WITH i AS (
+        SELECT s AS size,
+               date_trunc('month', i.reported_at AT TIME ZONE 'Asia/Shanghai')::date
+                   AS month,
+               floor(ST_X(t.g) / s)::int AS cx, floor(ST_Y(t.g) / s)::int AS cy,
+               i.category, coalesce(i.station_id, 0) AS st,
+               coalesce(i.township_id, 0) AS tw, 'c_' || status || '_' || risk AS m
+          FROM incident i,
+               LATERAL (SELECT ST_Transform(i.geom, 4542) AS g) t,
+               unnest(ARRAY[500, 1000, 2000]) s)
+    SELECT size, month, cx, cy, category, st, tw, 'n', count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7
+    UNION ALL
+    SELECT size, month, cx, cy, category, st, tw, m, count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
 KEPT_CELLS = """
-    SELECT size, cx, cy, month, category, status, risk, station_id, township_id, n
-      FROM incident_cell WHERE n <> 0"""
+    SELECT size, month, cx, cy, category, station_id, township_id, f.key,
+           f.value::int
+      FROM incident_cell c,
+           jsonb_each_text(to_jsonb(c) - ARRAY['size', 'month', 'cx', 'cy',
+                           'category', 'station_id', 'township_id']) f
+     WHERE f.value::int <> 0"""
 FRESH_VILLAGES = """
-    SELECT coalesce(village_id, 0),
-           date_trunc('month', reported_at AT TIME ZONE 'Asia/Shanghai')::date,
-           category, status, risk, coalesce(resolved_level, ''),
-           CASE WHEN status IN ('received', 'dispatched', 'handling') THEN -1
-                WHEN resolved_at IS NULL THEN -2
-                ELSE floor(extract(epoch FROM resolved_at - reported_at) / 86400)
-           END::int,
-           coalesce(station_id, 0), coalesce(township_id, 0), count(*)
-      FROM incident GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"""
+    WITH i AS (
+        SELECT date_trunc('month', reported_at AT TIME ZONE 'Asia/Shanghai')::date
+                   AS month,
+               coalesce(village_id, 0) AS v, category LIKE 'dispute%' AS dispute,
+               coalesce(station_id, 0) AS st, coalesce(township_id, 0) AS tw,
+               category, risk, resolved_level,
+               status IN ('resolved', 'followed_up', 'archived') AS done,
+               floor(extract(epoch FROM resolved_at - reported_at) / 86400) AS days
+          FROM incident),
+    facts AS (
+        SELECT *, 'n' AS m FROM i
+        UNION ALL SELECT *, 'done' FROM i WHERE done
+        UNION ALL SELECT *, 'unknown_time' FROM i WHERE done AND days IS NULL
+        UNION ALL SELECT *, 'lvl_' || resolved_level FROM i
+                   WHERE resolved_level IS NOT NULL
+        UNION ALL SELECT *, 'major_accident' FROM i
+                   WHERE category = 'accident' AND risk = 'red'
+        UNION ALL SELECT *, 'cat_' || category FROM i
+        UNION ALL SELECT *, 'd' || lpad(CASE WHEN days < 15 THEN days
+                   WHEN days < 22 THEN 15 WHEN days < 31 THEN 22
+                   WHEN days < 61 THEN 31 ELSE 61 END::text, 2, '0')
+                   FROM i WHERE done AND days IS NOT NULL)
+    SELECT month, v, dispute, st, tw, m, count(*) FROM facts
+     GROUP BY 1, 2, 3, 4, 5, 6"""
 KEPT_VILLAGES = """
-    SELECT village_id, month, category, status, risk, resolved_level, days,
-           station_id, township_id, n FROM incident_village WHERE n <> 0"""
+    SELECT month, village_id, dispute, station_id, township_id, f.key,
+           f.value::int
+      FROM incident_village v,
+           jsonb_each_text(to_jsonb(v) - ARRAY['month', 'village_id', 'dispute',
+                           'station_id', 'township_id']) f
+     WHERE f.value::int <> 0"""
 
 
 def rows(conn, sql: str) -> list[tuple]:
@@ -151,7 +183,7 @@ def test_counts_follow_reassignment_and_bulk_paths(engine, tmp_path):
 
 
 def test_resolved_at_unknown_time_is_counted_not_dropped(engine):
-    """Rows an import may bring (resolved, time unknown) are kept as days -2;
+    """Rows an import may bring (resolved, time unknown) are counted as such;
     the constraint that forbids them today is dropped here as the import
     hardening will."""
     with engine.begin() as conn:
@@ -162,7 +194,7 @@ def test_resolved_at_unknown_time_is_counted_not_dropped(engine):
             "UPDATE incident SET status = 'resolved', resolved_level = 'township' "
             "WHERE code IN ('T3-0', 'T3-1')"))  # fmt: skip
         assert conn.execute(sa.text(
-            "SELECT sum(n) FROM incident_village WHERE days = -2")).scalar() == 2
+            "SELECT sum(unknown_time) FROM incident_village")).scalar() == 2
         assert_counts_fresh(conn)
 
 

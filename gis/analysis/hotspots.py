@@ -335,9 +335,8 @@ def emerging(counts, cx, cy, alpha: float = 0.05) -> Emerging:
     trend_z, trend_p = mann_kendall(z.T)
     category = _classify(hot, cold, trend_z, trend_p, alpha)
     cold_category = _classify(cold, hot, -trend_z, trend_p, alpha)
-    out = np.where(category != "", category,
-                   np.where(cold_category != "",
-                            np.char.add(cold_category.astype(str), "_cold"), ""))  # fmt: skip
+    cold_named = np.array([f"{c}_cold" if c else "" for c in cold_category])
+    out = np.where(category != "", category, cold_named)
     level = np.where(hot, 1, np.where(cold, -1, 0)).astype(np.int8)
     return Emerging(out.astype(object), trend_z, trend_p, z, level)
 

@@ -9,15 +9,22 @@
 -- pingan.bulk_assign, and gis.assign.rebuild_bins then calls
 -- incident_counts_rebuild() once.
 --
--- Two tables:
+-- Two tables, each row a square or village in one Beijing month (of
+-- reported_at); an id of 0 means "in none":
 --   incident_cell     per metric square (sides 500, 1000, 2000 m in the
---                     district's CGCS2000 3-degree Gauss-Kruger zone), month,
---                     category, status, risk, station and township;
---   incident_village  per village, month, category, status, risk, the level
---                     it was resolved at and the whole days it took
---                     (-1: not resolved; -2: resolved at an unknown time, rows
---                     an import may bring: counted and named, never dropped).
--- Months are Beijing months of reported_at.  An id of 0 means "in none".
+--                     district's CGCS2000 3-degree Gauss-Kruger zone),
+--                     category, station and township: the count, and the
+--                     count of each status x risk tier (18 columns, so that
+--                     any status and risk filter is a sum of columns, not
+--                     more rows: a county's 2 km squares over two years are
+--                     210,000 rows, where status and risk as keys made 450,000);
+--   incident_village  per village, disputes or not, station and township:
+--                     found, resolved, resolved at each level, resolved at an
+--                     unknown time (rows an import may bring: counted and
+--                     named, never dropped), major accidents (red-tier
+--                     accidents), each category, and the resolved ones by
+--                     whole days taken (0..14 one by one, then 15-21, 22-30,
+--                     31-60, 61 and more): what the scorecards read.
 
 CREATE TABLE incident_count_setting (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -29,39 +36,87 @@ COMMENT ON TABLE incident_count_setting IS
 
 CREATE TABLE incident_cell (
     size        smallint NOT NULL CHECK (size IN (500, 1000, 2000)),
+    month       date     NOT NULL,
     cx          integer  NOT NULL,  -- floor(x / size) in the metric CRS
     cy          integer  NOT NULL,
-    month       date     NOT NULL,
     category    text     NOT NULL,
-    status      text     NOT NULL,
-    risk        text     NOT NULL,
     station_id  bigint   NOT NULL,
     township_id bigint   NOT NULL,
-    n           bigint   NOT NULL,  -- 0 once its incidents left; swept by a rebuild
-    PRIMARY KEY (size, month, cx, cy, category, status, risk, station_id,
-                 township_id)
+    n           integer  NOT NULL,  -- 0 once its incidents left; swept by a rebuild
+    c_received_red         integer  NOT NULL,
+    c_received_orange      integer  NOT NULL,
+    c_received_yellow      integer  NOT NULL,
+    c_dispatched_red       integer  NOT NULL,
+    c_dispatched_orange    integer  NOT NULL,
+    c_dispatched_yellow    integer  NOT NULL,
+    c_handling_red         integer  NOT NULL,
+    c_handling_orange      integer  NOT NULL,
+    c_handling_yellow      integer  NOT NULL,
+    c_resolved_red         integer  NOT NULL,
+    c_resolved_orange      integer  NOT NULL,
+    c_resolved_yellow      integer  NOT NULL,
+    c_followed_up_red      integer  NOT NULL,
+    c_followed_up_orange   integer  NOT NULL,
+    c_followed_up_yellow   integer  NOT NULL,
+    c_archived_red         integer  NOT NULL,
+    c_archived_orange      integer  NOT NULL,
+    c_archived_yellow      integer  NOT NULL,
+    PRIMARY KEY (size, month, cx, cy, category, station_id, township_id)
 );
 COMMENT ON TABLE incident_cell IS
-    'Incidents per metric square, month, category, status, risk, station and '
-    'township; kept by triggers, rebuilt by incident_counts_rebuild().';
+    'Incidents per metric square, month, category, station and township, by '
+    'status x risk; kept by triggers, rebuilt by incident_counts_rebuild().';
 
 CREATE TABLE incident_village (
-    village_id     bigint   NOT NULL,
-    month          date     NOT NULL,
-    category       text     NOT NULL,
-    status         text     NOT NULL,
-    risk           text     NOT NULL,
-    resolved_level text     NOT NULL,  -- '' while not resolved at a level
-    days           smallint NOT NULL,  -- -1 not resolved, -2 resolved, time unknown
-    station_id     bigint   NOT NULL,
-    township_id    bigint   NOT NULL,
-    n              bigint   NOT NULL,
-    PRIMARY KEY (month, village_id, category, status, risk, resolved_level, days,
-                 station_id, township_id)
+    month       date     NOT NULL,
+    village_id  bigint   NOT NULL,
+    dispute     boolean  NOT NULL,  -- a dispute_* category
+    station_id  bigint   NOT NULL,
+    township_id bigint   NOT NULL,
+    n           integer  NOT NULL,
+    done                   integer  NOT NULL,
+    unknown_time           integer  NOT NULL,
+    lvl_village            integer  NOT NULL,
+    lvl_township           integer  NOT NULL,
+    lvl_district           integer  NOT NULL,
+    major_accident         integer  NOT NULL,
+    cat_dispute_family     integer  NOT NULL,
+    cat_dispute_neighbour  integer  NOT NULL,
+    cat_dispute_debt       integer  NOT NULL,
+    cat_dispute_land       integer  NOT NULL,
+    cat_dispute_labour     integer  NOT NULL,
+    cat_dispute_demolition integer  NOT NULL,
+    cat_dispute_property   integer  NOT NULL,
+    cat_dispute_medical    integer  NOT NULL,
+    cat_dispute_other      integer  NOT NULL,
+    cat_case               integer  NOT NULL,
+    cat_petition           integer  NOT NULL,
+    cat_accident           integer  NOT NULL,
+    cat_hazard             integer  NOT NULL,
+    d00                    integer  NOT NULL,
+    d01                    integer  NOT NULL,
+    d02                    integer  NOT NULL,
+    d03                    integer  NOT NULL,
+    d04                    integer  NOT NULL,
+    d05                    integer  NOT NULL,
+    d06                    integer  NOT NULL,
+    d07                    integer  NOT NULL,
+    d08                    integer  NOT NULL,
+    d09                    integer  NOT NULL,
+    d10                    integer  NOT NULL,
+    d11                    integer  NOT NULL,
+    d12                    integer  NOT NULL,
+    d13                    integer  NOT NULL,
+    d14                    integer  NOT NULL,
+    d15                    integer  NOT NULL,
+    d22                    integer  NOT NULL,
+    d31                    integer  NOT NULL,
+    d61                    integer  NOT NULL,
+    PRIMARY KEY (month, village_id, dispute, station_id, township_id)
 );
 COMMENT ON TABLE incident_village IS
-    'Incidents per village, month, category, status, risk, resolution level and '
-    'days to resolve (-1 open, -2 unknown time); kept by triggers.';
+    'Incidents per village and month (disputes or not): found, resolved, by '
+    'level, unknown resolution time, category, days taken; kept by triggers.';
 
 -- Population of each square, spread from the villages by area: the
 -- denominator of "per 1,000 residents" on the heat map.  Rebuilt with the
@@ -147,30 +202,142 @@ CREATE FUNCTION incident_counts_add(
     p_village bigint[], p_station bigint[], p_township bigint[], p_sign integer[])
 RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
     INSERT INTO incident_cell AS c
-    SELECT s, floor(ST_X(t.g) / s)::int, floor(ST_Y(t.g) / s)::int,
-           incident_month(r.reported), r.category, r.status, r.risk,
-           coalesce(r.station, 0), coalesce(r.township, 0), sum(r.sign)
+    SELECT s, incident_month(r.reported), floor(ST_X(t.g) / s)::int,
+           floor(ST_Y(t.g) / s)::int, r.category, coalesce(r.station, 0),
+           coalesce(r.township, 0), sum(r.sign),
+           sum(CASE WHEN r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END)
       FROM unnest(p_geom, p_reported, p_category, p_status, p_risk, p_station,
                   p_township, p_sign)
                r (geom, reported, category, status, risk, station, township, sign),
            (SELECT incident_count_srid(ST_X(p_geom[1])) AS srid) z,
            LATERAL (SELECT ST_Transform(r.geom, z.srid) AS g) t,
            unnest(incident_cell_sizes()) s
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(r.sign) <> 0
-    ON CONFLICT (size, month, cx, cy, category, status, risk, station_id,
-                 township_id) DO UPDATE SET n = c.n + excluded.n;
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (size, month, cx, cy, category, station_id, township_id)
+    DO UPDATE SET n = c.n + excluded.n,
+        c_received_red = c.c_received_red + excluded.c_received_red,
+        c_received_orange = c.c_received_orange + excluded.c_received_orange,
+        c_received_yellow = c.c_received_yellow + excluded.c_received_yellow,
+        c_dispatched_red = c.c_dispatched_red + excluded.c_dispatched_red,
+        c_dispatched_orange = c.c_dispatched_orange + excluded.c_dispatched_orange,
+        c_dispatched_yellow = c.c_dispatched_yellow + excluded.c_dispatched_yellow,
+        c_handling_red = c.c_handling_red + excluded.c_handling_red,
+        c_handling_orange = c.c_handling_orange + excluded.c_handling_orange,
+        c_handling_yellow = c.c_handling_yellow + excluded.c_handling_yellow,
+        c_resolved_red = c.c_resolved_red + excluded.c_resolved_red,
+        c_resolved_orange = c.c_resolved_orange + excluded.c_resolved_orange,
+        c_resolved_yellow = c.c_resolved_yellow + excluded.c_resolved_yellow,
+        c_followed_up_red = c.c_followed_up_red + excluded.c_followed_up_red,
+        c_followed_up_orange = c.c_followed_up_orange + excluded.c_followed_up_orange,
+        c_followed_up_yellow = c.c_followed_up_yellow + excluded.c_followed_up_yellow,
+        c_archived_red = c.c_archived_red + excluded.c_archived_red,
+        c_archived_orange = c.c_archived_orange + excluded.c_archived_orange,
+        c_archived_yellow = c.c_archived_yellow + excluded.c_archived_yellow;
     INSERT INTO incident_village AS v
-    SELECT coalesce(r.village, 0), incident_month(r.reported), r.category,
-           r.status, r.risk, coalesce(r.level, ''),
-           incident_days(r.status, r.reported, r.resolved),
-           coalesce(r.station, 0), coalesce(r.township, 0), sum(r.sign)
-      FROM unnest(p_reported, p_category, p_status, p_risk, p_level, p_resolved,
-                  p_village, p_station, p_township, p_sign)
-               r (reported, category, status, risk, level, resolved, village,
-                  station, township, sign)
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(r.sign) <> 0
-    ON CONFLICT (month, village_id, category, status, risk, resolved_level, days,
-                 station_id, township_id) DO UPDATE SET n = v.n + excluded.n;
+    SELECT incident_month(r.reported), coalesce(r.village, 0),
+           r.category LIKE 'dispute%', coalesce(r.station, 0),
+           coalesce(r.township, 0), sum(r.sign),
+           sum(CASE WHEN r.status IN ('resolved', 'followed_up', 'archived') THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = -2 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.level = 'village' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.level = 'township' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.level = 'district' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'accident' AND r.risk = 'red' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_family' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_neighbour' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_debt' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_land' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_labour' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_demolition' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_property' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_medical' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'dispute_other' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'case' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'petition' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'accident' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.category = 'hazard' THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 0 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 1 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 2 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 3 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 4 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 5 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 6 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 7 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 8 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 9 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 10 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 11 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 12 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 13 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days = 14 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days BETWEEN 15 AND 21 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days BETWEEN 22 AND 30 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days BETWEEN 31 AND 60 THEN r.sign ELSE 0 END),
+           sum(CASE WHEN r.days >= 61 THEN r.sign ELSE 0 END)
+      FROM (SELECT u.*, incident_days(u.status, u.reported, u.resolved) AS days
+              FROM unnest(p_reported, p_category, p_status, p_risk, p_level,
+                          p_resolved, p_village, p_station, p_township, p_sign)
+                   u (reported, category, status, risk, level, resolved, village,
+                      station, township, sign)) r
+     GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (month, village_id, dispute, station_id, township_id)
+    DO UPDATE SET n = v.n + excluded.n,
+        done = v.done + excluded.done,
+        unknown_time = v.unknown_time + excluded.unknown_time,
+        lvl_village = v.lvl_village + excluded.lvl_village,
+        lvl_township = v.lvl_township + excluded.lvl_township,
+        lvl_district = v.lvl_district + excluded.lvl_district,
+        major_accident = v.major_accident + excluded.major_accident,
+        cat_dispute_family = v.cat_dispute_family + excluded.cat_dispute_family,
+        cat_dispute_neighbour = v.cat_dispute_neighbour + excluded.cat_dispute_neighbour,
+        cat_dispute_debt = v.cat_dispute_debt + excluded.cat_dispute_debt,
+        cat_dispute_land = v.cat_dispute_land + excluded.cat_dispute_land,
+        cat_dispute_labour = v.cat_dispute_labour + excluded.cat_dispute_labour,
+        cat_dispute_demolition = v.cat_dispute_demolition + excluded.cat_dispute_demolition,
+        cat_dispute_property = v.cat_dispute_property + excluded.cat_dispute_property,
+        cat_dispute_medical = v.cat_dispute_medical + excluded.cat_dispute_medical,
+        cat_dispute_other = v.cat_dispute_other + excluded.cat_dispute_other,
+        cat_case = v.cat_case + excluded.cat_case,
+        cat_petition = v.cat_petition + excluded.cat_petition,
+        cat_accident = v.cat_accident + excluded.cat_accident,
+        cat_hazard = v.cat_hazard + excluded.cat_hazard,
+        d00 = v.d00 + excluded.d00,
+        d01 = v.d01 + excluded.d01,
+        d02 = v.d02 + excluded.d02,
+        d03 = v.d03 + excluded.d03,
+        d04 = v.d04 + excluded.d04,
+        d05 = v.d05 + excluded.d05,
+        d06 = v.d06 + excluded.d06,
+        d07 = v.d07 + excluded.d07,
+        d08 = v.d08 + excluded.d08,
+        d09 = v.d09 + excluded.d09,
+        d10 = v.d10 + excluded.d10,
+        d11 = v.d11 + excluded.d11,
+        d12 = v.d12 + excluded.d12,
+        d13 = v.d13 + excluded.d13,
+        d14 = v.d14 + excluded.d14,
+        d15 = v.d15 + excluded.d15,
+        d22 = v.d22 + excluded.d22,
+        d31 = v.d31 + excluded.d31,
+        d61 = v.d61 + excluded.d61;
 $$;
 
 -- Start the counts over from the incident table (after a bulk load, which
@@ -247,14 +414,29 @@ BEGIN
                 array_agg(village_id), array_agg(station_id),
                 array_agg(township_id), array_agg(-1))
            FROM old_incidents HAVING count(*) > 0;
-    ELSE
+    ELSE  -- only rows whose counted columns changed: out as they were, in anew
         PERFORM incident_counts_add(array_agg(v.geom), array_agg(v.reported_at),
                 array_agg(v.category), array_agg(v.status), array_agg(v.risk),
                 array_agg(v.resolved_level), array_agg(v.resolved_at),
                 array_agg(v.village_id), array_agg(v.station_id),
                 array_agg(v.township_id), array_agg(v.sign))
-           FROM (SELECT o.*, -1 AS sign FROM old_incidents o
-                 UNION ALL SELECT n.*, 1 FROM new_incidents n) v
+           FROM old_incidents o JOIN new_incidents n USING (id)
+          CROSS JOIN LATERAL (VALUES
+                (o.geom, o.reported_at, o.category, o.status, o.risk,
+                 o.resolved_level, o.resolved_at, o.village_id, o.station_id,
+                 o.township_id, -1),
+                (n.geom, n.reported_at, n.category, n.status, n.risk,
+                 n.resolved_level, n.resolved_at, n.village_id, n.station_id,
+                 n.township_id, 1))
+                v (geom, reported_at, category, status, risk, resolved_level,
+                   resolved_at, village_id, station_id, township_id, sign)
+          WHERE (o.geom, o.reported_at, o.category, o.status, o.risk,
+                 o.resolved_level, o.resolved_at, o.village_id, o.station_id,
+                 o.township_id)
+                IS DISTINCT FROM
+                (n.geom, n.reported_at, n.category, n.status, n.risk,
+                 n.resolved_level, n.resolved_at, n.village_id, n.station_id,
+                 n.township_id)
          HAVING count(*) > 0;
     END IF;
     RETURN NULL;
