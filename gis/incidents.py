@@ -100,6 +100,10 @@ _OVERDUE = (
     + f") AND {_DEADLINE} < :now"
 )
 
+# The rule, for the scorecards' counts (gis.stats): SQL over i.risk, i.status
+# and i.reported_at, given :now.
+OVERDUE_SQL = _OVERDUE
+
 INTAKE_FIELDS = {
     "lon", "lat", "crs", "category", "risk", "description", "source", "reported_at",
     "code",
@@ -195,6 +199,9 @@ def _parse_intake(body, now: datetime) -> dict:
 def _now(conn: sa.Connection) -> datetime:
     """The database's clock: one clock for every worker and for the deadlines."""
     return conn.execute(sa.text("SELECT now()")).scalar()
+
+
+db_now = _now  # public: the scorecards judge overdue by the same clock
 
 
 # -- intake and dispatch ----------------------------------------------------------

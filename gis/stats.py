@@ -157,11 +157,21 @@ class Filters:
         if self.end:
             conds.append("month <= :month1")
             params["month1"] = self.end
-        for column, values in (("category", self.categories),
-                               ("status", self.statuses), ("risk", self.risks)):  # fmt: skip
-            if values:
-                conds.append(f"{column} = ANY(:{column}s)")
-                params[f"{column}s"] = list(values)
+
+    def count_sql(self) -> str:
+        """SQL: the count of an ``incident_cell`` row under the category,
+        status and risk filters: ``n``, or the sum of its category x status x
+        risk columns chosen (codes checked against the vocabulary by
+        :meth:`parse`; a column is NULL where it counts none)."""
+        if not (self.categories or self.statuses or self.risks):
+            return "n"
+        columns = [
+            f"coalesce(c_{c}_{s}_{r}, 0)"
+            for c in self.categories or vocab.INCIDENT_CATEGORIES
+            for s in self.statuses or vocab.INCIDENT_STATUSES
+            for r in self.risks or vocab.RISK_TIERS
+        ]
+        return "(" + " + ".join(columns) + ")"
 
     def describe(self) -> dict:
         return {
@@ -253,7 +263,8 @@ def cell_counts(
                                WHERE size = :size AND n > 0)
                 SELECT a.cx, a.cy, c.month, coalesce(c.n, 0)
                   FROM area a LEFT JOIN (
-                       SELECT cx, cy, {month} AS month, sum(n) AS n
+                       SELECT cx, cy, {month} AS month,
+                              sum({filters.count_sql()}) AS n
                          FROM incident_cell WHERE size = :size AND {where}
                         GROUP BY 1, 2, 3) c USING (cx, cy)"""
         ),
@@ -271,3 +282,307 @@ def cell_counts(
 def small() -> int:
     """Counts below this are shown as "<N" (:func:`gis.config.small_count`)."""
     return config.small_count()
+
+
+# --- Scorecards -------------------------------------------------------------------
+
+# Whole days taken, as incident_village keeps them: [low, high) per column.
+BUCKETS = [(d, d + 1) for d in range(15)] + [(15, 22), (22, 31), (31, 61), (61, None)]
+DAY_COLUMNS = [f"d{low:02d}" for low, _ in BUCKETS]
+CATEGORY_COLUMNS = {code: f"cat_{code}" for code in vocab.INCIDENT_CATEGORIES}
+_SUMMED = ["n", "done", "unknown_time", "lvl_village", "lvl_township", "lvl_district",
+           *CATEGORY_COLUMNS.values(), *DAY_COLUMNS]  # fmt: skip
+# "三零": counted over every category, whatever the scorecards' selection.
+_THREE_ZERO = {"escalated": "lvl_district", "criminal": "cat_case",
+               "major_accidents": "major_accident"}  # fmt: skip
+
+THREE_ZERO_RULE = (
+    "“三零”村（社区）：所选时段内同时满足 ① 零越级：没有一件事件在乡镇（街道）以上"
+    "（区县级）化解，即矛盾不出镇；② 零刑事案件：没有一件“案件”类事件；③ 零重大事故："
+    "没有一件红色（重大风险）等级的“事故”类事件。"
+)
+THREE_ZERO_RULE_EN = (
+    "A village meets the “three zeros” in the period when it has (1) no incident "
+    "resolved above the township (resolved_level = district), (2) no criminal "
+    "case (category case) and (3) no major accident (category accident at risk "
+    "tier red)."
+)
+LEVEL_RULE = (
+    "小事不出村：已化解且记录了化解层级的事件中，在村（社区）级化解的比例；"
+    "大事不出镇：其中在村级或乡镇（街道）级化解的比例。"
+)
+GROUPS = {
+    # level: (area kind, the count tables' key column)
+    "village": ("village", "village_id"),
+    "township": ("township", "township_id"),
+    "station": ("police_station", "station_id"),
+}
+
+
+def _selection(filters: Filters) -> str:
+    """SQL over incident_village: the incidents the scorecards count (all, or
+    disputes)."""
+    if not filters.categories:
+        return "true"
+    if set(filters.categories) == set(DISPUTES):
+        return "dispute"
+    raise InvalidInput(
+        "记分卡按全部事件或矛盾纠纷（category=dispute）统计 / scorecards count "
+        "every incident or the disputes (category=dispute), not single categories",
+        field="category",
+    )
+
+
+def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]:
+    """Summed counts per area of ``level`` (every current area the connection
+    sees, with or without incidents), and its parents for villages."""
+    kind, key = GROUPS[level]
+    where, params = _period(), {}
+    places, place_params = filters.sql(conn, places_only=True)
+    params.update(place_params, kind=kind)
+    params.update(month0=filters.start, month1=filters.end)
+    sel = _selection(filters)
+    sums = ", ".join(f"sum({c}) FILTER (WHERE {sel}) AS {c}" for c in _SUMMED)
+    zeros = ", ".join(f"sum({c}) AS zero_{name}" for name, c in _THREE_ZERO.items())
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT a.id, a.code, a.name, t.code AS township_code,
+                       t.name AS township_name, s.code AS station_code,
+                       s.name AS station_name, c.*
+                  FROM area a
+                  LEFT JOIN area t ON t.id = a.parent_id AND a.kind = 'village'
+                  LEFT JOIN area s ON s.id = a.station_id AND a.kind = 'village'
+                  LEFT JOIN (SELECT {key} AS group_id, {sums}, {zeros}
+                               FROM incident_village
+                              WHERE {where} AND {places} GROUP BY {key}) c
+                    ON c.group_id = a.id
+                 WHERE a.kind = :kind AND a.valid_to IS NULL
+                 ORDER BY a.code"""
+        ),
+        params,
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _period(month: str = "month") -> str:
+    """SQL: ``month`` within :month0..:month1 (either may be NULL)."""
+    return (
+        f"(CAST(:month0 AS date) IS NULL OR {month} >= :month0) AND "
+        f"(CAST(:month1 AS date) IS NULL OR {month} <= :month1)"
+    )
+
+
+def median_days(days: list[int]) -> float | None:
+    """The median of whole days from the bucket counts (:data:`BUCKETS`):
+    exact to the day up to 14 days, interpolated within wider buckets; 61 for
+    "61 or more"; None without a resolution of known time.
+
+    >>> median_days([0, 3, 1] + [0] * 16)
+    1.0
+    >>> median_days([0] * 15 + [4, 0, 0, 0])
+    18.5
+    """
+    total = sum(days)
+    if total == 0:
+        return None
+    half, seen = total / 2, 0
+    for (low, high), count in zip(BUCKETS, days, strict=True):
+        if count and seen + count >= half:
+            if high is None or high == low + 1:
+                return float(low)
+            return round(low + (half - seen) / count * (high - low), 2)
+        seen += count
+    return None  # not reached
+
+
+def _share(part, whole) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _card(row: dict, overdue: dict, small: int | None) -> dict:
+    """One scorecard row from summed counts; ``small``: show counts below it
+    as "<small" (villages), and no rate or median from them."""
+    get = {c: int(row.get(c) or 0) for c in _SUMMED}
+    levels = get["lvl_village"] + get["lvl_township"] + get["lvl_district"]
+    enough = small is None or get["n"] >= small
+    zero = {name: int(row.get(f"zero_{name}") or 0) for name in _THREE_ZERO}
+
+    def shown(value: int):
+        return f"<{small}" if small and 0 < value < small else value
+
+    return {
+        "code": row["code"],
+        "name": mask(row["name"]),
+        "found": shown(get["n"]),
+        "resolved": shown(get["done"]),
+        "rate": _share(get["done"], get["n"]) if enough else None,
+        "median_days": median_days([get[c] for c in DAY_COLUMNS]) if enough else None,
+        "resolved_time_unknown": shown(get["unknown_time"]),
+        "village_level_share": _share(get["lvl_village"], levels) if enough else None,
+        "within_township_share": (
+            _share(get["lvl_village"] + get["lvl_township"], levels) if enough else None
+        ),
+        "overdue": {risk: shown(overdue.get(risk, 0)) for risk in vocab.RISK_TIERS},
+        "categories": {code: shown(get[col]) for code, col in CATEGORY_COLUMNS.items()
+                       if get[col]},  # fmt: skip
+        "three_zero": {**{k: shown(v) for k, v in zero.items()},
+                       "met": not any(zero.values())},  # fmt: skip
+    }
+
+
+def _overdue(conn: sa.Connection, filters: Filters, level: str) -> dict:
+    """Overdue incidents now, by area of ``level`` and risk tier: reported in
+    the period, past their tier's deadline (the one rule of
+    :mod:`gis.incidents`), from ``open_incidents()`` (migration 0017)."""
+    from gis import incidents  # the deadline rule; incidents imports no stats
+
+    _, key = GROUPS[level]
+    places, params = filters.sql(conn, places_only=True)
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT i.{key}, i.risk, count(*) FROM open_incidents() i
+                 WHERE {incidents.OVERDUE_SQL}
+                   AND {_period("incident_month(i.reported_at)")} AND {places}
+                 GROUP BY 1, 2"""
+        ),
+        {**params, "month0": filters.start, "month1": filters.end,
+         "now": incidents.db_now(conn)},
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    for group, risk, n in rows:
+        out.setdefault(group, {})[risk] = n
+    return out
+
+
+def scorecards(conn: sa.Connection, filters: Filters, level: str = "village") -> dict:
+    """Scorecards per village, township or station for the period.
+
+    Each row: found, resolved, rate, median days, resolved at an unknown time,
+    小事不出村 and 大事不出镇 shares (:data:`LEVEL_RULE`), overdue now by
+    risk tier, the category mix and the "三零" counts and status
+    (:data:`THREE_ZERO_RULE`); villages also carry their township and station.
+    Rows are ranked by resolution rate.  Villages' counts below the small-count
+    threshold show as "<3" (and give no rate).  ``summary``: the district's
+    totals, the share of villages meeting "三零", and which areas hold
+    resolutions of unknown time.  ``trend``: found and resolved by month.
+    """
+    if level not in GROUPS:
+        raise InvalidInput(
+            f"level 必须是 village/township/station / level must be one of "
+            f"{', '.join(GROUPS)}, got {brief(level)}",
+            field="level",
+        )
+    small = config.small_count() if level == "village" else None
+    rows = _group_rows(conn, filters, level)
+    overdue = _overdue(conn, filters, level)
+    cards = [_card(r, overdue.get(r["id"], {}), small) for r in rows]
+    if level == "village":
+        for card, row in zip(cards, rows, strict=True):
+            card["township"] = {"code": row["township_code"],
+                                "name": mask(row["township_name"])}
+            card["station"] = {"code": row["station_code"],
+                               "name": mask(row["station_name"])}  # fmt: skip
+    else:
+        _three_zero_shares(conn, filters, level, cards)
+    _rank(cards)
+    return {
+        "level": level,
+        "filters": filters.describe(),
+        "small_count": config.small_count(),
+        "rules": {"three_zero": THREE_ZERO_RULE, "three_zero_en": THREE_ZERO_RULE_EN,
+                  "levels": LEVEL_RULE},  # fmt: skip
+        "summary": _summary(rows, cards, level),
+        "trend": trend(conn, filters),
+        "rows": cards,
+    }
+
+
+def _rank(cards: list[dict]) -> None:
+    """Rank by resolution rate (none last), then by more found."""
+    def key(card):
+        found = card["found"] if isinstance(card["found"], int) else 0
+        return (card["rate"] is None, -(card["rate"] or 0), -found, card["code"])
+
+    cards.sort(key=key)
+    for i, card in enumerate(cards, 1):
+        card["rank"] = i
+
+
+def _three_zero_shares(conn, filters: Filters, level: str, cards: list[dict]) -> None:
+    """Each township's or station's share of villages meeting "三零"."""
+    villages = _group_rows(conn, filters, "village")
+    key = "township_code" if level == "township" else "station_code"
+    tally: dict[str, list[int]] = {}
+    for row in villages:
+        met = not any(row.get(f"zero_{name}") for name in _THREE_ZERO)
+        counts = tally.setdefault(row[key], [0, 0])
+        counts[0] += met
+        counts[1] += 1
+    for card in cards:
+        met, total = tally.get(card["code"], [0, 0])
+        card["three_zero"]["villages"] = total
+        card["three_zero"]["villages_met"] = met
+        card["three_zero"]["share"] = _share(met, total)
+
+
+def _summary(rows: list[dict], cards: list[dict], level: str) -> dict:
+    found = sum(int(r.get("n") or 0) for r in rows)
+    done = sum(int(r.get("done") or 0) for r in rows)
+    unknown = [{"code": c["code"], "name": c["name"],
+                "count": c["resolved_time_unknown"]}
+               for c, r in zip(cards, rows, strict=True)
+               if int(r.get("unknown_time") or 0)]  # fmt: skip
+    out = {
+        "areas": len(cards),
+        "found": found,
+        "resolved": done,
+        "rate": _share(done, found),
+        "resolved_time_unknown": sum(int(r.get("unknown_time") or 0) for r in rows),
+        "resolved_time_unknown_in": unknown,
+    }
+    if level == "village":
+        met = sum(c["three_zero"]["met"] for c in cards)
+        out.update(three_zero_met=met, three_zero_share=_share(met, len(cards)))
+    return out
+
+
+def trend(conn: sa.Connection, filters: Filters) -> list[dict]:
+    """Found and resolved by month, for the scope and period."""
+    places, params = filters.sql(conn, places_only=True)
+    sel = _selection(filters)
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT month, sum(n) FILTER (WHERE {sel}),
+                       sum(done) FILTER (WHERE {sel})
+                  FROM incident_village WHERE {_period()} AND {places}
+                 GROUP BY month ORDER BY month"""
+        ),
+        {**params, "month0": filters.start, "month1": filters.end},
+    ).all()
+    return [{"month": m.strftime("%Y-%m"), "found": int(f or 0),
+             "resolved": int(d or 0)} for m, f, d in rows]  # fmt: skip
+
+
+# --- Masking -----------------------------------------------------------------------
+
+# Mainland mobile numbers (1[3-9] + 9 digits, optionally +86 and spaced or
+# dashed 3-4-4), landlines with an area code (0 + 2-3 digits, 7-8 digits), and
+# resident ID numbers (18 characters: 17 digits and a digit or X; the old 15).
+_PHONE = re.compile(
+    r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"
+    r"|(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)"
+)
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask(text: str | None) -> str | None:
+    """``text`` with anything that looks like a phone or ID-card number
+    replaced by asterisks (area names are all leaders read; a name imported
+    with a phone in it must not carry it further).
+
+    >>> mask("王庄村 13812345678 / 410901199001011234")
+    '王庄村 *** / ***'
+    """
+    if text is None:
+        return None
+    return _PHONE.sub("***", _ID_CARD.sub("***", text))

@@ -28,22 +28,21 @@ FRESH_CELLS = """
                date_trunc('month', i.reported_at AT TIME ZONE 'Asia/Shanghai')::date
                    AS month,
                floor(ST_X(t.g) / s)::int AS cx, floor(ST_Y(t.g) / s)::int AS cy,
-               i.category, coalesce(i.station_id, 0) AS st,
-               coalesce(i.township_id, 0) AS tw, 'c_' || status || '_' || risk AS m
+               coalesce(i.station_id, 0) AS st, coalesce(i.township_id, 0) AS tw,
+               'c_' || category || '_' || status || '_' || risk AS m
           FROM incident i,
                LATERAL (SELECT ST_Transform(i.geom, 4542) AS g) t,
                unnest(ARRAY[500, 1000, 2000]) s)
-    SELECT size, month, cx, cy, category, st, tw, 'n', count(*)
-      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7
+    SELECT size, month, cx, cy, st, tw, 'n', count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6
     UNION ALL
-    SELECT size, month, cx, cy, category, st, tw, m, count(*)
-      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+    SELECT size, month, cx, cy, st, tw, m, count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7"""
 KEPT_CELLS = """
-    SELECT size, month, cx, cy, category, station_id, township_id, f.key,
-           f.value::int
+    SELECT size, month, cx, cy, station_id, township_id, f.key, f.value::int
       FROM incident_cell c,
            jsonb_each_text(to_jsonb(c) - ARRAY['size', 'month', 'cx', 'cy',
-                           'category', 'station_id', 'township_id']) f
+                           'station_id', 'township_id']) f
      WHERE f.value::int <> 0"""
 FRESH_VILLAGES = """
     WITH i AS (

@@ -17,6 +17,7 @@ from gis.layers.base import ENVELOPE, EVERYTHING, Answer, Layer, View, _features
 
 MIN_RESIDENTS = 50  # fewer residents in a square: a rate would be noise
 MEASURES = ("count", "rate")
+NO_FILTER = stats.Filters()
 
 
 class HeatLayer(Layer):
@@ -42,7 +43,7 @@ class HeatLayer(Layer):
         }
 
     def fetch(self, conn: sa.Connection, view: View, scope=EVERYTHING,
-              filters: stats.Filters = stats.Filters(), measure: str = "count",
+              filters: stats.Filters = NO_FILTER, measure: str = "count",
               size: int | None = None) -> Answer:  # fmt: skip
         """Squares in ``view`` with their ``n`` (count) and ``rate``."""
         srid = stats.srid(conn)
@@ -54,6 +55,7 @@ class HeatLayer(Layer):
         params.update(view.params(), srid=srid, size=size, small=stats.small(),
                       station=scope.station_id, residents=MIN_RESIDENTS,
                       d=5)  # fmt: skip
+        count = filters.count_sql()
         near = "cx BETWEEN b.x0 AND b.x1 AND cy BETWEEN b.y0 AND b.y1"
         mine = "(CAST(:station AS bigint) IS NULL OR station_id = :station)"
         features, _ = _features(
@@ -65,9 +67,9 @@ class HeatLayer(Layer):
                        floor(ST_YMax(g) / :size)::int AS y1
                   FROM (SELECT ST_Transform(ST_Segmentize({ENVELOPE},
                                (:e - :w) / 16), :srid) AS g) t),
-            c AS (SELECT cx, cy, sum(n) AS n FROM incident_cell, b
+            c AS (SELECT cx, cy, sum({count}) AS n FROM incident_cell, b
                    WHERE size = :size AND {near} AND {where} AND {mine}
-                   GROUP BY cx, cy HAVING sum(n) > 0),
+                   GROUP BY cx, cy HAVING sum({count}) > 0),
             p AS (SELECT cx, cy, sum(population) AS pop FROM cell_population, b
                    WHERE size = :size AND {near} AND {places} AND {mine}
                    GROUP BY cx, cy)
