@@ -586,3 +586,104 @@ def mask(text: str | None) -> str | None:
     if text is None:
         return None
     return _PHONE.sub("***", _ID_CARD.sub("***", text))
+
+
+# --- The workbook ------------------------------------------------------------------
+
+_SHEETS = {"township": "乡镇（街道）", "station": "派出所", "village": "村（社区）"}
+
+
+def _sheet_rows(report: dict) -> tuple[list[str], list[list]]:
+    level = report["level"]
+    head = ["排名", "编码", "名称"]
+    if level == "village":
+        head += ["乡镇（街道）", "派出所"]
+    head += ["受理", "化解", "化解率", "化解用时中位数(天)", "化解时间不详",
+             "小事不出村", "大事不出镇",
+             *(f"逾期·{label}" for label in vocab.RISK_TIERS.values()),
+             "越级(区县级化解)", "刑事案件", "重大事故",
+             "“三零”达标" if level == "village" else "“三零”达标村社比例",
+             *(vocab.INCIDENT_CATEGORIES.values())]  # fmt: skip
+    rows = []
+    for r in report["rows"]:
+        row = [r["rank"], r["code"], r["name"]]
+        if level == "village":
+            row += [r["township"]["name"], r["station"]["name"]]
+        z = r["three_zero"]
+        row += [r["found"], r["resolved"], r["rate"], r["median_days"],
+                r["resolved_time_unknown"], r["village_level_share"],
+                r["within_township_share"],
+                *(r["overdue"][k] for k in vocab.RISK_TIERS),
+                z["escalated"], z["criminal"], z["major_accidents"],
+                _three_zero_cell(z, level),
+                *(r["categories"].get(c, 0) for c in vocab.INCIDENT_CATEGORIES)]
+        rows.append(row)
+    return head, rows
+
+
+def _three_zero_cell(z: dict, level: str):
+    if level == "village":
+        return "达标" if z["met"] else "未达标"
+    return z["share"]
+
+
+def write_xlsx(reports: dict[str, dict], target) -> None:
+    """The scorecards as a workbook: 说明 (period, rules, masking), then one
+    sheet per level, ranked.  ``reports``: level → :func:`scorecards`.
+    ``target``: a path or a binary file object."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    about = book.active
+    about.title = "说明"
+    any_report = next(iter(reports.values()))
+    f = any_report["filters"]
+    for row in (("时段", f"{f['from'] or '最早'} 至 {f['to'] or '最新'}"),
+                ("类别", "矛盾纠纷" if f["category"] else "全部事件"),
+                ("“三零”规则", THREE_ZERO_RULE), ("层级规则", LEVEL_RULE),
+                ("小数抑制", f"村（社区）级少于 {any_report['small_count']} 件显示为"
+                            f"“<{any_report['small_count']}”，不计算比率"),
+                ("化解时间不详", "计入受理与化解，不计入化解用时中位数")):  # fmt: skip
+        about.append(row)
+    about.column_dimensions["A"].width = 16
+    about.column_dimensions["B"].width = 100
+    for level, title in _SHEETS.items():
+        if level not in reports:
+            continue
+        sheet = book.create_sheet(title)
+        head, rows = _sheet_rows(reports[level])
+        sheet.append(head)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text, never a formula
+        sheet.freeze_panes = "D2"
+    book.save(target)
+
+
+def choices(conn: sa.Connection) -> dict:
+    """What the heat page's filters offer: the months counted (``YYYY-MM``,
+    oldest first), the townships and stations (``[{code, name}]``) and the
+    vocabularies; names masked."""
+    months = conn.execute(
+        sa.text("SELECT DISTINCT month FROM incident_village ORDER BY month")
+    ).scalars()
+    areas = conn.execute(
+        sa.text("SELECT kind, code, name FROM area WHERE kind IN ('township', "
+                "'police_station') AND valid_to IS NULL ORDER BY code")
+    ).all()  # fmt: skip
+    return {
+        "months": [m.strftime("%Y-%m") for m in months],
+        "townships": [{"code": c, "name": mask(n)} for k, c, n in areas
+                      if k == "township"],  # fmt: skip
+        "stations": [{"code": c, "name": mask(n)} for k, c, n in areas
+                     if k == "police_station"],  # fmt: skip
+        "categories": vocab.INCIDENT_CATEGORIES,
+        "statuses": vocab.INCIDENT_STATUSES,
+        "risks": vocab.RISK_TIERS,
+        "small": config.small_count(),
+    }
