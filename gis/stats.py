@@ -29,17 +29,24 @@ SIZES = (500, 1000, 2000)
 """Sides of the kept squares, metres (``incident_cell_sizes()`` in SQL)."""
 
 
-def rebuild(conn: sa.Connection) -> int:
-    """Count every incident again (squares, villages and the population of
-    each square); returns the count rows kept.
+def rebuild(conn: sa.Connection, population: bool = False) -> int:
+    """Count every incident again (per square and per village); with
+    ``population``, spread the villages' residents over the squares again
+    too (after villages were imported: the rates' denominators).  Returns
+    the count rows kept.
 
     Parameters
     ----------
     conn : sqlalchemy.Connection
         As the tables' owner, inside the caller's transaction.
+    population : bool
+        Also rebuild ``cell_population``.
     """
     start = time.perf_counter()
     kept = conn.execute(sa.text("SELECT incident_counts_rebuild()")).scalar()
+    if population:
+        squares = conn.execute(sa.text("SELECT cell_population_rebuild()")).scalar()
+        logger.info("residents spread over %d squares", squares)
     logger.info(
         "incident counts: %d rows in %.2f s", kept, time.perf_counter() - start
     )

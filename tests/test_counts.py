@@ -199,7 +199,7 @@ def test_resolved_at_unknown_time_is_counted_not_dropped(engine):
 
 def test_population_is_spread_over_squares_by_area(engine):
     with engine.begin() as conn:
-        stats.rebuild(conn)
+        stats.rebuild(conn, population=True)
         total = dict(conn.execute(sa.text(
             "SELECT size, sum(population) FROM cell_population GROUP BY size")).all())
     # Villages A, B and C hold 1,000 + 2,000 + 4,000 residents.

@@ -71,6 +71,7 @@ def world(make_database):
             "UPDATE area SET name = :n WHERE code = :c"), {"n": f"甲村{PHONE}",
                                                            "c": GAP_A})  # fmt: skip
         users.add(conn, "boss", "leader", TEST_PASSWORD)
+        stats.rebuild(conn, population=True)  # the villages' residents, too
     return url
 
 
@@ -133,7 +134,9 @@ def test_resolutions_of_unknown_time_are_counted_and_named(make_database):
     url = make_database()
     with db.get_engine(url).begin() as conn:
         build_gaps(conn)
-        conn.execute(sa.text("ALTER TABLE incident DROP CONSTRAINT incident_resolution"))
+        conn.execute(
+            sa.text("ALTER TABLE incident DROP CONSTRAINT incident_resolution")
+        )
         for k in range(3):
             add(conn, f"U{k}", IN_A)
         conn.execute(sa.text(
@@ -147,39 +150,41 @@ def test_resolutions_of_unknown_time_are_counted_and_named(make_database):
 
 
 def test_rates_per_thousand_residents_by_hand(leader, world):
+    with db.get_engine(world).connect() as conn:
+        # Village A's residents are spread evenly over the 500 m squares whose
+        # centre lies in A; the 2 km square holding A's five incidents (all
+        # inside A) gets the share of those among its sixteen.
+        mine, total = conn.execute(sa.text(
+            """SELECT count(*) FILTER (WHERE q.i >> 2 = floor(ST_X(p) / 2000)
+                                         AND q.j >> 2 = floor(ST_Y(p) / 2000)),
+                      count(*)
+                 FROM area, LATERAL ST_Transform(geom, 4542) g,
+                      LATERAL ST_SquareGrid(500, g) q,
+                      LATERAL ST_Transform(ST_SetSRID(ST_MakePoint(100.05, 30.05),
+                                                      4326), 4542) p
+                WHERE code = :a AND ST_Intersects(ST_Centroid(q.geom), g)"""),
+            {"a": GAP_A}).one()  # fmt: skip
+    assert mine == 16 and total > 300  # A is about 9.6 x 11.1 km
+    residents = 1000 * mine / total
+    assert residents < 50  # too few for a rate
     heat = leader.get("/api/layers/heat", query_string={
         **BBOX, "measure": "rate", "size": "2000"}).get_json()  # fmt: skip
     assert heat["measure"] == "rate" and heat["size"] == 2000
-    with db.get_engine(world).connect() as conn:
-        # The 2 km square holding A's five incidents lies inside village A:
-        # its residents are A's 1,000 times its share of A's area.
-        share, square = conn.execute(sa.text(
-            """SELECT 4e6 / ST_Area(ST_Transform(geom, 4542)),
-                      ST_AsText(ST_Transform(ST_MakeEnvelope(
-                          floor(ST_X(p) / 2000) * 2000, floor(ST_Y(p) / 2000) * 2000,
-                          floor(ST_X(p) / 2000) * 2000 + 2000,
-                          floor(ST_Y(p) / 2000) * 2000 + 2000, 4542), 4326))
-                 FROM area, LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(
-                      100.05, 30.05), 4326), 4542) AS p) t
-                WHERE code = :a"""), {"a": GAP_A}).one()  # fmt: skip
-    residents = 1000 * share
-    assert residents < 50  # too few for a rate: 4 km² of 107
-    [mine] = [f for f in heat["features"] if f["properties"].get("n") == 5]
-    assert mine["properties"]["rate"] is None
+    [square] = [f for f in heat["features"] if f["properties"].get("n") == 5]
+    assert square["properties"]["rate"] is None
     with db.get_engine(world).begin() as conn:
-        conn.execute(sa.text("UPDATE area SET population = 1000000 WHERE code = :a"),
+        conn.execute(sa.text("UPDATE area SET population = 100000 WHERE code = :a"),
                      {"a": GAP_A})  # fmt: skip
-        stats.rebuild(conn)
+        stats.rebuild(conn, population=True)
     heat = leader.get("/api/layers/heat", query_string={
         **BBOX, "measure": "rate", "size": "2000"}).get_json()  # fmt: skip
-    [mine] = [f for f in heat["features"] if f["properties"].get("n") == 5]
-    assert mine["properties"]["rate"] == pytest.approx(5 / (1e6 * share) * 1000,
-                                                       abs=0.01)  # fmt: skip
+    [square] = [f for f in heat["features"] if f["properties"].get("n") == 5]
+    expected = 1000 * 5 / (100000 * mine / total)
+    assert square["properties"]["rate"] == pytest.approx(expected, abs=0.006)
     with db.get_engine(world).begin() as conn:
         conn.execute(sa.text("UPDATE area SET population = 1000 WHERE code = :a"),
                      {"a": GAP_A})  # fmt: skip
-        stats.rebuild(conn)
-    assert square.startswith("POLYGON")
+        stats.rebuild(conn, population=True)
 
 
 def test_heat_filters_and_small_cells(leader, monkeypatch):

@@ -419,251 +419,34 @@ CREATE FUNCTION incident_counts_add(
     p_status text[], p_risk text[], p_level text[], p_resolved timestamptz[],
     p_village bigint[], p_station bigint[], p_township bigint[], p_sign integer[])
 RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
+    -- Counted per column name first, then pivoted through jsonb: a square's
+    -- row gets only the columns it counts (a CASE per column and row made
+    -- the rebuild of a million incidents take minutes).
     INSERT INTO incident_cell AS c
-    SELECT s, incident_month(r.reported), floor(ST_X(t.g) / s)::int,
-           floor(ST_Y(t.g) / s)::int, coalesce(r.station, 0),
-           coalesce(r.township, 0), sum(r.sign),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_family' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_neighbour' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_debt' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_land' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_labour' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_demolition' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_property' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_medical' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'dispute_other' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'case' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'petition' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'accident' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'received' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'received' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'received' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'dispatched' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'dispatched' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'dispatched' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'handling' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'handling' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'handling' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'resolved' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'resolved' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'resolved' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'followed_up' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'followed_up' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'followed_up' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'archived' AND r.risk = 'red' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'archived' AND r.risk = 'orange' THEN r.sign ELSE 0 END), 0),
-           nullif(sum(CASE WHEN r.category = 'hazard' AND r.status = 'archived' AND r.risk = 'yellow' THEN r.sign ELSE 0 END), 0)
-      FROM unnest(p_geom, p_reported, p_category, p_status, p_risk, p_station,
-                  p_township, p_sign)
-               r (geom, reported, category, status, risk, station, township, sign),
-           (SELECT incident_count_srid(ST_X(p_geom[1])) AS srid) z,
-           LATERAL (SELECT ST_Transform(r.geom, z.srid) AS g) t,
-           unnest(incident_cell_sizes()) s
-     GROUP BY 1, 2, 3, 4, 5, 6
+    SELECT rec.*
+      FROM (SELECT jsonb_build_object('size', g.size, 'month', g.month,
+                       'cx', g.cx, 'cy', g.cy, 'station_id', g.station,
+                       'township_id', g.township, 'n', sum(g.k))
+                   || coalesce(jsonb_object_agg(g.col, g.k) FILTER (WHERE g.k <> 0),
+                               '{}') AS j
+              FROM (SELECT s AS size, incident_month(r.reported) AS month,
+                           floor(ST_X(t.g) / s)::int AS cx,
+                           floor(ST_Y(t.g) / s)::int AS cy,
+                           coalesce(r.station, 0) AS station,
+                           coalesce(r.township, 0) AS township,
+                           'c_' || r.category || '_' || r.status || '_' || r.risk
+                               AS col,
+                           sum(r.sign) AS k
+                      FROM unnest(p_geom, p_reported, p_category, p_status, p_risk,
+                                  p_station, p_township, p_sign)
+                               r (geom, reported, category, status, risk, station,
+                                  township, sign),
+                           (SELECT incident_count_srid(ST_X(p_geom[1])) AS srid) z,
+                           LATERAL (SELECT ST_Transform(r.geom, z.srid) AS g) t,
+                           unnest(incident_cell_sizes()) s
+                     GROUP BY 1, 2, 3, 4, 5, 6, 7) g
+             GROUP BY g.size, g.month, g.cx, g.cy, g.station, g.township) a,
+           LATERAL jsonb_populate_record(NULL::incident_cell, a.j) rec
     ON CONFLICT (size, month, cx, cy, station_id, township_id)
     DO UPDATE SET n = c.n + excluded.n,
         c_dispute_family_received_red = coalesce(c.c_dispute_family_received_red + excluded.c_dispute_family_received_red, c.c_dispute_family_received_red, excluded.c_dispute_family_received_red),
@@ -992,14 +775,15 @@ $$;
 
 -- Start the counts over from the incident table (after a bulk load, which
 -- writes with the triggers set aside), re-choosing the squares' CRS from the
--- district and spreading village populations over the squares again.
--- Returns the rows kept (squares + villages).
+-- district.  Returns the rows kept (squares + villages).  A million incidents
+-- group in memory with 256 MB (with the default 4 MB they spill to disk, and
+-- took three times as long).
 CREATE FUNCTION incident_counts_rebuild() RETURNS bigint
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp SET work_mem = '256MB' AS $$
 DECLARE
     kept bigint;
 BEGIN
-    TRUNCATE incident_cell, incident_village, cell_population;
+    TRUNCATE incident_cell, incident_village;
     DELETE FROM incident_count_setting;
     PERFORM incident_counts_add(array_agg(geom), array_agg(reported_at),
             array_agg(category), array_agg(status), array_agg(risk),
@@ -1007,16 +791,21 @@ BEGIN
             array_agg(village_id), array_agg(station_id), array_agg(township_id),
             array_agg(1))
        FROM incident HAVING count(*) > 0;
-    PERFORM cell_population_rebuild();
     SELECT (SELECT count(*) FROM incident_cell)
          + (SELECT count(*) FROM incident_village) INTO kept;
     RETURN kept;
 END $$;
 
--- Each current village's population spread over the squares by the share of
--- its area in each.
+-- Each current village's residents spread evenly over the 500 m squares
+-- whose centre lies in it (the square of a point on its surface if none
+-- does), then summed into the 1 and 2 km squares that hold them (the squares
+-- nest: 1 km square (i >> 1, j >> 1)).  Exact to a 500 m square; exact
+-- intersections of a county's surveyed villages (20 million vertices) took
+-- one to five minutes.  Not part of incident_counts_rebuild: residents do
+-- not move with incidents; `python -m gis counts rebuild` runs both, after
+-- villages are imported.
 CREATE FUNCTION cell_population_rebuild() RETURNS bigint
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp SET work_mem = '256MB' AS $$
 DECLARE
     srid constant integer := incident_count_srid();
     kept bigint;
@@ -1025,16 +814,29 @@ BEGIN
     IF srid IS NULL THEN
         RETURN 0;
     END IF;
+    WITH v AS (
+        SELECT a.id, coalesce(a.station_id, 0) AS station,
+               coalesce(a.parent_id, 0) AS township, a.population,
+               ST_Transform(a.geom, srid) AS g
+          FROM area a
+         WHERE a.kind = 'village' AND a.valid_to IS NULL AND a.population > 0),
+    inside AS (
+        SELECT v.id, q.i, q.j
+          FROM v, LATERAL ST_SquareGrid(500, v.g) q
+         WHERE ST_Intersects(ST_Centroid(q.geom), v.g)
+        UNION ALL
+        SELECT v.id, floor(ST_X(p) / 500)::int, floor(ST_Y(p) / 500)::int
+          FROM v, LATERAL ST_PointOnSurface(v.g) p
+         WHERE NOT EXISTS (SELECT 1 FROM ST_SquareGrid(500, v.g) q
+                            WHERE ST_Intersects(ST_Centroid(q.geom), v.g))),
+    share AS (
+        SELECT v.station, v.township, i.i, i.j,
+               v.population::float8 / count(*) OVER (PARTITION BY v.id) AS people
+          FROM inside i JOIN v USING (id))
     INSERT INTO cell_population
-    SELECT s, sq.i, sq.j, coalesce(v.station_id, 0), coalesce(v.parent_id, 0),
-           sum(v.population * ST_Area(ST_Intersection(sq.geom, v.g)) / v.area)
-      FROM (SELECT a.station_id, a.parent_id, a.population, t.g, ST_Area(t.g) AS area
-              FROM area a, LATERAL (SELECT ST_Transform(a.geom, srid) AS g) t
-             WHERE a.kind = 'village' AND a.valid_to IS NULL
-               AND a.population > 0) v,
-           unnest(incident_cell_sizes()) s,
-           LATERAL ST_SquareGrid(s, v.g) sq
-     WHERE v.area > 0 AND ST_Intersects(sq.geom, v.g)
+    SELECT s, i >> k, j >> k, station, township, sum(people)
+      FROM share, unnest(incident_cell_sizes()) s,
+           LATERAL (SELECT CASE s WHEN 500 THEN 0 WHEN 1000 THEN 1 ELSE 2 END AS k) z
      GROUP BY 1, 2, 3, 4, 5;
     GET DIAGNOSTICS kept = ROW_COUNT;
     RETURN kept;
@@ -1102,7 +904,7 @@ CREATE TRIGGER incident_counts_delete AFTER DELETE ON incident
     REFERENCING OLD TABLE AS old_incidents FOR EACH STATEMENT
     EXECUTE FUNCTION incident_counts_track();
 
-SELECT incident_counts_rebuild();
+SELECT incident_counts_rebuild(), cell_population_rebuild();
 
 -- Open incidents for the scorecards' "overdue by risk tier": only the columns
 -- the deadline rule (gis.incidents) reads, no place, person or text; leaders
