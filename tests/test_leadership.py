@@ -268,3 +268,57 @@ def test_the_workbook_has_the_rules_and_every_level(leader):
     assert rows[GAP_A][head.index("受理")] == 5
     assert rows[GAP_B][head.index("受理")] == "<3"
     assert rows[GAP_A][head.index("“三零”达标")] == "达标"
+
+
+HEAT_DRAWN = "() => paMap.breaks.heat && paMap.drawn >= 1"
+
+
+@pytest.mark.browser
+def test_a_leaders_heat_map_draws_squares_and_the_slider_moves(
+    live_server, offline_page, accounts, demo_engine, artifacts
+):
+    page = offline_page.page
+    offline_page.sign_in(live_server.url, "t_leader")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    response = page.goto(f"{live_server.url}/map/heat", wait_until="load")
+    assert response.status == 200
+    page.wait_for_function(HEAT_DRAWN, timeout=30_000)
+    squares = page.evaluate(
+        "() => { let n = 0; paMap.groups.heat.eachLayer(g => g.eachLayer(() => n++));"
+        " return n; }"
+    )
+    assert squares > 10
+    legend = page.locator(".pa-heat-legend").inner_text()
+    assert "事件数" in legend and "少于 3 件" in legend
+    # The slider: one month, then the next; each asks for that month.
+    months = page.evaluate("() => paHeat.months")
+    assert len(months) >= 12
+    page.evaluate("""() => { const s = document.querySelector('.pa-heat-slider');
+        s.value = 3; s.dispatchEvent(new Event('input')); }""")
+    page.wait_for_function(f"() => paHeat.heatAnswer && "
+                           f"paHeat.heatAnswer.filters.from === '{months[3]}'")  # fmt: skip
+    assert page.locator(".pa-heat-month").inner_text() == months[3]
+    page.locator(".pa-heat-play").click()
+    page.wait_for_function(f"() => paHeat.heatAnswer.filters.from === '{months[4]}'",
+                           timeout=10_000)  # fmt: skip
+    page.locator(".pa-heat-play").click()  # pause
+    # Rates per 1,000 residents: the legend says so.
+    page.select_option("select[name=measure]", "rate")
+    page.wait_for_function("() => paHeat.heatAnswer.measure === 'rate'")
+    assert "每千名常住人口" in page.locator(".pa-heat-legend").inner_text()
+    page.select_option("select[name=hot]", "gi")
+    page.wait_for_function("() => paHeat.hotspotAnswer !== undefined",
+                           timeout=30_000)  # fmt: skip
+    assert "热点分析" in page.locator(".pa-heat-legend").inner_text()
+    page.screenshot(path=str(artifacts / "heat-leader.png"))
+    assert any("month=" in u for u in requests if "/api/layers/heat" in u)
+    # No incident code or description anywhere in the page.
+    with demo_engine.connect() as conn:
+        codes, texts = zip(*conn.execute(  # noqa: B905 (pairs by construction)sa.text(
+            "SELECT code, coalesce(description, '') FROM incident "
+            "ORDER BY id LIMIT 200")).all())  # fmt: skip
+    html = page.content()
+    assert not [c for c in codes if c in html]
+    assert not [t for t in texts if t and t in html]
+    assert not offline_page.errors and not offline_page.external

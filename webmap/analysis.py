@@ -60,10 +60,7 @@ def stats_xlsx():
     """The scorecards of townships, stations and villages as a workbook."""
     conn, filters = requestdb.connection(), stats.Filters.parse(request.args)
     buffer = io.BytesIO()
-    stats.write_xlsx(
-        {level: stats.scorecards(conn, filters, level) for level in stats.GROUPS},
-        buffer,
-    )
+    stats.write_xlsx(stats.all_scorecards(conn, filters), buffer)
     buffer.seek(0)
     return send_file(buffer, mimetype=XLSX, as_attachment=True,
                      download_name="scorecards.xlsx")  # fmt: skip
@@ -74,8 +71,7 @@ def stats_xlsx():
 def dashboard():
     """记分卡: resolution, 小事不出村, overdue and "三零", ranked, with charts."""
     conn, filters = requestdb.connection(), stats.Filters.parse(request.args)
-    reports = {level: stats.scorecards(conn, filters, level)
-               for level in stats.GROUPS}  # fmt: skip
+    reports = stats.all_scorecards(conn, filters)
     villages = reports["village"]
     return render_template(
         "dashboard.html",

@@ -179,7 +179,12 @@
       box.appendChild(el('div', 'pa-heat-legend-title', rate ?
         '每千名常住人口的事件数（' + breaks.size + ' 米方格，人口按村社面积分摊）' :
         '事件数（' + breaks.size + ' 米方格）'));
-      var lows = [0].concat(breaks.breaks);
+      var lows = breaks.breaks.length ? [0].concat(breaks.breaks) : [];
+      if (!lows.length) {
+        box.appendChild(el('div', 'pa-heat-note', rate ?
+          '本时段没有可算比率的方格（事件少于 ' + breaks.small + ' 件或常住人口不足 50 人）' :
+          '本时段没有事件'));
+      }
       lows.forEach(function (low, k) {
         var high = breaks.breaks[k];
         var row = el('div', 'pa-heat-key');

@@ -277,6 +277,7 @@
   function quantileBreaks(values) {
     var sorted = values.slice().sort(function (a, b) { return a - b; });
     var out = [];
+    if (!sorted.length) { return out; }
     for (var k = 1; k < HEAT_COLORS.length; k++) {
       var v = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * k / 5))];
       if (!out.length || v > out[out.length - 1]) { out.push(v); }

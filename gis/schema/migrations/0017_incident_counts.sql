@@ -914,14 +914,20 @@ CREATE FUNCTION open_incidents()
 RETURNS TABLE (village_id bigint, station_id bigint, township_id bigint,
                risk text, status text, reported_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT coalesce(village_id, 0), coalesce(station_id, 0),
-           coalesce(township_id, 0), risk, status, reported_at
-      FROM incident
-     WHERE status IN ('received', 'dispatched', 'handling')
-       AND (NOT pingan_bound() OR pingan_role() = 'leader'
-            OR pingan_sees(station_id, grid_id))
+    SELECT coalesce(i.village_id, 0), coalesce(i.station_id, 0),
+           coalesce(i.township_id, 0), i.risk, i.status, i.reported_at
+      FROM (SELECT NOT pingan_bound() OR pingan_role() = 'leader' AS everything
+              OFFSET 0) b,  -- once, not per row
+           incident i
+     WHERE i.status IN ('received', 'dispatched', 'handling')
+       AND (b.everything OR pingan_sees(i.station_id, i.grid_id))
 $$;
 REVOKE EXECUTE ON FUNCTION open_incidents() FROM PUBLIC;
+-- Read from the index alone (a county's 60,000 open incidents are spread
+-- over 39,000 pages of the table: 1.5 s to fetch them).
+CREATE INDEX incident_open_counts ON incident (risk, reported_at)
+    INCLUDE (status, village_id, township_id, station_id, grid_id)
+    WHERE status IN ('received', 'dispatched', 'handling');
 GRANT EXECUTE ON FUNCTION open_incidents() TO pingan_web;
 
 REVOKE EXECUTE ON FUNCTION incident_counts_rebuild(), incident_counts_track(),
