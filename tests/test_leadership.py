@@ -296,8 +296,9 @@ def test_a_leaders_heat_map_draws_squares_and_the_slider_moves(
     assert len(months) >= 12
     page.evaluate("""() => { const s = document.querySelector('.pa-heat-slider');
         s.value = 3; s.dispatchEvent(new Event('input')); }""")
-    page.wait_for_function(f"() => paHeat.heatAnswer && "
-                           f"paHeat.heatAnswer.filters.from === '{months[3]}'")  # fmt: skip
+    page.wait_for_function(
+        f"() => paHeat.heatAnswer && paHeat.heatAnswer.filters.from === '{months[3]}'"
+    )
     assert page.locator(".pa-heat-month").inner_text() == months[3]
     page.locator(".pa-heat-play").click()
     page.wait_for_function(f"() => paHeat.heatAnswer.filters.from === '{months[4]}'",
@@ -315,9 +316,10 @@ def test_a_leaders_heat_map_draws_squares_and_the_slider_moves(
     assert any("month=" in u for u in requests if "/api/layers/heat" in u)
     # No incident code or description anywhere in the page.
     with demo_engine.connect() as conn:
-        codes, texts = zip(*conn.execute(  # noqa: B905 (pairs by construction)sa.text(
+        rows = conn.execute(sa.text(
             "SELECT code, coalesce(description, '') FROM incident "
-            "ORDER BY id LIMIT 200")).all())  # fmt: skip
+            "ORDER BY id LIMIT 200")).all()  # fmt: skip
+    codes, texts = [r[0] for r in rows], [r[1] for r in rows]
     html = page.content()
     assert not [c for c in codes if c in html]
     assert not [t for t in texts if t and t in html]
