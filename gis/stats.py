@@ -158,12 +158,8 @@ class Filters:
         return " AND ".join(conds), params
 
     def _what(self, conds: list, params: dict) -> None:
-        if self.start:
-            conds.append("month >= :month0")
-            params["month0"] = self.start
-        if self.end:
-            conds.append("month <= :month1")
-            params["month1"] = self.end
+        conds.append(_period())
+        params.update(month0=self.start, month1=self.end)
 
     def count_sql(self) -> str:
         """SQL: the count of an ``incident_cell`` row under the category,
