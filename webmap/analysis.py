@@ -81,6 +81,7 @@ def dashboard():
         trend_svg=charts.trend(villages["trend"]),
         township_svg=charts.ranking(reports["township"]["rows"]),
         risks=vocab.RISK_TIERS,
+        townships=stats.choices(conn)["townships"],
         categories=vocab.INCIDENT_CATEGORIES,
         worst=[r for r in villages["rows"] if r["rate"] is not None][-30:][::-1],
         xlsx=url_for("analysis.stats_xlsx", **request.args),
