@@ -324,3 +324,20 @@ def test_a_leaders_heat_map_draws_squares_and_the_slider_moves(
     assert not [c for c in codes if c in html]
     assert not [t for t in texts if t and t in html]
     assert not offline_page.errors and not offline_page.external
+
+
+def test_the_command_line_hotspots_and_rebuild(world, monkeypatch, tmp_path, capsys):
+    from gis import cli
+
+    monkeypatch.setenv("DATABASE_URL", world)
+    out = tmp_path / "hot.geojson"
+    assert cli.main(["hotspots", "--size", "500", "--seed", "7", "--out",
+                     str(out)]) == 0  # fmt: skip
+    import json
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["type"] == "FeatureCollection" and report["seed"] == 7
+    assert cli.main(["hotspots", "--month", "2025-13"]) == 1
+    assert "month" in capsys.readouterr().err
+    assert cli.main(["counts", "rebuild"]) == 0
+    assert "rebuilt" in capsys.readouterr().out
