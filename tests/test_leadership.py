@@ -341,3 +341,21 @@ def test_the_command_line_hotspots_and_rebuild(world, monkeypatch, tmp_path, cap
     assert "month" in capsys.readouterr().err
     assert cli.main(["counts", "rebuild"]) == 0
     assert "rebuilt" in capsys.readouterr().out
+
+
+def test_a_station_reads_its_own_counts_only(world, monkeypatch):
+    from webmap import create_app
+
+    with db.get_engine(world).begin() as conn:
+        users.add(conn, "pcs_s2", "station", TEST_PASSWORD, station="100000520000")
+    client = create_app({"DATABASE_URL": world, "TESTING": True}).test_client()
+    login(client, "pcs_s2")
+    report = client.get("/api/stats").get_json()
+    assert [r["code"] for r in report["rows"]] == [GAP_C]
+    assert report["summary"]["found"] == 2  # C's two, none of S1's six
+    assert client.get("/dashboard").status_code == 200
+    # Its incidents: B1 (east of 100.15, in village B, which is S1's) and C's
+    # two; none of A's five.
+    monkeypatch.setenv("PINGAN_SMALL_COUNT", "1")
+    heat = client.get("/api/layers/heat", query_string=BBOX).get_json()
+    assert sum(f["properties"]["n"] for f in heat["features"]) == 3
