@@ -83,6 +83,9 @@ PERMISSIONS = {
     # summary without people would need its own owner function; they get the
     # heat map's aggregates.  Not for grid members: one grid has no gaps to plan.
     "gaps.read": frozenset({"admin", "planner", "station"}),
+    # Counts, hot spots and scorecards (aggregates, masked): leaders see the
+    # district's, a station its own (the count tables' row policies).
+    "stats.read": frozenset({"admin", "planner", "leader", "station"}),
     "user.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     # Signing out, the start page: whoever is signed in.

@@ -29,7 +29,7 @@ import time
 
 import sqlalchemy as sa
 
-from gis import bulk
+from gis import bulk, stats
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,8 @@ def rebuild_bins(conn: sa.Connection, table: str) -> None:
     logger.info(
         "%s: %d squares counted in %.2f s", table, squares, time.perf_counter() - start
     )
+    if table == "incident":  # and the leadership views' counts (migration 0017)
+        stats.rebuild(conn)
 
 
 def prepare(conn: sa.Connection, lock: str = "SHARE ROW EXCLUSIVE") -> None:

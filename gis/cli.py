@@ -249,6 +249,43 @@ def _overdue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filter_args(args: argparse.Namespace) -> dict:
+    """The leadership filters as the web takes them (gis.stats.Filters.parse)."""
+    keys = ("from", "to", "month", "quarter", "category", "status", "risk",
+            "township", "station")  # fmt: skip
+    return {k: getattr(args, k.replace("from", "start"), None) for k in keys}
+
+
+def _hotspots(args: argparse.Namespace) -> int:
+    from gis import hotspots, stats
+
+    filters = stats.Filters.parse(_filter_args(args))
+    opts = hotspots.options({"size": args.size, "permutations": args.permutations,
+                             "seed": args.seed})  # fmt: skip
+    with _engine(args).connect() as conn:
+        if args.emerging:
+            report = hotspots.emerging(conn, filters, opts["size"])
+        else:
+            report = hotspots.hotspots(conn, filters, opts["size"],
+                                       opts["permutations"], opts["seed"])  # fmt: skip
+    text = json.dumps(report, ensure_ascii=False)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"已写入 written {args.out}: {report.get('summary')}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def _counts(args: argparse.Namespace) -> int:
+    from gis import stats
+
+    with _engine(args).begin() as conn:
+        kept = stats.rebuild(conn, population=True)
+    print(f"已重建 rebuilt: {kept} count rows (squares and villages)")
+    return 0
+
+
 def _lookup(args: argparse.Namespace) -> int:
     from gis import lookup, params
 
@@ -622,6 +659,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_site)
 
+    p = sub.add_parser(
+        "hotspots",
+        help="热点分析 Gi* hot and cold spots (or --emerging) of the incident counts",
+    )
+    _leadership_filters(p)
+    p.add_argument(
+        "--size", help="方格边长 square side in metres: 500, 1000 (default), 2000"
+    )
+    p.add_argument("--permutations", help="随机置换次数 (default 999)")
+    p.add_argument("--seed", help="随机种子 (default 12345): same data, same answer")
+    p.add_argument(
+        "--emerging",
+        action="store_true",
+        help="新兴热点 emerging hot spot categories over the months",
+    )
+    p.add_argument("--out", help="write the GeoJSON here (default: stdout)")
+    p.set_defaults(func=_hotspots)
+
+    p = sub.add_parser("counts", help="the incident counts kept for leadership views")
+    p.add_argument("action", choices=["rebuild"],
+                   help="count every incident again, and spread residents over "
+                   "the squares again")  # fmt: skip
+    p.set_defaults(func=_counts)
+
     p = sub.add_parser("user", help="add a user, change a password, disable a user")
     p.add_argument("action", choices=["add", "passwd", "disable"])
     p.add_argument("name", help="user name (2-64 of A-Z a-z 0-9 _ . -)")
@@ -694,6 +755,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_serve)
     return parser
+
+
+def _leadership_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="start", metavar="YYYY-MM", help="first month")
+    p.add_argument("--to", metavar="YYYY-MM", help="last month")
+    p.add_argument("--month", metavar="YYYY-MM", help="one month")
+    p.add_argument("--quarter", metavar="2025Q2", help="one quarter")
+    p.add_argument("--category", help="codes, comma-separated, or dispute")
+    p.add_argument("--status", help="codes, or open / done")
+    p.add_argument("--risk", help="red, orange, yellow")
+    p.add_argument("--township", metavar="CODE")
+    p.add_argument("--station", metavar="CODE")
 
 
 def _date(text: str):

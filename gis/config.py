@@ -324,3 +324,10 @@ def preview_rows() -> int:
     """Rows the import page's dry run checks (PINGAN_PREVIEW_ROWS): a bigger
     file is checked in full when its import is confirmed."""
     return _whole("PINGAN_PREVIEW_ROWS", 100_000, 1, 100_000_000, "rows")
+
+
+def small_count() -> int:
+    """Counts below this are shown as "<N" in leadership views and exports, at
+    their finest levels (squares and villages), so that no single incident can
+    be picked out; 1 turns the suppression off (PINGAN_SMALL_COUNT)."""
+    return _whole("PINGAN_SMALL_COUNT", 3, 1, 100, "a count")

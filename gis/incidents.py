@@ -101,7 +101,9 @@ _OVERDUE = (
     + f") AND {_DEADLINE} < :now"
 )
 
-OVERDUE_SQL = _OVERDUE  # over alias ``i``, with parameter ``:now``
+# The rule, for the scorecards' counts (gis.stats) and the station's board:
+# SQL over i.risk, i.status and i.reported_at, given :now.
+OVERDUE_SQL = _OVERDUE
 OPEN = dispatch.OPEN  # not yet resolved
 
 INTAKE_FIELDS = {
@@ -184,6 +186,9 @@ def _parse_intake(body, now: datetime) -> dict:
 def _now(conn: sa.Connection) -> datetime:
     """The database's clock: one clock for every worker and for the deadlines."""
     return conn.execute(sa.text("SELECT now()")).scalar()
+
+
+db_now = _now  # public: the scorecards judge overdue by the same clock
 
 
 # -- intake and dispatch ----------------------------------------------------------

@@ -21,7 +21,6 @@ import folium
 import sqlalchemy as sa
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
-from folium.plugins import HeatMap
 from jinja2 import Template
 
 from gis import crs, layers
@@ -59,8 +58,9 @@ PAGES = {
             "incidents",
         ),
     ),
+    # Leadership: counts per square and hot spots, never single incidents.
     "heat": Page(
-        "heat", "矛盾纠纷热力图", ("townships", "district", "heat", "incidents")
+        "heat", "矛盾纠纷热力图", ("heat", "hotspots", "townships", "district")
     ),
     # 一村一警 gaps: villages coloured by the gaps of the chosen role, posts
     # with their radius, a side panel (webmap/static/pingan-gaps.js).
@@ -184,14 +184,11 @@ class ViewLayers(JSCSSMixin, MacroElement):
     default_js = [("pingan-map.js", "pingan:pingan-map.js")]
     default_css = [("pingan-map.css", "pingan:pingan-map.css")]
 
-    def __init__(self, config: dict, groups: list[tuple[str, folium.FeatureGroup]],
-                 heat: bool = False):  # fmt: skip
+    def __init__(self, config: dict, groups: list[tuple[str, folium.FeatureGroup]]):
         super().__init__()
         self._name = "ViewLayers"
         self.config = config
         self.groups = groups
-        if heat:  # Leaflet.heat, as Folium's HeatMap plugin vendors it
-            self.default_js = HeatMap.default_js + self.default_js
 
 
 def build(
@@ -256,8 +253,7 @@ def build(
         # animated fit would end in a second round of fetches for nothing.
         "fit": [[south, west], [north, east]],
     }
-    heat = any(layer["kind"] == "heat" for layer in drawn)
-    ViewLayers(config, groups, heat=heat).add_to(fmap)
+    ViewLayers(config, groups).add_to(fmap)
     for element in extra:
         element.add_to(fmap)
     root = fmap.get_root()
@@ -353,6 +349,13 @@ PinganIntake.start(paMap, {{ this.config|tojson }});
 """)
 
 
+_HEAT = Template("""
+{% macro script(this, kwargs) %}
+PinganHeat.start(paMap, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+
 class IntakePanel(JSCSSMixin, MacroElement):
     """The intake form beside the map (``pingan-intake.js``): a click on the
     map or typed coordinates in a chosen CRS, category, risk and description;
@@ -402,6 +405,26 @@ def center(conn: sa.Connection, scope: Scope) -> tuple[float, float]:
     """(lon, lat) of the middle of what ``scope`` frames."""
     south, west, north, east = _extent(conn, scope)
     return (west + east) / 2, (south + north) / 2
+
+
+class HeatPanel(JSCSSMixin, MacroElement):
+    """The heat page's panel (``pingan-heat.js``): period with a month slider
+    and play, category, status, risk and township filters, counts or rates
+    per 1,000 residents, hot spots, and the legend of what is shown.
+
+    ``config``: ``months`` (``YYYY-MM``, oldest first), ``townships``
+    (``[{code, name}]``), ``categories``, ``statuses``, ``risks`` (code →
+    label), ``small`` (the small-count threshold), ``dashboard`` (URL).
+    """
+
+    _template = _HEAT
+    default_js = [("pingan-heat.js", "pingan:pingan-heat.js")]
+    default_css = [("pingan-heat.css", "pingan:pingan-heat.css")]
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "HeatPanel"
+        self.config = config
 
 
 def station_focus(conn: sa.Connection, code: str, user: User | None = None) -> Scope:

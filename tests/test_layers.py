@@ -349,7 +349,7 @@ def test_a_leader_gets_heat_but_no_layer_of_records(app, accounts, district):
     assert heat["mode"] == "heat" and heat["features"]
     # Squares of 500 m and more only: no zoom gives a leader finer ones.
     fine = client.get("/api/layers/heat", query_string={**query, "zoom": 19})
-    assert fine.get_json()["features"], "zoom 19 falls back to level 14"
+    assert fine.get_json()["features"] and fine.get_json()["size"] == 500
 
 
 def test_anonymous_callers_get_401(anonymous, district):

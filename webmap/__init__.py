@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from webmap import (
         admin,
+        analysis,
         api,
         auth,
         errors,
@@ -87,4 +88,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(siting.bp)
     app.register_blueprint(station.bp)
+    app.register_blueprint(analysis.bp)
     return app

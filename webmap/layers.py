@@ -94,7 +94,7 @@ def features(name: str):
     conn = requestdb.connection()
     station = request.args.get("station")
     focus = maps.station_focus(conn, station) if station else maps.EVERYTHING
-    answer = layer.fetch(conn, view, focus)
+    answer = layer.fetch(conn, view, focus, **layer.options(request.args))
     body, headers = encode(answer.json().encode())
     if len(body) > MAX_WIRE:  # e.g. a county's surveyed grids at zoom 15
         body, headers = encode(answer.zoom_in().json().encode())

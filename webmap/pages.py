@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, g, render_template, url_for
 
-from gis import gaps, maps
+from gis import gaps, maps, stats
 from webmap import assets, forms, guard, requestdb, security
 from webmap.guard import requires
 
@@ -113,5 +113,12 @@ def gaps_map():
 @bp.get("/map/heat")
 @requires("page.heat")
 def heat():
-    """Leadership's dispute heat map."""
-    return render_map(maps.PAGES["heat"])
+    """Leadership's dispute heat map: counts per square, filters, a month
+    slider, rates per 1,000 residents, hot spots."""
+    config = stats.choices(requestdb.connection())
+    links = [("← 首页", url_for("pages.index"))]
+    if g.user.can("stats.read"):
+        config["dashboard"] = url_for("analysis.dashboard")
+        links.append(("记分卡 →", config["dashboard"]))
+    return render_map(maps.PAGES["heat"],
+                       extra=(maps.HeatPanel(config), maps.Links(links)))  # fmt: skip

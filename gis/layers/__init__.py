@@ -8,6 +8,7 @@ from gis.layers.cameras import CameraLayer
 from gis.layers.district import DistrictLayer
 from gis.layers.grids import GridLayer
 from gis.layers.heat import HeatLayer
+from gis.layers.hotspots import HotspotLayer
 from gis.layers.incidents import IncidentLayer
 from gis.layers.posts import PostLayer
 from gis.layers.sites import SiteLayer
@@ -30,6 +31,7 @@ LAYERS: dict[str, Layer] = {
         IncidentLayer(),
         HeatLayer(),
         WorkloadLayer(),
+        HotspotLayer(),
     )
 }
 

@@ -161,6 +161,7 @@ class Answer:
     total: int | None = None
     truncated: bool = False
     more: bool = False  # there are more than ``total``
+    extra: dict | None = None  # a layer's own facts about the answer (JSON)
 
     def zoom_in(self) -> Answer:
         """The same view answered "too much here, zoom in" (``total``: the
@@ -178,6 +179,8 @@ class Answer:
             meta += ',"truncated":true'
         if self.more:
             meta += ',"more":true'
+        if self.extra:
+            meta += "," + json.dumps(self.extra, ensure_ascii=False)[1:-1]
         return (
             f'{{"type":"FeatureCollection",{meta},"features":{self.features}}}'
         )
@@ -267,6 +270,11 @@ class Layer:
     def categorical(self) -> dict[str, dict[str, str]]:
         """Property → {code: Chinese label}."""
         return self.entry.choices if self.data else {}
+
+    def options(self, args) -> dict:
+        """Keyword arguments of :meth:`fetch` from the request's query
+        parameters beyond the view (a layer with filters parses them here)."""
+        return {}
 
     def fetch(self, conn: sa.Connection, view: View, scope: Scope = EVERYTHING
               ) -> Answer:

@@ -1,24 +1,23 @@
-"""Incident density heat map for leadership.
+"""Incident density for leadership: counts, or rates per 1,000 residents, per
+metric square (``incident_cell``, migration 0017), never single incidents.
 
-Drawn from counts per square (``point_bin``, migration 0013), never from single
-incidents: leaders see patterns, not places of people, and a million incidents
-travel as a few thousand weighted squares.  Leaders read squares of zoom 14 and
-coarser only (about 500 m): finer than a village, coarser than an address.
+Filtered by period, category, status, risk, township and station
+(:class:`gis.stats.Filters`); squares of 2,000, 1,000 or 500 m by zoom
+(:func:`gis.stats.size_for_zoom`).  A square's rate divides its count by the
+residents spread into it from the villages by area (``cell_population``);
+squares with fewer than :data:`MIN_RESIDENTS` get no rate.  A count below
+the small-count threshold (``PINGAN_SMALL_COUNT``, default 3) is sent as
+``null`` with ``"small": true`` (shown "<3"), and gives no rate.
 """
 
 import sqlalchemy as sa
 
-from gis.layers.base import (
-    EVERYTHING,
-    Answer,
-    Layer,
-    View,
-    _counted,
-    _features,
-    _station_filter,
-)
+from gis import stats
+from gis.layers.base import ENVELOPE, EVERYTHING, Answer, Layer, View, _features
 
-LEVELS = (7, 14)
+MIN_RESIDENTS = 50  # fewer residents in a square: a rate would be noise
+MEASURES = ("count", "rate")
+NO_FILTER = stats.Filters()
 
 
 class HeatLayer(Layer):
@@ -26,28 +25,68 @@ class HeatLayer(Layer):
     kind = "heat"
     title = "矛盾纠纷热力"
     personal = False
+    color = "#d7301f"
 
-    def fetch(self, conn: sa.Connection, view: View, scope=EVERYTHING) -> Answer:
-        """Incidents per square one zoom finer than the view's, as GeoJSON
-        points with their ``count``."""
-        level = min(max(view.zoom + 1, LEVELS[0]), LEVELS[1])
-        side = 90.0 / 2**level
+    def options(self, args) -> dict:
+        """The layer's own query parameters (filters, ``measure``, ``size``)."""
+        measure = args.get("measure") or "count"
+        if measure not in MEASURES:
+            raise stats.InvalidInput(
+                f"measure 必须是 count 或 rate / measure must be count or rate, "
+                f"got {stats.brief(measure)}",
+                field="measure",
+            )
+        return {
+            "filters": stats.Filters.parse(args),
+            "measure": measure,
+            "size": stats.parse_size(args.get("size")),
+        }
+
+    def fetch(self, conn: sa.Connection, view: View, scope=EVERYTHING,
+              filters: stats.Filters = NO_FILTER, measure: str = "count",
+              size: int | None = None) -> Answer:  # fmt: skip
+        """Squares in ``view`` with their ``n`` (count) and ``rate``."""
+        srid = stats.srid(conn)
+        size = size or stats.size_for_zoom(view.zoom)
+        if srid is None:
+            return Answer(self.name, view.zoom, "heat", "[]", total=0)
+        where, params = filters.sql(conn)
+        places, _ = filters.sql(conn, places_only=True)
+        params.update(view.params(), srid=srid, size=size, small=stats.small(),
+                      station=scope.station_id, residents=MIN_RESIDENTS,
+                      d=5)  # fmt: skip
+        count = filters.count_sql()
+        near = "cx BETWEEN b.x0 AND b.x1 AND cy BETWEEN b.y0 AND b.y1"
+        mine = "(CAST(:station AS bigint) IS NULL OR station_id = :station)"
         features, _ = _features(
             conn,
-            f"""SELECT {_counted("sum(n)", "sum(sx)", "sum(sy)")} AS feature
-                  FROM point_bin
-                 WHERE layer = 'incident' AND level = :level AND n > 0
-                   AND cx BETWEEN :x0 AND :x1 AND cy BETWEEN :y0 AND :y1
-                   AND {_station_filter("nullif(station_id, 0)")}
-                 GROUP BY cx, cy HAVING sum(n) > 0""",
-            {
-                "level": level,
-                "d": 5,  # about a metre: the squares are 500 m and more
-                "station": scope.station_id,
-                "x0": int(view.bbox.west // side),
-                "x1": int(view.bbox.east // side),
-                "y0": int(view.bbox.south // side),
-                "y1": int(view.bbox.north // side),
-            },
+            f"""WITH b AS (
+                SELECT floor(ST_XMin(g) / :size)::int AS x0,
+                       floor(ST_XMax(g) / :size)::int AS x1,
+                       floor(ST_YMin(g) / :size)::int AS y0,
+                       floor(ST_YMax(g) / :size)::int AS y1
+                  FROM (SELECT ST_Transform(ST_Segmentize({ENVELOPE},
+                               (:e - :w) / 16), :srid) AS g) t),
+            c AS (SELECT cx, cy, sum({count}) AS n FROM incident_cell, b
+                   WHERE size = :size AND {near} AND {where} AND {mine}
+                   GROUP BY cx, cy HAVING sum({count}) > 0),
+            p AS (SELECT cx, cy, sum(population) AS pop FROM cell_population, b
+                   WHERE size = :size AND {near} AND {places} AND {mine}
+                   GROUP BY cx, cy)
+            SELECT concat('{{"type":"Feature","geometry":',
+                   ST_AsGeoJSON({stats.square_sql()}, :d),
+                   ',"properties":{{"n":', CASE WHEN c.n < :small
+                       THEN 'null,"small": true' ELSE c.n::text END,
+                   ',"rate":', CASE WHEN c.n >= :small AND p.pop >= :residents
+                       THEN round((1000 * c.n / p.pop)::numeric, 2)::text
+                       ELSE 'null' END, '}}}}') AS feature
+              FROM c LEFT JOIN p USING (cx, cy)""",
+            params,
         )
-        return Answer(self.name, view.zoom, "heat", features)
+        answer = Answer(self.name, view.zoom, "heat", features)
+        answer.extra = {"measure": measure, "size": size, "small": params["small"],
+                        "filters": filters.describe()}  # fmt: skip
+        return answer
+
+    def legend(self) -> list[tuple[str, str, str]]:
+        return []  # the heat page draws its own, for the measure shown

@@ -19,6 +19,14 @@
  * Another script may decorate what is drawn: paMap.hooks[<layer>] is called
  * with (feature, Leaflet layer, group) for each polygon or single point drawn
  * (a shape's own style to return to after a hover goes in shape.paStyle).
+ * It may add query parameters to a layer's requests (paMap.query[<layer>],
+ * e.g. "month=2025-05&measure=rate": the heat map's filters), and learn of each
+ * answer drawn (paMap.answered[<layer>] is called with it).
+ *
+ * Heat and hot spot layers are squares (polygons) with counts or classes, never
+ * single incidents: "heat" is coloured by five quantile classes of its
+ * measure (paMap.breaks.heat holds them, for a legend), "hotspot" by its
+ * class ("level": -3..3, or an emerging "category").
  *
  * Timing marks (performance.getEntriesByType('mark')): "pa-fetch-<n>" when
  * round n starts, "pa-drawn-<n>" when all its layers are drawn, and
@@ -104,6 +112,9 @@
     this.drawn = 0;
     this.pending = {};     // layer name -> AbortController
     this.hooks = {};       // layer name -> function (feature, shape, group)
+    this.query = {};       // layer name -> extra query string
+    this.answered = {};    // layer name -> function (answer)
+    this.breaks = {};      // layer name -> class breaks drawn
     this.notes = {};       // layer name -> status text
     this.timer = null;
     this.status = L.control({position: 'bottomleft'});
@@ -165,7 +176,8 @@
     this.pending[layer.name] = control;
     var url = this.config.api + '/' + encodeURIComponent(layer.name) +
       '?bbox=' + bbox + '&zoom=' + zoom +
-      (this.config.station ? '&station=' + encodeURIComponent(this.config.station) : '');
+      (this.config.station ? '&station=' + encodeURIComponent(this.config.station) : '') +
+      (this.query[layer.name] ? '&' + this.query[layer.name] : '');
     return fetch(url, {credentials: 'same-origin', signal: control.signal,
                        headers: {'Accept': 'application/json'}})
       .then(function (response) {
@@ -205,8 +217,10 @@
     if (answer.truncated) {
       this.notes[layer.name] = layer.title + '：只显示了部分，请放大查看';
     }
-    var draw = {area: this.drawAreas, point: this.drawPoints, heat: this.drawHeat};
+    var draw = {area: this.drawAreas, point: this.drawPoints, heat: this.drawHeat,
+                hotspot: this.drawHotspots};
     draw[layer.kind].call(this, layer, answer, group);
+    if (this.answered[layer.name]) { this.answered[layer.name](answer); }
   };
 
   PinganMap.prototype.drawAreas = function (layer, answer, group) {
@@ -256,15 +270,77 @@
     });
   };
 
+  // Five classes, light to dark; squares under the small-count threshold grey.
+  var HEAT_COLORS = ['#fef0d9', '#fdcc8a', '#fc8d59', '#e34a33', '#b30000'];
+  var SMALL_COLOR = '#bdbdbd';
+
+  function quantileBreaks(values) {
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var out = [];
+    if (!sorted.length) { return out; }
+    for (var k = 1; k < HEAT_COLORS.length; k++) {
+      var v = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * k / 5))];
+      if (!out.length || v > out[out.length - 1]) { out.push(v); }
+    }
+    return out;
+  }
+
   PinganMap.prototype.drawHeat = function (layer, answer, group) {
-    var top = 1;
-    answer.features.forEach(function (f) { top = Math.max(top, f.properties.count); });
-    var points = answer.features.map(function (f) {
-      var c = f.geometry.coordinates;
-      return [c[1], c[0], f.properties.count / top];
+    var rate = answer.measure === 'rate';
+    var values = [];
+    answer.features.forEach(function (f) {
+      var v = rate ? f.properties.rate : f.properties.n;
+      if (v !== null && v !== undefined) { values.push(v); }
     });
-    L.heatLayer(points, {radius: 22, blur: 20, minOpacity: 0.3, maxZoom: 13})
-      .addTo(group);
+    var breaks = quantileBreaks(values);
+    this.breaks[layer.name] = {breaks: breaks, colors: HEAT_COLORS, measure: answer.measure,
+                               small: answer.small, size: answer.size};
+    L.geoJSON(answer, {
+      style: function (f) {
+        var v = rate ? f.properties.rate : f.properties.n, color = SMALL_COLOR;
+        if (v !== null && v !== undefined) {
+          var k = 0;
+          while (k < breaks.length && v >= breaks[k]) { k++; }
+          color = HEAT_COLORS[Math.min(k, HEAT_COLORS.length - 1)];
+        } else if (!f.properties.small) {
+          return {stroke: false, fillOpacity: 0};  // counted, but no rate here
+        }
+        return {stroke: false, fillColor: color, fillOpacity: 0.7};
+      },
+      onEachFeature: function (f, shape) {
+        var p = f.properties;
+        var text = p.small ? '少于 ' + answer.small + ' 件' :
+          p.n + ' 件' + (p.rate !== null ? '，每千人 ' + p.rate : '');
+        shape.bindTooltip(el('span', '', text), {sticky: true});
+      }
+    }).addTo(group);
+  };
+
+  var HOTSPOT_COLORS = {'3': '#b2182b', '2': '#ef8a62', '1': '#fddbc7',
+                        '-1': '#d1e5f0', '-2': '#67a9cf', '-3': '#2166ac'};
+  var EMERGING_COLORS = {new: '#fb9a99', consecutive: '#fdbf6f', intensifying: '#e31a1c',
+                         persistent: '#b15928', diminishing: '#ff7f00', sporadic: '#cab2d6',
+                         oscillating: '#6a3d9a', historical: '#999999'};
+
+  PinganMap.prototype.drawHotspots = function (layer, answer, group) {
+    L.geoJSON(answer, {
+      style: function (f) {
+        var p = f.properties, color;
+        if (p.category !== undefined) {
+          color = EMERGING_COLORS[p.category.replace('_cold', '')] || '#999';
+          return {color: p.category.indexOf('_cold') >= 0 ? '#2166ac' : '#600',
+                  weight: 1, fillColor: color, fillOpacity: 0.75};
+        }
+        color = HOTSPOT_COLORS[String(p.level)];
+        return {color: '#555', weight: 0.5, fillColor: color, fillOpacity: 0.75};
+      },
+      onEachFeature: function (f, shape) {
+        var p = f.properties;
+        var text = p.label + (p.z !== undefined ? '（z = ' + p.z + '，q = ' + p.q + '）' :
+                                                  '（趋势 z = ' + p.trend_z + '）');
+        shape.bindTooltip(el('span', '', text), {sticky: true});
+      }
+    }).addTo(group);
   };
 
   PinganMap.prototype.popup = function (layer, code, at) {
@@ -303,6 +379,10 @@
       return instance;
     },
     toGcj: toGcj,
-    fromGcj: fromGcj
+    fromGcj: fromGcj,
+    heatColors: HEAT_COLORS,
+    smallColor: SMALL_COLOR,
+    hotspotColors: HOTSPOT_COLORS,
+    emergingColors: EMERGING_COLORS
   };
 })();

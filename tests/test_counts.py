@@ -1,0 +1,207 @@
+"""Incident counts kept ready (migration 0017): after inserts, moves, status
+changes, re-assignments, deletions and imports, the kept counts equal a fresh
+aggregation of the incident table, and ``incident_counts_rebuild()`` gives
+them again from nothing.
+
+World: tests/worlds.py ``GAPS`` (two townships, two stations, three villages
+with populations), at 100-100.3 E: Gauss-Kruger zone 33 (EPSG:4542).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from gis import assign, db, stats
+from gis.ingest import import_file
+from tests.worlds import build_gaps
+
+# The oracle: the same counts aggregated from scratch, written independently of
+# the migration's functions (its own month, days, bucket and square
+# arithmetic), as facts (key..., measure, value) that the kept rows are
+# unpivoted into.
+FRESH_CELLS = """
+    WITH i AS (
+        SELECT s AS size,
+               date_trunc('month', i.reported_at AT TIME ZONE 'Asia/Shanghai')::date
+                   AS month,
+               floor(ST_X(t.g) / s)::int AS cx, floor(ST_Y(t.g) / s)::int AS cy,
+               coalesce(i.station_id, 0) AS st, coalesce(i.township_id, 0) AS tw,
+               'c_' || category || '_' || status || '_' || risk AS m
+          FROM incident i,
+               LATERAL (SELECT ST_Transform(i.geom, 4542) AS g) t,
+               unnest(ARRAY[500, 1000, 2000]) s)
+    SELECT size, month, cx, cy, st, tw, 'n', count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6
+    UNION ALL
+    SELECT size, month, cx, cy, st, tw, m, count(*)
+      FROM i GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+KEPT_CELLS = """
+    SELECT size, month, cx, cy, station_id, township_id, f.key, f.value::int
+      FROM incident_cell c,
+           jsonb_each_text(to_jsonb(c) - ARRAY['size', 'month', 'cx', 'cy',
+                           'station_id', 'township_id']) f
+     WHERE f.value::int <> 0"""
+FRESH_VILLAGES = """
+    WITH i AS (
+        SELECT date_trunc('month', reported_at AT TIME ZONE 'Asia/Shanghai')::date
+                   AS month,
+               coalesce(village_id, 0) AS v, category LIKE 'dispute%' AS dispute,
+               coalesce(station_id, 0) AS st, coalesce(township_id, 0) AS tw,
+               category, risk, resolved_level,
+               status IN ('resolved', 'followed_up', 'archived') AS done,
+               floor(extract(epoch FROM resolved_at - reported_at) / 86400) AS days
+          FROM incident),
+    facts AS (
+        SELECT *, 'n' AS m FROM i
+        UNION ALL SELECT *, 'done' FROM i WHERE done
+        UNION ALL SELECT *, 'unknown_time' FROM i WHERE done AND days IS NULL
+        UNION ALL SELECT *, 'lvl_' || resolved_level FROM i
+                   WHERE resolved_level IS NOT NULL
+        UNION ALL SELECT *, 'major_accident' FROM i
+                   WHERE category = 'accident' AND risk = 'red'
+        UNION ALL SELECT *, 'cat_' || category FROM i
+        UNION ALL SELECT *, 'd' || lpad(CASE WHEN days < 15 THEN days
+                   WHEN days < 22 THEN 15 WHEN days < 31 THEN 22
+                   WHEN days < 61 THEN 31 ELSE 61 END::text, 2, '0')
+                   FROM i WHERE done AND days IS NOT NULL)
+    SELECT month, v, dispute, st, tw, m, count(*) FROM facts
+     GROUP BY 1, 2, 3, 4, 5, 6"""
+KEPT_VILLAGES = """
+    SELECT month, village_id, dispute, station_id, township_id, f.key,
+           f.value::int
+      FROM incident_village v,
+           jsonb_each_text(to_jsonb(v) - ARRAY['month', 'village_id', 'dispute',
+                           'station_id', 'township_id']) f
+     WHERE f.value::int <> 0"""
+
+
+def rows(conn, sql: str) -> list[tuple]:
+    return sorted(tuple(r) for r in conn.execute(sa.text(sql)))
+
+
+def assert_counts_fresh(conn) -> None:
+    cells, villages = rows(conn, KEPT_CELLS), rows(conn, KEPT_VILLAGES)
+    assert cells == rows(conn, FRESH_CELLS)
+    assert villages == rows(conn, FRESH_VILLAGES)
+    assert stats.rebuild(conn) > 0
+    assert rows(conn, KEPT_CELLS) == cells
+    assert rows(conn, KEPT_VILLAGES) == villages
+
+
+@pytest.fixture
+def engine(make_database):
+    engine = db.get_engine(make_database())
+    with engine.begin() as conn:
+        build_gaps(conn)
+    return engine
+
+
+CATEGORIES = ["dispute_family", "dispute_land", "case", "accident"]
+
+
+def insert_random(conn, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for k in range(n):
+        conn.execute(
+            sa.text(
+                "INSERT INTO incident (code, category, risk, reported_at, geom) "
+                "VALUES (:c, :cat, :risk, :at, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+            ),
+            {
+                "c": f"T{seed}-{k}",
+                "cat": rng.choice(CATEGORIES),
+                "risk": rng.choice(["red", "orange", "yellow"]),
+                # Around a Beijing month's edge: 2025-03-31 15:30Z is April 1st.
+                "at": f"2025-03-31 {rng.choice(['15:59', '16:00', '16:01'])}Z",
+                "x": 100.0 + rng.random() * 0.3,
+                "y": 30.0 + rng.random() * 0.1,
+            },
+        )
+
+
+def test_counts_follow_inserts_moves_statuses_and_deletes(engine):
+    with engine.begin() as conn:
+        insert_random(conn, 40, 1)
+        # One statement of many rows, as an API batch would write.
+        conn.execute(sa.text(
+            "INSERT INTO incident (code, category, reported_at, geom) "
+            "SELECT 'M' || g, 'dispute_debt', '2025-05-10', "
+            "ST_SetSRID(ST_MakePoint(100.01 + g * 0.009, 30.05), 4326) "
+            "FROM generate_series(1, 30) g"))  # fmt: skip
+        assert_counts_fresh(conn)
+    with engine.begin() as conn:
+        # Moves across squares, villages, townships and stations.
+        conn.execute(sa.text(
+            "UPDATE incident SET geom = ST_Translate(geom, 0.13, 0.0) "
+            "WHERE code LIKE 'M%' AND ST_X(geom) < 100.15"))  # fmt: skip
+        # The workflow: resolved at a level, after known whole days.
+        conn.execute(sa.text(
+            "UPDATE incident SET status = 'resolved', resolved_level = 'village', "
+            "resolved_at = reported_at + interval '3 days 5 hours' "
+            "WHERE code LIKE 'T1-%' AND risk = 'red'"))  # fmt: skip
+        conn.execute(sa.text(
+            "UPDATE incident SET category = 'petition', risk = 'orange', "
+            "reported_at = reported_at - interval '40 days' WHERE code LIKE 'M1%'"))
+        # A description edit changes no count.
+        conn.execute(sa.text("UPDATE incident SET description = 'x'"))
+        conn.execute(sa.text("DELETE FROM incident WHERE code LIKE 'T1-1%'"))
+        assert_counts_fresh(conn)
+
+
+def test_counts_follow_reassignment_and_bulk_paths(engine, tmp_path):
+    with engine.begin() as conn:
+        insert_random(conn, 30, 2)
+    # Re-assignment: station S1's outline grows east, and assign (a bulk
+    # writer: triggers aside, then one rebuild) moves incidents to it.
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE area SET geom = ST_Multi(ST_MakeEnvelope(100.0, 30.0, 100.25, "
+            "30.1, 4326)) WHERE kind = 'police_station' AND code = '100000510000'"))
+        conn.execute(sa.text(
+            "UPDATE area SET geom = ST_Multi(ST_MakeEnvelope(100.25, 30.0, 100.3, "
+            "30.1, 4326)) WHERE kind = 'police_station' AND code = '100000520000'"))
+        changed = assign.assign_in(conn, ["incident"])
+        assert changed["incident"] > 0
+        assert_counts_fresh(conn)
+    # An import (the point loader: binary COPY with the triggers aside).
+    path = tmp_path / "in.csv"
+    lines = ["编号,事件类型,上报时间,经度,纬度"] + [
+        f"I{k},邻里纠纷,2025-06-0{k % 9 + 1} 08:30,{100.01 + k * 0.0041:.5f},30.05"
+        for k in range(60)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_file(engine, "incidents", path)
+    assert report.status == "loaded", report
+    with engine.begin() as conn:
+        assert conn.execute(sa.text(
+            "SELECT sum(n) FROM incident_cell WHERE size = 500")).scalar() == 90
+        assert_counts_fresh(conn)
+
+
+def test_resolved_at_unknown_time_is_counted_not_dropped(engine):
+    """Rows an import may bring (resolved, time unknown) are counted as such;
+    the constraint that forbids them today is dropped here as the import
+    hardening will."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "ALTER TABLE incident DROP CONSTRAINT incident_resolution"))
+        insert_random(conn, 5, 3)
+        conn.execute(sa.text(
+            "UPDATE incident SET status = 'resolved', resolved_level = 'township' "
+            "WHERE code IN ('T3-0', 'T3-1')"))  # fmt: skip
+        assert conn.execute(sa.text(
+            "SELECT sum(unknown_time) FROM incident_village")).scalar() == 2
+        assert_counts_fresh(conn)
+
+
+def test_population_is_spread_over_squares_by_area(engine):
+    with engine.begin() as conn:
+        stats.rebuild(conn, population=True)
+        total = dict(conn.execute(sa.text(
+            "SELECT size, sum(population) FROM cell_population GROUP BY size")).all())
+    # Villages A, B and C hold 1,000 + 2,000 + 4,000 residents.
+    assert set(total) == {500, 1000, 2000}
+    assert all(abs(v - 7000) < 1e-6 for v in total.values())
