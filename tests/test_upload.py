@@ -596,7 +596,8 @@ def test_preview_reports_a_missing_column_instead_of_raising(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("名称,经度,纬度\n甲,100.05,30.05\n", encoding="utf-8")
     info = preview(path, "posts")
-    assert "code" in info["problem"] and info["matched"] == {}
+    # (a post's code may be made, gis.ingest.stable: its kind cannot)
+    assert "kind" in info["problem"] and info["matched"] == {}
     assert info["columns"] == ["名称", "经度", "纬度"]
     with pytest.raises(InvalidInput, match="limit"):
         preview(path, "posts", limit=0)
