@@ -80,6 +80,8 @@ def test_the_county_folder_loads_on_the_first_try(
                  "--report", str(tmp_path / "county.json")]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "4 files, 4 loaded, 0 refused" in out
+    # Each file's report beside it (and skipped by the next import-dir).
+    assert (directory / "村社区.shp.report.json").is_file()
     content = everything(engine)
     areas = [row[:8] for row in content["areas"]]
     assert areas == [
