@@ -178,7 +178,8 @@ def _import_dir(args: argparse.Namespace) -> int:
 
     result = folder.import_dir(
         _engine(args), args.directory, dry_run=args.dry_run, crs=args.crs,
-        report_dir=args.report_dir, encoding=args.encoding, lenient=args.lenient,
+        report_dir=args.report_dir or args.directory, encoding=args.encoding,
+        lenient=args.lenient,
         username=getpass.getuser(), progress=sys.stderr.isatty(),
     )  # fmt: skip
     for line in result.lines():
@@ -531,7 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lenient", action="store_true",
                    help="load the good rows, quarantine the bad ones")
     p.add_argument("--report", help="the folder's summary report (JSON)")
-    p.add_argument("--report-dir", help="where each file's report goes")
+    p.add_argument("--report-dir", help="where each file's report (and, lenient, "
+                   "its quarantine) goes (default: beside the file, as "
+                   "<file>.report.json)")
     p.set_defaults(func=_import_dir)
 
     p = sub.add_parser("export", help="export a layer to a file (re-importable)")

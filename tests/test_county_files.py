@@ -80,6 +80,8 @@ def test_the_county_folder_loads_on_the_first_try(
                  "--report", str(tmp_path / "county.json")]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "4 files, 4 loaded, 0 refused" in out
+    # Each file's report beside it (and skipped by the next import-dir).
+    assert (directory / "村社区.shp.report.json").is_file()
     content = everything(engine)
     areas = [row[:8] for row in content["areas"]]
     assert areas == [
@@ -376,3 +378,20 @@ def test_the_preview_of_a_file_without_codes_says_they_will_be_made(tmp_path):
     assert info["problem"] is None
     code = next(f for f in info["fields"] if f["name"] == "code")
     assert code["column"] is None and code["made"] is True
+
+
+def test_townships_alone_build_their_district(engine, tmp_path):
+    path = write_csv(tmp_path / "乡镇.csv", ["乡镇代码", "乡镇名称", "人口", "WKT"], [
+        ("100000001", "城关镇", 4600, box(100.0, 100.1).wkt),
+        ("100000002", "东风乡", 1700, box(100.1, 100.2).wkt),
+    ])  # fmt: skip
+    report = import_file(engine, "townships", path)
+    assert report.status == "loaded", report.findings
+    assert table(engine, """
+        SELECT a.kind, a.code, a.code_given, p.code, a.population, a.derived
+          FROM area a LEFT JOIN area p ON p.id = a.parent_id
+         ORDER BY a.kind, a.code""") == [
+        ("district", "100000000000", None, None, 6300, True),
+        ("township", "100000001000", "100000001", "100000000000", 4600, False),
+        ("township", "100000002000", "100000002", "100000000000", 1700, False),
+    ]  # fmt: skip

@@ -595,7 +595,8 @@ def test_preview_of_a_workbook_lists_its_sheets_and_finds_the_header(tmp_path):
 def test_preview_reports_a_missing_column_instead_of_raising(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("名称,经度,纬度\n甲,100.05,30.05\n", encoding="utf-8")
-    info = preview(path, "posts")  # a post list may lack codes (made stable), not kinds
+    info = preview(path, "posts")
+    # (a post's code may be made, gis.ingest.stable: its kind cannot)
     assert "kind" in info["problem"] and info["matched"] == {}
     assert info["columns"] == ["名称", "经度", "纬度"]
     with pytest.raises(InvalidInput, match="limit"):
