@@ -179,7 +179,10 @@
       box.appendChild(el('div', 'pa-heat-legend-title', rate ?
         '每千名常住人口的事件数（' + breaks.size + ' 米方格，人口按村社面积分摊）' :
         '事件数（' + breaks.size + ' 米方格）'));
-      var lows = breaks.breaks.length ? [0].concat(breaks.breaks) : [];
+      // Class k holds the values from lows[k] up to (not including) breaks[k];
+      // counts are whole, so a class of counts reads "3 – 4", and one that
+      // holds nothing (the smallest shown value at its upper bound) is left out.
+      var lows = breaks.breaks.length ? [breaks.least].concat(breaks.breaks) : [];
       if (!lows.length) {
         box.appendChild(el('div', 'pa-heat-note', rate ?
           '本时段没有可算比率的方格（事件少于 ' + breaks.small + ' 件或常住人口不足 50 人）' :
@@ -187,12 +190,15 @@
       }
       lows.forEach(function (low, k) {
         var high = breaks.breaks[k];
+        if (high !== undefined && high <= low) { return; }
+        var text = high === undefined ? '≥ ' + low :
+          !rate ? (high - 1 > low ? low + ' – ' + (high - 1) : String(low)) :
+          low + ' – ' + high;
         var row = el('div', 'pa-heat-key');
         var sw = el('span', 'pa-heat-swatch');
         sw.style.background = breaks.colors[Math.min(k, breaks.colors.length - 1)];
         row.appendChild(sw);
-        row.appendChild(document.createTextNode(high === undefined ? '≥ ' + low :
-          low + ' – ' + high));
+        row.appendChild(document.createTextNode(text));
         box.appendChild(row);
       });
       var small = el('div', 'pa-heat-key');

@@ -294,7 +294,8 @@
     });
     var breaks = quantileBreaks(values);
     this.breaks[layer.name] = {breaks: breaks, colors: HEAT_COLORS, measure: answer.measure,
-                               small: answer.small, size: answer.size};
+                               small: answer.small, size: answer.size,
+                               least: values.length ? Math.min.apply(null, values) : 0};
     L.geoJSON(answer, {
       style: function (f) {
         var v = rate ? f.properties.rate : f.properties.n, color = SMALL_COLOR;
