@@ -17,7 +17,11 @@ embedded cluster's, or ``DATABASE_URL``), one server at a time:
 - **unscoped**: the code of commit a8d380c, the last before sign-in, exported
   with ``git archive`` to a temporary directory; it connects as the owner (the
   superuser of the embedded cluster, which row policies do not bind) and
-  answers GET /api/lookup anonymously;
+  answers GET /api/lookup anonymously.  It reads a database of its own,
+  ``pingan_ref_a8d380c`` on the same server, loaded once by that code's own
+  ``demo`` (the same district, seed and counts): today's schema is no longer
+  one it can read (migration 0015 moved a grid member's grid to
+  ``grid_member_area``).  Drop that database to load it again;
 - **scoped**: this checkout, connecting as ``pingan_web`` under the row
   policies; every request checks its session (``pingan_begin``, or for a token
   the worker knows ``pingan_resume`` in the lookup's own round trip) and a
@@ -77,6 +81,7 @@ from bench_http_lookup import (
     revoke_token,
     service_token,
 )
+from sqlalchemy.engine import make_url
 
 from gis import db as gis_db
 from gis import users
@@ -110,6 +115,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix=f"pingan-{UNSCOPED_COMMIT}-") as old:
         _export(UNSCOPED_COMMIT, Path(old))
         bench.unscoped_root = Path(old)
+        bench.unscoped_url = _reference_database(Path(old), owner_url)
         try:
             bench.sign_in()
             rows = [bench.round(k) for k in range(args.rounds)]
@@ -133,6 +139,31 @@ def _export(commit: str, target: Path) -> None:
         sys.exit(f"git archive {commit} failed")
 
 
+REFERENCE_DB = f"pingan_ref_{UNSCOPED_COMMIT}"
+
+
+def _reference_database(root: Path, owner_url: str) -> str:
+    """The URL of the unscoped release's own demo database, loaded by the code
+    in ``root`` the first time (about a minute)."""
+    url = make_url(owner_url).set(database=REFERENCE_DB)
+    with gis_db.get_engine(owner_url).connect() as conn:
+        there = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+            {"d": REFERENCE_DB},
+        ).first()
+    url = url.render_as_string(hide_password=False)
+    if there is None:
+        print(f"loading {REFERENCE_DB} with {UNSCOPED_COMMIT}'s own demo (once)")
+        gis_db.create_database(owner_url, REFERENCE_DB)
+        env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(root))
+        done = subprocess.run([sys.executable, "-m", "gis", "demo"], cwd=root,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            gis_db.drop_database(owner_url, REFERENCE_DB)
+            sys.exit(f"{UNSCOPED_COMMIT}'s demo failed:\n{done.stderr[-2000:]}")
+    return url
+
+
 class _Bench:
     """The servers, the credentials and the wrk runs of one benchmark run."""
 
@@ -141,6 +172,7 @@ class _Bench:
         self.owner_url = owner_url
         self.owner = gis_db.get_engine(owner_url)
         self.unscoped_root: Path | None = None
+        self.unscoped_url = owner_url  # the reference's own database (main)
         self.planner: dict = {}
         self.station: dict = {}
         self.station_user = STATION_USER  # or the fallback's service account
@@ -195,15 +227,16 @@ class _Bench:
 
     # -- servers and runs -----------------------------------------------------------
 
-    def _env(self, root: Path) -> dict:
-        """Both servers use the same database, each its own tree's code."""
-        return dict(os.environ, DATABASE_URL=self.owner_url, PYTHONPATH=str(root))
+    def _env(self, root: Path, url: str) -> dict:
+        """Each server its own tree's code, as the owner of its database."""
+        return dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(root))
 
     def _scoped(self) -> _Server:
-        return _Server(self.workers, ROOT, self._env(ROOT))
+        return _Server(self.workers, ROOT, self._env(ROOT, self.owner_url))
 
     def _unscoped(self) -> _Server:
-        return _Server(self.workers, self.unscoped_root, self._env(self.unscoped_root))
+        env = self._env(self.unscoped_root, self.unscoped_url)
+        return _Server(self.workers, self.unscoped_root, env)
 
     def round(self, k: int) -> dict:
         """One measurement of each path; even rounds start with the unscoped."""
