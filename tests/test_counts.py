@@ -241,23 +241,25 @@ def test_scorecard_periods_read_years_quarters_and_edge_months(engine):
             "FROM generate_series(1, 90) g"))  # fmt: skip
         assert_counts_fresh(conn)
         month = lambda text: stats._month(text, "month")  # noqa: E731
-        assert stats._pieces(conn, stats.Filters(month("2024-11"), month("2026-02"))) == {
+        pieces = stats._pieces
+        assert pieces(conn, stats.Filters(month("2024-11"), month("2026-02"))) == {
             "month": [month("2024-11"), month("2024-12"), month("2026-01"),
                       month("2026-02")],
             "quarter": [],
             "year": [month("2025-01")],
         }  # fmt: skip
-        assert stats._pieces(conn, stats.Filters(month("2024-02"), month("2024-09"))) == {
+        assert pieces(conn, stats.Filters(month("2024-02"), month("2024-09"))) == {
             "month": [month("2024-02"), month("2024-03")],
             "quarter": [month("2024-04"), month("2024-07")],
             "year": [],
         }  # fmt: skip
-        for start, end in ((None, None), ("2024-02", "2024-09"), ("2025-03", "2025-04"),
-                           ("2024-01", "2024-12"), (None, "2024-06"), ("2024-05", None)):
+        for start, end in ((None, None), ("2024-02", "2024-09"),
+                           ("2025-03", "2025-04"), ("2024-01", "2024-12"),
+                           (None, "2024-06"), ("2024-05", None)):
             filters = stats.Filters(start and month(start), end and month(end))
             got = {r["id"]: (r["n"], r["done"], r["d02"], r["zero_escalated"])
                    for r in stats._group_rows(conn, filters, "village") if r["n"]}
-            want = {v: (n, done, d02, district) for v, n, done, d02, district in conn.execute(
+            want = {v: tuple(sums) for v, *sums in conn.execute(
                 sa.text("SELECT village_id, sum(n), sum(done), sum(d02), "
                         "sum(lvl_district) FROM incident_village "
                         "WHERE (CAST(:a AS date) IS NULL OR month >= :a) "
