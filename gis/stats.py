@@ -459,8 +459,10 @@ def _card(row: dict, overdue: dict, small: int | None) -> dict:
     enough = small is None or get["n"] >= small
     zero = {name: row[f"zero_{name}"] for name in _THREE_ZERO}
 
+    below = f"<{small}" if small else None
+
     def shown(value: int):
-        return f"<{small}" if small and 0 < value < small else value
+        return below if below and 0 < value < small else value
 
     return {
         "code": row["code"],
@@ -475,8 +477,8 @@ def _card(row: dict, overdue: dict, small: int | None) -> dict:
             _share(get["lvl_village"] + get["lvl_township"], levels) if enough else None
         ),
         "overdue": {risk: shown(overdue.get(risk, 0)) for risk in vocab.RISK_TIERS},
-        "categories": {code: shown(get[col]) for code, col in CATEGORY_COLUMNS.items()
-                       if get[col]},  # fmt: skip
+        "categories": {code: shown(n) for code, col in CATEGORY_COLUMNS.items()
+                       if (n := get[col])},  # fmt: skip
         "three_zero": {**{k: shown(v) for k, v in zero.items()},
                        "met": not any(zero.values())},  # fmt: skip
     }
@@ -545,11 +547,13 @@ def all_scorecards(
         small = config.small_count() if level == "village" else None
         cards = [_card(r, overdue[level].get(r["id"], {}), small) for r in rows]
         if level == "village":
+            masked: dict[str | None, str | None] = {}  # a parent's name, once
             for card, row in zip(cards, rows, strict=True):
-                card["township"] = {"code": row["township_code"],
-                                    "name": mask(row["township_name"])}
-                card["station"] = {"code": row["station_code"],
-                                   "name": mask(row["station_name"])}  # fmt: skip
+                for part in ("township", "station"):
+                    name = row[f"{part}_name"]
+                    if name not in masked:
+                        masked[name] = mask(name)
+                    card[part] = {"code": row[f"{part}_code"], "name": masked[name]}
         else:
             _three_zero_shares(villages, level, cards)
         _rank(cards)
