@@ -336,20 +336,23 @@ def _selection(filters: Filters) -> str:
     )
 
 
-def _pieces(conn: sa.Connection, filters: Filters) -> dict[str, list[date]]:
+def _pieces(conn: sa.Connection, filters: Filters) -> dict:
     """The period as whole years, whole quarters and odd months (first
     months), so that its village counts are read from ``incident_village_span``
     where they can (migration 0020) and from ``incident_village`` only at the
-    edges.  An open end runs to the first or last month counted; a period
-    without counts is no piece at all."""
+    edges; ``all``: no period, every month (the span's 'all' rows).  An open
+    end runs to the first or last month counted; a period without counts is
+    no piece at all."""
+    if filters.start is None and filters.end is None:
+        return {"month": [], "quarter": [], "year": [], "all": True}
     first, last = conn.execute(
         sa.text("SELECT min(month), max(month) FROM incident_village")
     ).one()
     if first is None:
-        return {"month": [], "quarter": [], "year": []}
+        return {"month": [], "quarter": [], "year": [], "all": False}
     lo = filters.start or date(first.year, 1, 1)
     hi = filters.end or date(last.year, 12, 1)
-    pieces: dict[str, list[date]] = {"month": [], "quarter": [], "year": []}
+    pieces: dict = {"month": [], "quarter": [], "year": [], "all": False}
     at = lo.year * 12 + lo.month - 1  # months since year 0
     end = hi.year * 12 + hi.month - 1
     while at <= end:
@@ -372,7 +375,7 @@ def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]
     places, params = filters.sql(conn, places_only=True)
     pieces = _pieces(conn, filters)
     params.update(kind=kind, months=pieces["month"], quarters=pieces["quarter"],
-                  years=pieces["year"])  # fmt: skip
+                  years=pieces["year"], every=pieces["all"])  # fmt: skip
     sel = _selection(filters)
     only = "" if sel == "true" else f" FILTER (WHERE {sel})"
     sums = ", ".join(f"sum({c}){only} AS {c}" for c in _SUMMED)
@@ -398,7 +401,10 @@ def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]
                             UNION ALL
                             SELECT {columns} FROM incident_village_span
                              WHERE span = 'year'
-                               AND start = ANY(CAST(:years AS date[]))) u
+                               AND start = ANY(CAST(:years AS date[]))
+                            UNION ALL
+                            SELECT {columns} FROM incident_village_span
+                             WHERE span = 'all' AND CAST(:every AS boolean)) u
                      WHERE {places} GROUP BY {key})
                 SELECT a.id, a.code, a.name, t.code AS township_code,
                        t.name AS township_name, s.code AS station_code,

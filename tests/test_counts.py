@@ -77,13 +77,15 @@ KEPT_VILLAGES = """
                            'station_id', 'township_id']) f
      WHERE f.value::int <> 0"""
 
-# incident_village summed per quarter and per year (migration 0020), from the
+# incident_village summed per quarter, year and over all months (migration
+# 0020), from the
 # oracle's village facts.
 FRESH_SPANS = f"""
     WITH f (month, v, dispute, st, tw, m, k) AS ({FRESH_VILLAGES})
     SELECT p.span, p.start, v, dispute, st, tw, m, sum(k)::int
       FROM f, LATERAL (VALUES ('quarter', date_trunc('quarter', month)::date),
-                              ('year', date_trunc('year', month)::date)) p (span, start)
+                              ('year', date_trunc('year', month)::date),
+                              ('all', '-infinity'::date)) p (span, start)
      GROUP BY 1, 2, 3, 4, 5, 6, 7"""
 KEPT_SPANS = """
     SELECT span, start, village_id, dispute, station_id, township_id, f.key,
@@ -247,12 +249,16 @@ def test_scorecard_periods_read_years_quarters_and_edge_months(engine):
                       month("2026-02")],
             "quarter": [],
             "year": [month("2025-01")],
+            "all": False,
         }  # fmt: skip
         assert pieces(conn, stats.Filters(month("2024-02"), month("2024-09"))) == {
             "month": [month("2024-02"), month("2024-03")],
             "quarter": [month("2024-04"), month("2024-07")],
             "year": [],
+            "all": False,
         }  # fmt: skip
+        assert pieces(conn, stats.Filters()) == {
+            "month": [], "quarter": [], "year": [], "all": True}
         for start, end in ((None, None), ("2024-02", "2024-09"),
                            ("2025-03", "2025-04"), ("2024-01", "2024-12"),
                            (None, "2024-06"), ("2024-05", None)):
