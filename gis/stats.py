@@ -336,28 +336,79 @@ def _selection(filters: Filters) -> str:
     )
 
 
+def _pieces(conn: sa.Connection, filters: Filters) -> dict:
+    """The period as whole years, whole quarters and odd months (first
+    months), so that its village counts are read from ``incident_village_span``
+    where they can (migration 0020) and from ``incident_village`` only at the
+    edges; ``all``: no period, every month (the span's 'all' rows).  An open
+    end runs to the first or last month counted; a period without counts is
+    no piece at all."""
+    if filters.start is None and filters.end is None:
+        return {"month": [], "quarter": [], "year": [], "all": True}
+    first, last = conn.execute(
+        sa.text("SELECT min(month), max(month) FROM incident_village")
+    ).one()
+    if first is None:
+        return {"month": [], "quarter": [], "year": [], "all": False}
+    lo = filters.start or date(first.year, 1, 1)
+    hi = filters.end or date(last.year, 12, 1)
+    pieces: dict = {"month": [], "quarter": [], "year": [], "all": False}
+    at = lo.year * 12 + lo.month - 1  # months since year 0
+    end = hi.year * 12 + hi.month - 1
+    while at <= end:
+        year, month = divmod(at, 12)
+        if month == 0 and at + 11 <= end:
+            kind, step = "year", 12
+        elif month % 3 == 0 and at + 2 <= end:
+            kind, step = "quarter", 3
+        else:
+            kind, step = "month", 1
+        pieces[kind].append(date(year, month + 1, 1))
+        at += step
+    return pieces
+
+
 def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]:
     """Summed counts per area of ``level`` (every current area the connection
     sees, with or without incidents), and its parents for villages."""
     kind, key = GROUPS[level]
-    where, params = _period(), {}
-    places, place_params = filters.sql(conn, places_only=True)
-    params.update(place_params, kind=kind)
-    params.update(month0=filters.start, month1=filters.end)
+    places, params = filters.sql(conn, places_only=True)
+    pieces = _pieces(conn, filters)
+    params.update(kind=kind, months=pieces["month"], quarters=pieces["quarter"],
+                  years=pieces["year"], every=pieces["all"])  # fmt: skip
     sel = _selection(filters)
-    sums = ", ".join(f"sum({c}) FILTER (WHERE {sel}) AS {c}" for c in _SUMMED)
+    only = "" if sel == "true" else f" FILTER (WHERE {sel})"
+    sums = ", ".join(f"sum({c}){only} AS {c}" for c in _SUMMED)
     zeros = ", ".join(f"sum({c}) AS zero_{name}" for name, c in _THREE_ZERO.items())
-    rows = conn.execute(
+    columns = ", ".join(dict.fromkeys(["village_id", "township_id", "station_id",
+                                       "dispute", *_SUMMED, *_THREE_ZERO.values()]))
+    counted = ", ".join(  # bigint sums, 0 where none: Python ints as they come
+        f"coalesce(c.{c}, 0) AS {c}"
+        for c in [*_SUMMED, *(f"zero_{name}" for name in _THREE_ZERO)]
+    )
+    result = conn.execute(
         sa.text(
             # Summed first, once (the planner misjudged the areas and summed
             # the counts again for each township: 4.9 s instead of 0.2).
             f"""WITH c AS MATERIALIZED (
                     SELECT {key} AS group_id, {sums}, {zeros}
-                      FROM incident_village
-                     WHERE {where} AND {places} GROUP BY {key})
+                      FROM (SELECT {columns} FROM incident_village
+                             WHERE month = ANY(CAST(:months AS date[]))
+                            UNION ALL
+                            SELECT {columns} FROM incident_village_span
+                             WHERE span = 'quarter'
+                               AND start = ANY(CAST(:quarters AS date[]))
+                            UNION ALL
+                            SELECT {columns} FROM incident_village_span
+                             WHERE span = 'year'
+                               AND start = ANY(CAST(:years AS date[]))
+                            UNION ALL
+                            SELECT {columns} FROM incident_village_span
+                             WHERE span = 'all' AND CAST(:every AS boolean)) u
+                     WHERE {places} GROUP BY {key})
                 SELECT a.id, a.code, a.name, t.code AS township_code,
                        t.name AS township_name, s.code AS station_code,
-                       s.name AS station_name, c.*
+                       s.name AS station_name, {counted}
                   FROM area a
                   LEFT JOIN area t ON t.id = a.parent_id AND a.kind = 'village'
                   LEFT JOIN area s ON s.id = a.station_id AND a.kind = 'village'
@@ -366,8 +417,9 @@ def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]
                  ORDER BY a.code"""
         ),
         params,
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    keys = list(result.keys())
+    return [dict(zip(keys, r, strict=True)) for r in result]
 
 
 def _period(month: str = "month") -> str:
@@ -408,13 +460,15 @@ def _share(part, whole) -> float | None:
 def _card(row: dict, overdue: dict, small: int | None) -> dict:
     """One scorecard row from summed counts; ``small``: show counts below it
     as "<small" (villages), and no rate or median from them."""
-    get = {c: int(row.get(c) or 0) for c in _SUMMED}
+    get = row  # the sums, 0 where none (_group_rows)
     levels = get["lvl_village"] + get["lvl_township"] + get["lvl_district"]
     enough = small is None or get["n"] >= small
-    zero = {name: int(row.get(f"zero_{name}") or 0) for name in _THREE_ZERO}
+    zero = {name: row[f"zero_{name}"] for name in _THREE_ZERO}
+
+    below = f"<{small}" if small else None
 
     def shown(value: int):
-        return f"<{small}" if small and 0 < value < small else value
+        return below if below and 0 < value < small else value
 
     return {
         "code": row["code"],
@@ -429,8 +483,8 @@ def _card(row: dict, overdue: dict, small: int | None) -> dict:
             _share(get["lvl_village"] + get["lvl_township"], levels) if enough else None
         ),
         "overdue": {risk: shown(overdue.get(risk, 0)) for risk in vocab.RISK_TIERS},
-        "categories": {code: shown(get[col]) for code, col in CATEGORY_COLUMNS.items()
-                       if get[col]},  # fmt: skip
+        "categories": {code: shown(n) for code, col in CATEGORY_COLUMNS.items()
+                       if (n := get[col])},  # fmt: skip
         "three_zero": {**{k: shown(v) for k, v in zero.items()},
                        "met": not any(zero.values())},  # fmt: skip
     }
@@ -499,11 +553,13 @@ def all_scorecards(
         small = config.small_count() if level == "village" else None
         cards = [_card(r, overdue[level].get(r["id"], {}), small) for r in rows]
         if level == "village":
+            masked: dict[str | None, str | None] = {}  # a parent's name, once
             for card, row in zip(cards, rows, strict=True):
-                card["township"] = {"code": row["township_code"],
-                                    "name": mask(row["township_name"])}
-                card["station"] = {"code": row["station_code"],
-                                   "name": mask(row["station_name"])}  # fmt: skip
+                for part in ("township", "station"):
+                    name = row[f"{part}_name"]
+                    if name not in masked:
+                        masked[name] = mask(name)
+                    card[part] = {"code": row[f"{part}_code"], "name": masked[name]}
         else:
             _three_zero_shares(villages, level, cards)
         _rank(cards)

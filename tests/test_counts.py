@@ -77,6 +77,24 @@ KEPT_VILLAGES = """
                            'station_id', 'township_id']) f
      WHERE f.value::int <> 0"""
 
+# incident_village summed per quarter, year and over all months (migration
+# 0020), from the
+# oracle's village facts.
+FRESH_SPANS = f"""
+    WITH f (month, v, dispute, st, tw, m, k) AS ({FRESH_VILLAGES})
+    SELECT p.span, p.start, v, dispute, st, tw, m, sum(k)::int
+      FROM f, LATERAL (VALUES ('quarter', date_trunc('quarter', month)::date),
+                              ('year', date_trunc('year', month)::date),
+                              ('all', '-infinity'::date)) p (span, start)
+     GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+KEPT_SPANS = """
+    SELECT span, start, village_id, dispute, station_id, township_id, f.key,
+           f.value::int
+      FROM incident_village_span v,
+           jsonb_each_text(to_jsonb(v) - ARRAY['span', 'start', 'village_id',
+                           'dispute', 'station_id', 'township_id']) f
+     WHERE f.value::int <> 0"""
+
 
 def rows(conn, sql: str) -> list[tuple]:
     return sorted(tuple(r) for r in conn.execute(sa.text(sql)))
@@ -84,11 +102,14 @@ def rows(conn, sql: str) -> list[tuple]:
 
 def assert_counts_fresh(conn) -> None:
     cells, villages = rows(conn, KEPT_CELLS), rows(conn, KEPT_VILLAGES)
+    spans = rows(conn, KEPT_SPANS)
     assert cells == rows(conn, FRESH_CELLS)
     assert villages == rows(conn, FRESH_VILLAGES)
+    assert spans == rows(conn, FRESH_SPANS)
     assert stats.rebuild(conn) > 0
     assert rows(conn, KEPT_CELLS) == cells
     assert rows(conn, KEPT_VILLAGES) == villages
+    assert rows(conn, KEPT_SPANS) == spans
 
 
 @pytest.fixture
@@ -205,3 +226,50 @@ def test_population_is_spread_over_squares_by_area(engine):
     # Villages A, B and C hold 1,000 + 2,000 + 4,000 residents.
     assert set(total) == {500, 1000, 2000}
     assert all(abs(v - 7000) < 1e-6 for v in total.values())
+
+
+def test_scorecard_periods_read_years_quarters_and_edge_months(engine):
+    """A period is read as whole years and quarters from incident_village_span
+    and odd months from incident_village; its sums equal the months' own."""
+    with engine.begin() as conn:
+        insert_random(conn, 40, 4)
+        conn.execute(sa.text(
+            "INSERT INTO incident (code, category, status, resolved_level, "
+            "resolved_at, reported_at, geom) "
+            "SELECT 'Y' || g, 'dispute_land', 'resolved', 'village', "
+            "timestamptz '2024-01-20' + g * interval '9 days' + interval '2 days', "
+            "timestamptz '2024-01-20' + g * interval '9 days', "
+            "ST_SetSRID(ST_MakePoint(100.01 + (g % 30) * 0.009, 30.05), 4326) "
+            "FROM generate_series(1, 90) g"))  # fmt: skip
+        assert_counts_fresh(conn)
+        month = lambda text: stats._month(text, "month")  # noqa: E731
+        pieces = stats._pieces
+        assert pieces(conn, stats.Filters(month("2024-11"), month("2026-02"))) == {
+            "month": [month("2024-11"), month("2024-12"), month("2026-01"),
+                      month("2026-02")],
+            "quarter": [],
+            "year": [month("2025-01")],
+            "all": False,
+        }  # fmt: skip
+        assert pieces(conn, stats.Filters(month("2024-02"), month("2024-09"))) == {
+            "month": [month("2024-02"), month("2024-03")],
+            "quarter": [month("2024-04"), month("2024-07")],
+            "year": [],
+            "all": False,
+        }  # fmt: skip
+        assert pieces(conn, stats.Filters()) == {
+            "month": [], "quarter": [], "year": [], "all": True}
+        for start, end in ((None, None), ("2024-02", "2024-09"),
+                           ("2025-03", "2025-04"), ("2024-01", "2024-12"),
+                           (None, "2024-06"), ("2024-05", None)):
+            filters = stats.Filters(start and month(start), end and month(end))
+            got = {r["id"]: (r["n"], r["done"], r["d02"], r["zero_escalated"])
+                   for r in stats._group_rows(conn, filters, "village") if r["n"]}
+            want = {v: tuple(sums) for v, *sums in conn.execute(
+                sa.text("SELECT village_id, sum(n), sum(done), sum(d02), "
+                        "sum(lvl_district) FROM incident_village "
+                        "WHERE (CAST(:a AS date) IS NULL OR month >= :a) "
+                        "AND (CAST(:b AS date) IS NULL OR month <= :b) "
+                        "GROUP BY 1 HAVING sum(n) > 0"),
+                {"a": filters.start, "b": filters.end})}  # fmt: skip
+            assert got == want and got, (start, end)
