@@ -10,7 +10,8 @@ Two questions, each answered in one place:
   :func:`begin` sets them for a web request from the request's session or token,
   in the same round trip that finds the user; for a token this worker has seen
   lately, :func:`begin_known` leaves that round trip to the request's first
-  statement (:func:`scoped`).  No view, layer or analysis
+  statement (:func:`scoped`), or to the lookup statement itself when the
+  connection already carries that session's scope (:func:`embed`).  No view, layer or analysis
   writes scope SQL of its own; the web app connects as :data:`WEB_ROLE`, which
   owns no table, so it cannot step around the policies.
 
@@ -150,9 +151,15 @@ again in the request's first round trip, so an ended one is refused at once."""
 _KNOWN_MAX = 10_000  # tokens remembered per worker; past this it starts afresh
 _known: dict[bytes, tuple[float, User]] = {}  # token hash -> (until, user)
 _PENDING = "pingan_scope_pending"  # key in the pooled connection's info dict
+_SCOPE = "pingan_scope_of"  # info key: (token hash, address) whose scope the
+# connection's settings last were, as this worker believes (:func:`embed`)
+_EMBEDDED = "pingan_scope_embedded"  # info key: a check the statement carries
 _RESUME = "SELECT pingan_resume(%s, %s, %s, %s)"
 SESSION_ENDED = "PA401"
 """The SQLSTATE of ``pingan_resume``'s refusal (migration 0012)."""
+SCOPE_NOT_SET = "PA409"
+"""The SQLSTATE of ``pingan_alive`` for a live session whose scope is not the
+connection's settings (migration 0021): run again behind ``pingan_resume``."""
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
@@ -225,6 +232,16 @@ def begin_known(
     return user
 
 
+def remember_scope(conn: sa.Connection, token: str | None, client_addr) -> None:
+    """Note that :func:`begin` just set ``conn``'s settings to the scope of
+    ``token`` (None: no scope), for :func:`embed`."""
+    info = conn.connection.info
+    if token:
+        info[_SCOPE] = (token_hash(token), client_addr)
+    else:
+        info.pop(_SCOPE, None)
+
+
 def pending(conn: sa.Connection) -> bool:
     """Whether ``conn``'s scope waits for its next statement (:func:`begin_known`)."""
     return _PENDING in conn.connection.info
@@ -232,7 +249,9 @@ def pending(conn: sa.Connection) -> bool:
 
 def forget_pending(conn: sa.Connection) -> None:
     """Drop a check that never ran (a connection going back to the pool)."""
-    conn.connection.info.pop(_PENDING, None)
+    info = conn.connection.info
+    info.pop(_PENDING, None)
+    info.pop(_EMBEDDED, None)
 
 
 def resume(conn: sa.Connection) -> None:
@@ -262,7 +281,7 @@ def scoped(conn: sa.Connection, cursor):
     message), so the statement never runs unless the check passed.
     """
     info = conn.connection.info
-    if _PENDING not in info:
+    if _PENDING not in info and _EMBEDDED not in info:
         return cursor
     dbapi = conn.connection.dbapi_connection
     if not dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
@@ -270,8 +289,33 @@ def scoped(conn: sa.Connection, cursor):
     return _CheckedCursor(cursor, info)
 
 
+def embed(cursor) -> bytes | None:
+    """The token hash a statement about to run on ``cursor`` (from
+    :func:`scoped`) may check the session with itself, as
+    ``pingan_alive(hash)`` in a one-time filter (migration 0021), instead of
+    the ``pingan_resume`` sent ahead of it; None: nothing to embed (no check
+    pending, or the connection's settings are not that session's scope as far
+    as this worker knows, so the statement goes behind ``pingan_resume``).
+
+    The worker's belief is only a hint: ``pingan_alive`` compares the live
+    session with the settings in the database, and a statement it refuses
+    with PA409 runs again behind ``pingan_resume`` (:class:`_CheckedCursor`).
+    """
+    if not isinstance(cursor, _CheckedCursor):
+        return None
+    info = cursor._info
+    check = info.get(_PENDING)
+    if check is None or info.get(_SCOPE) != (check[0], check[1]):
+        return None
+    info[_EMBEDDED] = info.pop(_PENDING)
+    return check[0]
+
+
 class _CheckedCursor:
-    """A cursor whose next ``execute`` is preceded by ``pingan_resume``."""
+    """A cursor whose next ``execute`` checks the session: preceded by
+    ``pingan_resume``, or, after :func:`embed`, through the statement's own
+    ``pingan_alive``: only a statement that carries the embedded token hash
+    among its parameters is trusted to check it itself."""
 
     def __init__(self, cursor, info: dict):
         self._cursor, self._info = cursor, info
@@ -280,6 +324,22 @@ class _CheckedCursor:
         return getattr(self._cursor, name)
 
     def execute(self, query: str, params=None):
+        embedded = self._info.pop(_EMBEDDED, None)
+        if embedded is not None and not (params and embedded[0] in params):
+            # Not the statement that checks (a PREPARE ahead of it): this one
+            # goes behind pingan_resume instead, before it can read anything.
+            self._info[_PENDING], embedded = embedded, None
+        if embedded is not None:
+            try:
+                return self._cursor.execute(query, params)
+            except psycopg2.Error as exc:
+                if exc.pgcode == SESSION_ENDED:
+                    self._ended(embedded)
+                if exc.pgcode != SCOPE_NOT_SET or self._cursor.connection.closed:
+                    raise
+            # The settings were not the session's: set them from the database.
+            self._info.pop(_SCOPE, None)
+            self._info[_PENDING] = embedded
         check = self._info.pop(_PENDING, None)
         if check is None:
             return self._cursor.execute(query, params)
@@ -287,7 +347,7 @@ class _CheckedCursor:
         if params is not None:  # the literals are interpolated already
             prefix = prefix.replace("%", "%%")
         try:
-            return self._cursor.execute(f"{prefix}; {query}", params)
+            done = self._cursor.execute(f"{prefix}; {query}", params)
         except psycopg2.Error as exc:
             if exc.pgcode != SESSION_ENDED:
                 # The scope just set went with the failed transaction: the
@@ -295,7 +355,13 @@ class _CheckedCursor:
                 if not self._cursor.connection.closed:
                     self._info[_PENDING] = check
                 raise
+            self._ended(check)
+        self._info[_SCOPE] = (check[0], check[1])
+        return done
+
+    def _ended(self, check: tuple) -> None:
         _known.pop(check[0], None)
+        self._info.pop(_SCOPE, None)
         # Nor may the scope the connection had before (another request's) stay.
         self._cursor.execute("SELECT FROM pingan_begin(NULL, NULL)")
         raise SessionEnded(

@@ -145,7 +145,7 @@ WITH pts AS {inline}({points}
 SELECT a.district, a.township, a.village, a.grid, a.police_station, a.shared,
        a.post_id, a.distance_m, CASE WHEN a.ord = 1 THEN (SELECT refs FROM refs) END
   FROM answers a
- ORDER BY a.ord
+{alive} ORDER BY a.ord
 """
 
 # Server-side prepared statements, made once per connection.  One point takes
@@ -175,6 +175,12 @@ _TABLE = "pingan_lookup_points"
 # record_read does: a crash may lose the last fraction of a second of reads.
 # Named: the point's village or grid has an officer, or its grid a member, that
 # the caller may see (the refs, built under the row policies).
+# The web request's session is checked by the statement itself when the
+# connection's settings are already that session's scope (gis.access.embed):
+# pingan_alive (migration 0021) in the top-level WHERE, a one-time filter that
+# runs before any row is read, and raises when the session ended or the
+# settings are not its scope; the audit row is then not written either.  NULL:
+# checked already (pingan_resume sent ahead in the same round trip).
 _AUDITED = """, audited AS (
     INSERT INTO audit_log (username, action, object_kind, detail, client_addr)
     SELECT {user}, 'lookup', 'point',
@@ -205,13 +211,17 @@ _STATEMENTS = {
 for _name, (_types, _points, _at, _inline) in _FORMS.items():
     _STATEMENTS[_name] = (
         _types,
-        _LOOKUP_SQL.format(points=_points, at=_at, inline=_inline, audit=""),
+        _LOOKUP_SQL.format(points=_points, at=_at, inline=_inline, audit="", alive=""),
     )
-    _user = f"${_types.count(',') + 2}"  # the parameter after the others
+    _user = _types.count(",") + 2  # the parameters after the others
     _STATEMENTS[f"{_name}_audited"] = (
-        f"{_types}, text",
+        f"{_types}, text, bytea",
         _LOOKUP_SQL.format(
-            points=_points, at=_at, inline=_inline, audit=_AUDITED.format(user=_user)
+            points=_points,
+            at=_at,
+            inline=_inline,
+            audit=_AUDITED.format(user=f"${_user}"),
+            alive=f"WHERE pingan_alive(${_user + 1})\n",
         ),
     )
 TABLE_BATCH = 1000
@@ -278,14 +288,20 @@ def _query(
                 cursor,
                 prepared,
                 "pingan_lookup_one" + audited[0],
-                (float(x[0]), float(y[0]), when, *audited[1]),
+                (
+                    float(x[0]),
+                    float(y[0]),
+                    when,
+                    *audited[1],
+                    *_alive(cursor, audit_as),
+                ),
             )
         if len(x) < max(TABLE_BATCH, _table_from(cursor)):
             return _execute(
                 cursor,
                 prepared,
                 "pingan_lookup_many" + audited[0],
-                (_array(x), _array(y), when, *audited[1]),
+                (_array(x), _array(y), when, *audited[1], *_alive(cursor, audit_as)),
             )
         # The table lives as long as the session (a temporary table per batch
         # would add and remove catalogue rows every time); IF NOT EXISTS also
@@ -296,8 +312,17 @@ def _query(
             TRUNCATE {_TABLE}""")
         _execute(cursor, prepared, "pingan_lookup_fill", (_array(x), _array(y)))
         return _execute(
-            cursor, prepared, "pingan_lookup_table" + audited[0], (when, *audited[1])
+            cursor,
+            prepared,
+            "pingan_lookup_table" + audited[0],
+            (when, *audited[1], *_alive(cursor, audit_as)),
         )
+
+
+def _alive(cursor, audit_as: str | None) -> tuple:
+    """The audited statements' last parameter: the token hash of the session
+    they check themselves (``pingan_alive``, see ``_AUDITED``), else NULL."""
+    return (access.embed(cursor),) if audit_as else ()
 
 
 def _table_from(cursor) -> float:

@@ -23,8 +23,10 @@ embedded cluster's, or ``DATABASE_URL``), one server at a time:
   one it can read (migration 0015 moved a grid member's grid to
   ``grid_member_area``).  Drop that database to load it again;
 - **scoped**: this checkout, connecting as ``pingan_web`` under the row
-  policies; every request checks its session (``pingan_begin``, or for a token
-  the worker knows ``pingan_resume`` in the lookup's own round trip) and a
+  policies; every request checks its session (``pingan_begin``; for a token
+  the worker knows, ``pingan_resume`` in the lookup's own round trip, or the
+  lookup statement's own ``pingan_alive`` when the connection's settings are
+  already that session's scope, migration 0021) and a
   lookup that names officers or grid members writes an audit row.  Measured
   with a planner's service token (``python -m gis token issue``) and, as a
   second figure, with the station user ``demo_pcs1`` signed in through

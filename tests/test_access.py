@@ -723,6 +723,58 @@ def test_a_session_that_ended_leaves_no_scope_on_the_connection(app, database):
         conn.close()
 
 
+def test_a_lookup_checks_its_session_itself_and_never_trusts_the_hint(app, database):
+    """A connection whose settings a worker believes are a session's scope
+    carries the check in the lookup's own statement (pingan_alive, migration
+    0021).  The belief is only a hint: when the settings are someone else's
+    scope the database refuses (PA409) and the lookup runs again behind
+    pingan_resume, so pcs2 gets pcs2's officers, never pcs1's; an ended
+    session is refused with no answer and no audit row."""
+    from gis import lookup
+
+    with db.get_engine(database).begin() as owner:
+        pcs2, _ = users.sign_in(owner, "pcs2", PASSWORD, "127.0.0.1", "token")
+    with app.app_context():
+        from webmap import requestdb
+
+        conn = db.connect(requestdb.engine())
+    try:
+        user = access.begin(conn.connection.dbapi_connection, pcs2, "127.0.0.1")
+        lookup.lookup(conn, *IN_B, audit_as="pcs2")  # prepared on this connection
+        _begin_as(app, conn, "pcs1")  # the settings are pcs1's now ...
+        access.remember_scope(conn, pcs2, "127.0.0.1")  # ... the hint says pcs2's
+        retried = []
+        real_execute = access._CheckedCursor.execute
+
+        def execute(self, query, params=None):
+            retried.append(access._EMBEDDED in self._info)
+            return real_execute(self, query, params)
+
+        def officers_seen(x, y):
+            assert access.begin_known(conn, pcs2, "127.0.0.1") == user
+            answer = lookup.lookup(conn, x, y, audit_as="pcs2")
+            return [o["code"] for o in answer["officers"]]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(access._CheckedCursor, "execute", execute)
+            assert officers_seen(*IN_B) == ["O-S2"]  # refused, run again as pcs2
+        assert retried == [True]  # the statement carried the check
+        assert officers_seen(*IN_A) == []  # pcs1's village: not pcs2's to see
+        assert officers_seen(*IN_B) == ["O-S2"]  # checked in the statement
+        before = _lookup_rows(database, "pcs2")
+        with db.get_engine(database).begin() as owner:
+            users.sign_out(owner, pcs2)
+        with pytest.raises(access.SessionEnded):
+            officers_seen(*IN_B)
+        assert _lookup_rows(database, "pcs2") == before
+        dbapi = conn.connection.dbapi_connection
+        with dbapi.cursor() as cursor:
+            cursor.execute("SELECT current_setting('pingan.role', true)")
+            assert cursor.fetchone()[0] == ""  # and no scope is left behind
+    finally:
+        conn.close()
+
+
 def test_the_nearest_post_function_keeps_to_the_rule(as_pcs1, database):
     """pingan_nearest_post searches the index as the owner, then applies the
     rule: pcs1 is given its own post even from inside S2, never S2's."""

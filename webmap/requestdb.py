@@ -27,9 +27,7 @@ def engine() -> sa.Engine:
     """The process-wide engine of the web role for this app's database, with
     the time limits of a web request (:mod:`gis.deadlines`)."""
     return gis_db.bind_to_policies(
-        gis_db.get_engine(
-            current_app.config["WEB_DATABASE_URL"], request_timeouts=True
-        )
+        gis_db.get_engine(current_app.config["WEB_DATABASE_URL"], request_timeouts=True)
     )
 
 
@@ -54,6 +52,7 @@ def begin(token: str | None) -> access.User | None:
     if user is None:
         dbapi = conn.connection.dbapi_connection
         user = access.begin(dbapi, token, request.remote_addr)
+        access.remember_scope(conn, token if user else None, request.remote_addr)
     g.db_begun = True
     return user
 
