@@ -11,9 +11,9 @@ Two questions, each answered in one place:
   in the same round trip that finds the user; for a token this worker has seen
   lately, :func:`begin_known` leaves that round trip to the request's first
   statement (:func:`scoped`), or to the lookup statement itself when the
-  connection already carries that session's scope (:func:`embed`).  No view, layer or analysis
-  writes scope SQL of its own; the web app connects as :data:`WEB_ROLE`, which
-  owns no table, so it cannot step around the policies.
+  connection already carries that session's scope (:func:`embed`).  No view,
+  layer or analysis writes scope SQL of its own; the web app connects as
+  :data:`WEB_ROLE`, which owns no table, so it cannot step around the policies.
 
 Roles
 -----

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
+import orjson
 import psycopg2.extensions
 import sqlalchemy as sa
 
@@ -143,7 +144,8 @@ WITH pts AS {inline}({points}
              WHERE po.id IN (SELECT post_id FROM answers))) AS refs
 ){audit}
 SELECT a.district, a.township, a.village, a.grid, a.police_station, a.shared,
-       a.post_id, a.distance_m, CASE WHEN a.ord = 1 THEN (SELECT refs FROM refs) END
+       a.post_id, a.distance_m,
+       CASE WHEN a.ord = 1 THEN (SELECT refs FROM refs)::text END
   FROM answers a
 {alive} ORDER BY a.ord
 """
@@ -424,9 +426,11 @@ def lookup(
     return lookup_many(conn, [lon], [lat], crs, at, audit_as)[0]
 
 
-def _refs(refs: dict | None) -> tuple[dict, dict, dict, dict]:
-    """The first row's reference objects, keyed by id (JSON keys are text)."""
-    refs = refs or {}
+def _refs(refs: str | None) -> tuple[dict, dict, dict, dict]:
+    """The first row's reference objects, keyed by id (JSON keys are text).
+    They come as text, read by orjson: psycopg2's own reading of a json
+    column (the standard library's) cost a single lookup 10 us more."""
+    refs = orjson.loads(refs) if refs else {}
     return tuple(
         {int(key): value for key, value in (refs.get(name) or {}).items()}
         for name in ("areas", "officers", "members", "posts")

