@@ -793,6 +793,37 @@ def test_the_nearest_post_function_keeps_to_the_rule(as_pcs1, database):
     assert missing.scalar() is None  # nobody signed in: no post
 
 
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [("pcs1", "P-S1"), ("pcs2", "P-S2"), ("gm1", "P-S1"), ("plan1", None)],
+)
+def test_the_nearest_post_is_among_the_callers_own(app, username, expected):
+    """A station or a grid member reads only their own posts (migration 0024):
+    from anywhere, even beside the neighbour's post, theirs is the answer, at
+    its true distance; a planner gets the nearest of all."""
+    nearest = sa.text(
+        "SELECT p.code, n.distance_m, ST_Distance(p.geom::geography, "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, false) FROM "
+        "pingan_nearest_post(ST_SetSRID(ST_MakePoint(:x, :y), 4326)) n "
+        "JOIN post p ON p.id = n.id"
+    )
+    with app.app_context():
+        from webmap import requestdb
+
+        conn = db.connect(requestdb.engine())
+    try:
+        _begin_as(app, conn, username)
+        for x, y in ((100.05, 30.041), (100.15, 30.041), (100.3, 30.2)):
+            code, distance, true = conn.execute(nearest, {"x": x, "y": y}).one()
+            assert distance == pytest.approx(true, abs=0.5)  # on the sphere, as KNN
+            if expected is None:  # the nearer of the two posts
+                assert code == ("P-S2" if x > 100.1 else "P-S1")
+            else:
+                assert code == expected
+    finally:
+        conn.close()
+
+
 def test_old_scrypt_hashes_are_replaced_by_argon2_at_sign_in(client, database):
     old = (
         "scrypt:16384:8:1$"
