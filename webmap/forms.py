@@ -23,6 +23,7 @@ from flask import Flask, current_app, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gis.errors import InvalidInput, PayloadTooLarge
+from webmap import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -88,5 +89,5 @@ def _guard() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_guard)
+    hooks.before_request(app, _guard)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -33,7 +33,7 @@ from flask import (
 
 from gis import access, audit
 from gis.errors import Forbidden, SessionEnded, Unauthorized
-from webmap import errors, forms, requestdb
+from webmap import errors, forms, hooks, requestdb
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,6 @@ def _confirm(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_guard)
-    app.after_request(_confirm)
+    hooks.before_request(app, _guard)
+    hooks.after_request(app, _confirm)
     app.register_error_handler(SessionEnded, _session_ended)

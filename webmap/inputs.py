@@ -18,6 +18,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from gis import params
 from gis.errors import InvalidInput
+from webmap import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -68,4 +69,4 @@ def init_app(app: Flask) -> None:
     for setting in ("ensure_ascii", "sort_keys", "compact", "mimetype"):
         setattr(provider, setting, getattr(app.json, setting))  # the factory's
     app.json = provider
-    app.before_request(_check_request)
+    hooks.before_request(app, _check_request)

@@ -43,6 +43,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gis import config as gis_config
+from webmap import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -171,5 +172,5 @@ def init_app(app: Flask) -> None:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.session_interface = SessionInterface()
-    app.after_request(_add_headers)
+    hooks.after_request(app, _add_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
