@@ -77,14 +77,15 @@ def _form_value(name: str) -> str | None:
 
 
 def _guard() -> None:
-    if request.routing_exception is not None:
+    req = request._get_current_object()  # once: each proxy access costs
+    if req.routing_exception is not None:
         return  # a 404 or 405 is answered as such
-    view = current_app.view_functions.get(request.endpoint)
+    view = current_app.view_functions.get(req.endpoint)
     key = getattr(view, "upload_limit_key", None)
     if key:
-        request.max_content_length = current_app.config[key] * _MB
+        req.max_content_length = current_app.config[key] * _MB
         _form_value(FIELD)  # read now, so a too-big upload gets the page below
-    if request.method not in SAFE_METHODS and not request.path.startswith("/api/"):
+    if req.method not in SAFE_METHODS and not req.path.startswith("/api/"):
         check_csrf()
 
 

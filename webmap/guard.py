@@ -64,9 +64,9 @@ def permission_of(endpoint: str) -> str | None:
     return getattr(view, "permission", None)
 
 
-def _credential() -> tuple[str | None, str | None]:
+def _credential(req) -> tuple[str | None, str | None]:
     """The caller's token and how it came: ``bearer`` or ``session``."""
-    header = request.headers.get("Authorization")
+    header = req.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -102,16 +102,17 @@ def _refuse(via: str | None):
 
 
 def _guard():
-    if request.routing_exception is not None or request.endpoint in PUBLIC:
+    req = request._get_current_object()  # once: each proxy access costs
+    if req.routing_exception is not None or req.endpoint in PUBLIC:
         return None  # a 404 or 405 is answered as such
-    token, via = _credential()
+    token, via = _credential(req)
     user = requestdb.begin(token) if token else None
     if user is None:
         return _refuse(via)
     g.user, g.via = user, via
-    if via == "session" and request.method not in forms.SAFE_METHODS:
+    if via == "session" and req.method not in forms.SAFE_METHODS:
         forms.check_csrf()  # a cookie is sent by any site's form
-    permission = permission_of(request.endpoint)
+    permission = permission_of(req.endpoint)
     if permission is None:
         logger.error("route %s declares no permission: refused", request.endpoint)
         raise Forbidden("此页面未开放 / this route is not open to anyone")

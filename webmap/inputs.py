@@ -45,17 +45,19 @@ def json_object() -> dict:
 
 
 def _check_request() -> None:
-    if request.routing_exception is not None:
+    req = request._get_current_object()  # once: each proxy access costs
+    if req.routing_exception is not None:
         return  # a 404 or 405 is answered as such
-    params.check_pairs((request.view_args or {}).items())
-    query = request.query_string
+    if req.view_args:
+        params.check_pairs(req.view_args.items())
+    query = req.query_string
     # ASCII with no escape and no NUL decodes to nothing refused: skipped, the
     # common case (a lookup's lon and lat), which cost 10 us a request.
     if not (query.isascii() and b"%" not in query and b"\0" not in query):
-        params.check_pairs(request.args.items(multi=True))
-    if request.mimetype in _FORMS:
-        params.check_pairs(request.form.items(multi=True))
-        files = request.files.items(multi=True)
+        params.check_pairs(req.args.items(multi=True))
+    if req.content_type and req.mimetype in _FORMS:
+        params.check_pairs(req.form.items(multi=True))
+        files = req.files.items(multi=True)
         params.check_pairs((name, upload.filename) for name, upload in files)
 
 

@@ -56,11 +56,12 @@ def begin(token: str | None) -> access.User | None:
     if conn is None:
         conn = g.db = gis_db.connect(engine())
     access.forget_pending(conn)
-    user = access.begin_known(conn, token, request.remote_addr) if token else None
+    addr = request.remote_addr
+    user = access.begin_known(conn, token, addr) if token else None
     if user is None:
         dbapi = conn.connection.dbapi_connection
-        user = access.begin(dbapi, token, request.remote_addr)
-        access.remember_scope(conn, token if user else None, request.remote_addr)
+        user = access.begin(dbapi, token, addr)
+        access.remember_scope(conn, token if user else None, addr)
     g.db_begun = True
     return user
 
