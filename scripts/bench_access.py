@@ -57,6 +57,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -85,8 +86,8 @@ from bench_http_lookup import (
 )
 from sqlalchemy.engine import make_url
 
+from gis import access, users
 from gis import db as gis_db
-from gis import users
 from gis.demo import accounts as demo_accounts
 from webmap.server import default_workers
 
@@ -264,10 +265,18 @@ class _Bench:
         }.get(label, (self.planner, PLANNER_ACCOUNT))
         _run_wrk(self.wrk, server.url, 3, self.workers, headers, warmup=0)
         before = self._audit_rows(user)
+        # The cluster's backends serving this server: its role and database,
+        # as PostgreSQL names them in the process title ("postgres: ROLE DB").
+        if label == "unscoped":
+            backends = (make_url(self.owner_url).username, REFERENCE_DB)
+        else:
+            backends = (access.WEB_ROLE, make_url(self.owner_url).database)
+        cpu = _Cpu(server.process.pid, backends)
         result = _figures(
             _run_wrk(self.wrk, server.url, self.duration, self.workers, headers,
                      warmup=0)
         )  # fmt: skip
+        result |= cpu.per_request(result["requests"])
         audited = self._audit_rows(user) - before
         result["audit"] = audited / max(1, result["requests"])
         print(f"  {_LABELS[label]:<34}{_line(result)}")
@@ -369,6 +378,53 @@ def _check_answers(url: str, headers: dict, expect: int) -> None:
         sys.exit("no district loaded: run `python -m gis demo` first")
 
 
+
+
+class _Cpu:
+    """The CPU seconds a wrk run costs: the server's processes (its session),
+    the cluster backends serving it, and wrk itself (this process's children).
+
+    Contention from other work on the machine stretches wall time and so the
+    requests per second, much less the CPU each request takes; at saturation
+    the throughput of two paths is in the inverse ratio of these sums.  The
+    cluster's shared processes (WAL writer, checkpointer) are left out: other
+    work drives them too.
+    """
+
+    def __init__(self, server_pid: int, backend: tuple[str, str]):
+        self.server_pid, self.backend = server_pid, backend
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float, float]:
+        tick = os.sysconf("SC_CLK_TCK")
+        server = database = 0
+        role, dbname = self.backend
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                with open(f"/proc/{pid}/cmdline", "rb") as cmd:
+                    title = cmd.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+            ticks = int(fields[11]) + int(fields[12])  # utime + stime
+            if int(fields[3]) == self.server_pid:  # the server's session
+                server += ticks
+            words = title.split()
+            if words[:3] == ["postgres:", role, dbname]:
+                database += ticks
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return server / tick, database / tick, children.ru_utime + children.ru_stime
+
+    def per_request(self, requests: int) -> dict:
+        end = self._now()
+        server, database, client = (
+            (b - a) * 1000 / max(1, requests)
+            for a, b in zip(self.start, end, strict=True)
+        )
+        return {"cpu_server": server, "cpu_db": database, "cpu_wrk": client}
+
+
 def _figures(result: dict) -> dict:
     return {
         "requests": result["requests"],
@@ -384,15 +440,22 @@ def _line(r: dict) -> str:
     return (
         f"{r['rps']:7,.0f} req/s  p50 {r['p50']:5.2f}  p95 {r['p95']:5.2f}  "
         f"p99 {r['p99']:6.2f} ms  non-2xx {r['non2xx']}  "
-        f"audit rows/lookup {r['audit']:.2f}"
+        f"audit rows/lookup {r['audit']:.2f}  CPU/lookup {_cpu(r):.3f} ms "
+        f"(server {r['cpu_server']:.3f} + PostgreSQL {r['cpu_db']:.3f} + wrk "
+        f"{r['cpu_wrk']:.3f})"
     )
+
+
+def _cpu(r: dict) -> float:
+    return r["cpu_server"] + r["cpu_db"] + r["cpu_wrk"]
 
 
 def _report(rows: list[dict]) -> None:
     medians = {
         path: {
             key: statistics.median(row[path][key] for row in rows)
-            for key in ("rps", "p50", "p95", "p99", "audit")
+            for key in ("rps", "p50", "p95", "p99", "audit", "cpu_server",
+                        "cpu_db", "cpu_wrk")
         }
         | {"non2xx": sum(row[path]["non2xx"] for row in rows)}
         for path in ("unscoped", "planner", "station")
@@ -410,6 +473,12 @@ def _report(rows: list[dict]) -> None:
             f"  {_LABELS[path]}: throughput {ratio:.2f} of unscoped (target >= "
             f"{TARGETS['ratio']:.2f}; per round {paired}), p95 {extra:+.2f} ms "
             f"(target <= +{TARGETS['p95_ms']:.1f} ms): {'met' if met else 'NOT met'}"
+        )
+        cpu = [_cpu(r["unscoped"]) / _cpu(r[path]) for r in rows]
+        print(
+            f"    CPU per lookup, unscoped / this: {statistics.median(cpu):.2f} "
+            f"(per round {' '.join(f'{c:.2f}' for c in cpu)}): the throughput "
+            "ratio of a saturated machine with nothing else running"
         )
 
 
