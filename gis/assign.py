@@ -95,16 +95,23 @@ def assign(engine: sa.Engine, tables=POINT_TABLES) -> dict[str, int]:
         return assign_in(conn, tables)
 
 
-def assign_in(conn: sa.Connection, tables=POINT_TABLES) -> dict[str, int]:
+def assign_in(
+    conn: sa.Connection, tables=POINT_TABLES, *, set_aside: bool = True
+) -> dict[str, int]:
     """:func:`assign` inside the caller's transaction (a boundary import runs
-    it before committing, so boundaries and assignments change together)."""
+    it before committing, so boundaries and assignments change together).
+
+    ``set_aside=False`` never takes the bulk path's table locks
+    (:func:`_bulk_write`): many changed rows are written by a plain UPDATE,
+    slower, but readers of the table keep answering until the caller commits
+    (a boundary import while the service runs)."""
     changed = {}
     prepare(conn)
     for table in tables:
         start = time.perf_counter()
         changed[table] = _compute(conn, table)
         if changed[table]:
-            _write(conn, table, changed[table])
+            _write(conn, table, changed[table], set_aside)
         logger.info(
             "%s: %d rows re-assigned in %.2f s",
             table,
@@ -257,8 +264,9 @@ def _compute(conn: sa.Connection, table: str) -> int:
     return result.rowcount
 
 
-def _write(conn: sa.Connection, table: str, changed: int) -> None:
-    """Apply ``assign_changed`` to ``table``, in bulk when many rows changed."""
+def _write(conn: sa.Connection, table: str, changed: int, set_aside: bool) -> None:
+    """Apply ``assign_changed`` to ``table``, in bulk when many rows changed
+    and ``set_aside`` allows it."""
     total, owner = conn.execute(
         sa.text(
             "SELECT greatest(reltuples, 0), pg_has_role(relowner, 'USAGE') "
@@ -266,7 +274,7 @@ def _write(conn: sa.Connection, table: str, changed: int) -> None:
         ),
         {"t": table},
     ).one()
-    if owner and changed >= max(BULK_MIN_ROWS, BULK_MIN_SHARE * total):
+    if set_aside and owner and changed >= max(BULK_MIN_ROWS, BULK_MIN_SHARE * total):
         _bulk_write(conn, table)
     else:
         _update(conn, table)

@@ -461,3 +461,40 @@ def test_new_township_generation_keeps_its_villages_and_reports_gaps(world, tmp_
          WHERE v.kind = 'village' ORDER BY v.code""") == [
         (V1, date(2025, 6, 1)), (V2, date(2025, 6, 1)),
     ]  # fmt: skip
+
+
+def test_a_boundary_import_moves_points_without_locking_their_table(
+    world, tmp_path, monkeypatch
+):
+    """The bulk path's table locks (keys set aside) are for `assign` and for
+    loads into empty tables: a boundary import that re-assigns many points
+    updates them in place, so the maps and incident list keep answering."""
+    from gis import assign, bulk
+
+    with world.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO incident (code, category, reported_at, geom) "
+            "SELECT 'I' || k, 'dispute_neighbour', now(), "
+            "ST_SetSRID(ST_MakePoint(100.0502 + k * 0.0004, 30.05), 4326) "
+            "FROM generate_series(0, 99) k"
+        ))  # fmt: skip
+    monkeypatch.setattr(assign, "BULK_MIN_ROWS", 0)  # any change counts as many
+    monkeypatch.setattr(assign, "BULK_MIN_SHARE", 0)
+    aside = []
+    real = bulk.SetAside.__init__
+
+    def spy(self, conn, table, *args, **kwargs):
+        aside.append(table)
+        real(self, conn, table, *args, **kwargs)
+
+    monkeypatch.setattr(bulk.SetAside, "__init__", spy)
+    moved = villages_shapefile(  # the border moves west: V2 takes 100.07-100.1
+        tmp_path / "v2.shp", VILLAGES, [box(100.0, 100.07), box(100.07, 100.18)]
+    )
+    report = import_file(world, "villages", moved)
+    assert report.status == "loaded", report.errors
+    assert "incident" not in aside
+    counts = table(world, """
+        SELECT v.code, count(*) FROM incident i JOIN area v ON v.id = i.village_id
+         GROUP BY v.code ORDER BY v.code""")  # fmt: skip
+    assert counts == [(V1, 50), (V2, 50)]  # 100.0502-100.0698 stay, the rest move

@@ -567,7 +567,9 @@ class _Loader:
         if counts.get("insert") or counts.get("generation"):
             from gis import assign
 
-            changed = assign.assign_in(conn)
+            # Never the bulk path's table locks: points' readers (the maps,
+            # the incident list) keep answering while boundaries change.
+            changed = assign.assign_in(conn, set_aside=False)
             report.notes.append(
                 "重新分配 / re-assigned: "
                 + ", ".join(f"{t} {n}" for t, n in changed.items())
