@@ -336,6 +336,8 @@ class _CheckedCursor:
                 if exc.pgcode == SESSION_ENDED:
                     self._ended(embedded)
                 if exc.pgcode != SCOPE_NOT_SET or self._cursor.connection.closed:
+                    if not self._cursor.connection.closed:  # checked or not,
+                        self._info[_PENDING] = embedded  # the next one checks
                     raise
             # The settings were not the session's: set them from the database.
             self._info.pop(_SCOPE, None)
