@@ -639,9 +639,6 @@ class _Cards:
         return orjson.Fragment("[" + ",".join(self.texts) + "]")
 
 
-_DIGIT = re.compile(r"\d")  # every phone or ID number mask() hides has one
-
-
 def _cards(
     conn: sa.Connection, filters: Filters, level: str, small: int | None
 ) -> _Cards:
@@ -663,7 +660,7 @@ def _cards(
     totals = (0, 0, 0)
     for text, name, t_name, s_name, t_code, s_code, z, unknown, *_ in result:
         card = None
-        if any(_DIGIT.search(x) for x in (name, t_name, s_name) if x):
+        if any(_MAYBE_MASKED.search(x) for x in (name, t_name, s_name) if x):
             card = orjson.loads(text)
             card["name"] = mask(card["name"])
             for part in ("township", "station"):
@@ -816,6 +813,9 @@ _PHONE = re.compile(
     r"|(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)"
 )
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# Found in everything either hides (3 digits, perhaps a dash or space, 4
+# digits): text without it is left as it is, unread by the two above.
+_MAYBE_MASKED = re.compile(r"\d{3}[- ]?\d{4}")
 
 
 def mask(text: str | None) -> str | None:
@@ -826,8 +826,8 @@ def mask(text: str | None) -> str | None:
     >>> mask("王庄村 13812345678 / 410901199001011234")
     '王庄村 *** / ***'
     """
-    if text is None:
-        return None
+    if text is None or not _MAYBE_MASKED.search(text):
+        return text
     return _PHONE.sub("***", _ID_CARD.sub("***", text))
 
 
