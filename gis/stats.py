@@ -787,14 +787,15 @@ def _summary(cards: _Cards) -> dict:
 
 
 def trend(conn: sa.Connection, filters: Filters) -> list[dict]:
-    """Found and resolved by month, for the scope and period."""
+    """Found and resolved by month, for the scope and period (from the kept
+    monthly totals, ``incident_month_total``: migration 0023)."""
     places, params = filters.sql(conn, places_only=True)
     sel = _selection(filters)
     rows = conn.execute(
         sa.text(
             f"""SELECT month, sum(n) FILTER (WHERE {sel}),
                        sum(done) FILTER (WHERE {sel})
-                  FROM incident_village WHERE {_period()} AND {places}
+                  FROM incident_month_total WHERE {_period()} AND {places}
                  GROUP BY month ORDER BY month"""
         ),
         {**params, "month0": filters.start, "month1": filters.end},
