@@ -528,8 +528,8 @@ def _cards_sql(level: str, sums: str, overdue: str) -> str:
     """SQL: the scorecards of every current area of ``level`` the connection
     sees (with or without incidents), one row each, ranked: the card's JSON
     text, the names (to be masked), the parents' codes, "三零" met (1/0),
-    whether any was resolved at an unknown time, and the totals found,
-    resolved and resolved at an unknown time (on every row); from the summed
+    and the counts found, resolved and resolved at an unknown time (for the
+    totals); from the summed
     counts ``sums`` and the overdue counts ``overdue`` (``group_id`` keyed).
     Ranked by resolution rate (none last), then by more found (a count shown
     as "<3" as none), then by code.  Parameters :kind, :small (0: show every
@@ -614,8 +614,7 @@ def _cards_sql(level: str, sums: str, overdue: str) -> str:
                                    code COLLATE "C") AS rank
                      FROM r)
         SELECT {_json_sql(parts)}, name, township_name, station_name,
-               township_code, station_code, ({met})::int, unknown_time > 0,
-               sum(n) OVER (), sum(done) OVER (), sum(unknown_time) OVER ()
+               township_code, station_code, ({met})::int, n, done, unknown_time
           FROM k ORDER BY rank"""
 
 
@@ -657,8 +656,9 @@ def _cards(
     ).all()
     texts, unknown_in, met = [], [], 0
     tally: dict[str, dict] = {"township": {}, "station": {}}
-    totals = (0, 0, 0)
-    for text, name, t_name, s_name, t_code, s_code, z, unknown, *_ in result:
+    found = done = unknowns = 0
+    for text, name, t_name, s_name, t_code, s_code, z, n, d, unknown in result:
+        found, done, unknowns = found + n, done + d, unknowns + unknown
         card = None
         if any(_MAYBE_MASKED.search(x) for x in (name, t_name, s_name) if x):
             card = orjson.loads(text)
@@ -678,9 +678,7 @@ def _cards(
                 counts = tally[part].setdefault(code, [0, 0])
                 counts[0] += z
                 counts[1] += 1
-    if result:
-        totals = tuple(int(s) for s in result[-1][-3:])  # the same on every row
-    return _Cards(level, texts, totals, unknown_in, met, tally)
+    return _Cards(level, texts, (found, done, unknowns), unknown_in, met, tally)
 
 
 def scorecards(conn: sa.Connection, filters: Filters, level: str = "village") -> dict:
