@@ -44,34 +44,20 @@ RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
     DO UPDATE SET n = t.n + excluded.n, done = t.done + excluded.done;
 $$;
 
--- 0020's incident_counts_add, and the monthly totals.
-CREATE OR REPLACE FUNCTION incident_counts_add(
+-- 0020's incident_counts_add keeps its body under another name; the
+-- triggers' incident_counts_add calls it and adds the monthly totals.
+ALTER FUNCTION incident_counts_add(geometry[], timestamptz[], text[], text[],
+    text[], text[], timestamptz[], bigint[], bigint[], bigint[], integer[])
+    RENAME TO incident_counts_add_0020;
+CREATE FUNCTION incident_counts_add(
     p_geom geometry[], p_reported timestamptz[], p_category text[],
     p_status text[], p_risk text[], p_level text[], p_resolved timestamptz[],
     p_village bigint[], p_station bigint[], p_township bigint[], p_sign integer[])
 RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-DECLARE
-    g geometry;
 BEGIN
-    IF cardinality(p_sign) = 1 THEN
-        g := ST_Transform(p_geom[1], incident_count_srid(ST_X(p_geom[1])));
-        EXECUTE format(
-            'INSERT INTO incident_cell AS c (size, month, cx, cy, station_id, '
-            '    township_id, n, %1$I) '
-            'SELECT s, $1, floor($2 / s)::int, floor($3 / s)::int, $4, $5, $6, $6 '
-            '  FROM unnest(incident_cell_sizes()) s '
-            'ON CONFLICT (size, month, cx, cy, station_id, township_id) '
-            'DO UPDATE SET n = c.n + excluded.n, '
-            '    %1$I = coalesce(c.%1$I + excluded.%1$I, c.%1$I, excluded.%1$I)',
-            'c_' || p_category[1] || '_' || p_status[1] || '_' || p_risk[1])
-        USING incident_month(p_reported[1]), ST_X(g), ST_Y(g),
-              coalesce(p_station[1], 0), coalesce(p_township[1], 0), p_sign[1];
-    ELSE
-        PERFORM incident_cell_add(p_geom, p_reported, p_category, p_status,
-                p_risk, p_station, p_township, p_sign);
-    END IF;
-    PERFORM incident_village_add(p_reported, p_category, p_status, p_risk,
-            p_level, p_resolved, p_village, p_station, p_township, p_sign);
+    PERFORM incident_counts_add_0020(p_geom, p_reported, p_category, p_status,
+            p_risk, p_level, p_resolved, p_village, p_station, p_township,
+            p_sign);
     PERFORM incident_month_total_add(p_reported, p_category, p_status,
             p_station, p_township, p_sign);
 END $$;
@@ -98,6 +84,8 @@ SELECT month, dispute, station_id, township_id, sum(n), sum(done)
 
 REVOKE EXECUTE ON FUNCTION
     incident_counts_rebuild(),
+    incident_counts_add(geometry[], timestamptz[], text[], text[], text[], text[],
+                        timestamptz[], bigint[], bigint[], bigint[], integer[]),
     incident_month_total_add(timestamptz[], text[], text[], bigint[], bigint[],
                              integer[])
     FROM PUBLIC;
