@@ -639,46 +639,52 @@ class _Cards:
 
 
 def _cards(
-    conn: sa.Connection, filters: Filters, level: str, small: int | None
+    conn: sa.Connection,
+    filters: Filters,
+    level: str,
+    small: int | None,
+    tally: bool = False,
 ) -> _Cards:
     """The scorecards of ``level``, built in PostgreSQL (one statement,
     :func:`_cards_sql`) and passed through as JSON text; only a card whose
-    name or parents' names hold a digit is parsed here, to be masked."""
+    name or parents' names may hold a phone or ID number is parsed here, to
+    be masked.  ``tally``: count the villages meeting "三零" per township and
+    station too."""
     from gis import incidents  # the deadline rule's clock
 
     sums, params = _sums_sql(conn, filters, level)
     places, _ = filters.sql(conn, places_only=True)
-    result = conn.execute(
+    rows = conn.execute(
         sa.text(_cards_sql(level, sums, _overdue_sql(filters, level, places))),
         {**params, "kind": GROUPS[level][0], "small": small or 0,
          "below": orjson.dumps(f"<{small}").decode(), "now": incidents.db_now(conn),
          "month0": filters.start, "month1": filters.end},  # fmt: skip
     ).all()
-    texts, unknown_in, met = [], [], 0
-    tally: dict[str, dict] = {"township": {}, "station": {}}
-    found = done = unknowns = 0
-    for text, name, t_name, s_name, t_code, s_code, z, n, d, unknown in result:
-        found, done, unknowns = found + n, done + d, unknowns + unknown
-        card = None
-        if any(_MAYBE_MASKED.search(x) for x in (name, t_name, s_name) if x):
-            card = orjson.loads(text)
+    texts = [r[0] for r in rows]
+    search = _MAYBE_MASKED.search
+    for i, (_, name, t_name, s_name, *_) in enumerate(rows):
+        if search(f"{name}\n{t_name}\n{s_name}"):  # None: no digits
+            card = orjson.loads(texts[i])
             card["name"] = mask(card["name"])
             for part in ("township", "station"):
                 if part in card:
                     card[part]["name"] = mask(card[part]["name"])
-            text = orjson.dumps(card).decode()
-        if unknown:
-            card = card or orjson.loads(text)
+            texts[i] = orjson.dumps(card).decode()
+    unknown_in = []
+    for i, row in enumerate(rows):
+        if row[9]:
+            card = orjson.loads(texts[i])
             unknown_in.append({"code": card["code"], "name": card["name"],
                                "count": card["resolved_time_unknown"]})  # fmt: skip
-        texts.append(text)
-        met += z
-        if level == "village":
-            for part, code in (("township", t_code), ("station", s_code)):
-                counts = tally[part].setdefault(code, [0, 0])
-                counts[0] += z
-                counts[1] += 1
-    return _Cards(level, texts, (found, done, unknowns), unknown_in, met, tally)
+    tallies: dict[str, dict] = {"township": {}, "station": {}}
+    for _, _, _, _, t_code, s_code, met, *_ in rows if tally else ():
+        for part, code in (("township", t_code), ("station", s_code)):
+            counts = tallies[part].setdefault(code, [0, 0])
+            counts[0] += met
+            counts[1] += 1
+    totals = tuple(sum(r[k] for r in rows) for k in (7, 8, 9))
+    met = sum(r[6] for r in rows)
+    return _Cards(level, texts, totals, unknown_in, met, tallies)
 
 
 def scorecards(conn: sa.Connection, filters: Filters, level: str = "village") -> dict:
@@ -732,10 +738,12 @@ def _reports(
     an orjson Fragment (the townships' and stations' are always dicts)."""
     trends = trend(conn, filters)
     built: dict[str, _Cards] = {}
+    shares = bool(set(levels) - {"village"})  # "三零" shares from the villages
     for level in ("village", *levels):
         if level not in built:
             small = config.small_count() if level == "village" else None
-            built[level] = _cards(conn, filters, level, small)
+            tally = shares and level == "village"
+            built[level] = _cards(conn, filters, level, small, tally)
     out = {}
     for level in levels:
         cards = built[level]
