@@ -19,6 +19,8 @@ then ``python -m gis init`` on it; the insert test writes and rolls back):
   (``stats.scorecards_json``) as the owner, and the same through the app as a
   leader (``Server-Timing``, plain and gzipped); the Python dicts the
   dashboard and the workbook read, and all three levels, for comparison;
+  and the CPU the JSON costs (Python + its PostgreSQL backend), which the
+  other work on the two cores does not inflate;
 - a single incident insert within 1 ms of its cost without the counts'
   triggers (the same inserts with them disabled, same run);
 - a 1,000,000-row import within 15 % of its time without the counts'
@@ -35,6 +37,7 @@ slows everything).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import multiprocessing
 import os
@@ -178,6 +181,7 @@ def scorecards(url: str) -> None:
             start = time.perf_counter()
             stats.all_scorecards(conn, filters)
             every = time.perf_counter() - start
+            cpu = _cpu(conn, functools.partial(stats.scorecards_json, conn, filters))
         served = {}
         for encoding in ("identity", "gzip"):
             served[encoding] = [float(r.headers["Server-Timing"].split("dur=")[1])
@@ -194,7 +198,29 @@ def scorecards(url: str) -> None:
               f"{statistics.median(served['gzip']):.0f} ms; as Python dicts "
               f"(dashboard, workbook) {_ms(min(dicts))} (median "
               f"{_ms(statistics.median(dicts))}); villages, townships and "
-              f"stations together {_ms(every)}; load {_load()}")  # fmt: skip
+              f"stations together {_ms(every)}; CPU of the JSON, mean of 5: "
+              f"{cpu}; load {_load()}")  # fmt: skip
+
+
+def _cpu(conn: sa.Connection, work, rounds: int = 5) -> str:
+    """The CPU one call of ``work`` costs, which other work on the machine
+    does not add to: this process's, and its PostgreSQL backend's from
+    ``/proc`` (a server on this machine; the plans use no parallel worker)."""
+    pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return "not measured (the server is not on this machine)"
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def backend() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    py, pg = time.process_time(), backend()
+    for _ in range(rounds):
+        work()
+    py, pg = (time.process_time() - py) / rounds, (backend() - pg) / rounds
+    return f"{_ms(py + pg)} (Python {_ms(py)} + PostgreSQL {_ms(pg)})"
 
 
 def inserts(url: str, n: int) -> None:
