@@ -28,10 +28,13 @@ GRANT SELECT ON incident_month_total TO pingan_web;
 
 -- The monthly totals of the incidents given (p_sign +1: added, -1: taken
 -- away), keyed and counted as incident_village_add keys and counts them.
+-- PL/pgSQL, so that a session plans its upsert once (a SQL function's
+-- statement was planned at every call: +0.2 ms on a single insert).
 CREATE FUNCTION incident_month_total_add(
     p_reported timestamptz[], p_category text[], p_status text[],
     p_station bigint[], p_township bigint[], p_sign integer[])
-RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
     INSERT INTO incident_month_total AS t
     SELECT incident_month(u.reported), u.category LIKE 'dispute%',
            coalesce(u.station, 0), coalesce(u.township, 0), sum(u.sign),
@@ -42,7 +45,7 @@ RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
      GROUP BY 1, 2, 3, 4
     ON CONFLICT (month, dispute, station_id, township_id)
     DO UPDATE SET n = t.n + excluded.n, done = t.done + excluded.done;
-$$;
+END $$;
 
 -- 0020's incident_counts_add keeps its body under another name; the
 -- triggers' incident_counts_add calls it and adds the monthly totals.
