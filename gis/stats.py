@@ -12,12 +12,15 @@ hotspots and scorecards read these tables, never the incidents themselves.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
 
 from gis import config, vocab
@@ -368,13 +371,15 @@ def _pieces(conn: sa.Connection, filters: Filters) -> dict:
     return pieces
 
 
-def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]:
-    """Summed counts per area of ``level`` (every current area the connection
-    sees, with or without incidents), and its parents for villages."""
-    kind, key = GROUPS[level]
+def _sums_sql(conn: sa.Connection, filters: Filters, level: str) -> tuple[str, dict]:
+    """SQL of the summed counts per area of ``level`` (``group_id`` and every
+    column of :data:`_SUMMED`, plus the "三零" sums ``zero_*`` over every
+    category), read once from the period's pieces (:func:`_pieces`), and its
+    parameters."""
+    _, key = GROUPS[level]
     places, params = filters.sql(conn, places_only=True)
     pieces = _pieces(conn, filters)
-    params.update(kind=kind, months=pieces["month"], quarters=pieces["quarter"],
+    params.update(months=pieces["month"], quarters=pieces["quarter"],
                   years=pieces["year"], every=pieces["all"])  # fmt: skip
     sel = _selection(filters)
     only = "" if sel == "true" else f" FILTER (WHERE {sel})"
@@ -382,44 +387,50 @@ def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]
     zeros = ", ".join(f"sum({c}) AS zero_{name}" for name, c in _THREE_ZERO.items())
     columns = ", ".join(dict.fromkeys(["village_id", "township_id", "station_id",
                                        "dispute", *_SUMMED, *_THREE_ZERO.values()]))
-    counted = ", ".join(  # bigint sums, 0 where none: Python ints as they come
-        f"coalesce(c.{c}, 0) AS {c}"
-        for c in [*_SUMMED, *(f"zero_{name}" for name in _THREE_ZERO)]
-    )
-    result = conn.execute(
-        sa.text(
-            # Summed first, once (the planner misjudged the areas and summed
-            # the counts again for each township: 4.9 s instead of 0.2).
-            f"""WITH c AS MATERIALIZED (
-                    SELECT {key} AS group_id, {sums}, {zeros}
-                      FROM (SELECT {columns} FROM incident_village
-                             WHERE month = ANY(CAST(:months AS date[]))
-                            UNION ALL
-                            SELECT {columns} FROM incident_village_span
-                             WHERE span = 'quarter'
-                               AND start = ANY(CAST(:quarters AS date[]))
-                            UNION ALL
-                            SELECT {columns} FROM incident_village_span
-                             WHERE span = 'year'
-                               AND start = ANY(CAST(:years AS date[]))
-                            UNION ALL
-                            SELECT {columns} FROM incident_village_span
-                             WHERE span = 'all' AND CAST(:every AS boolean)) u
-                     WHERE {places} GROUP BY {key})
-                SELECT a.id, a.code, a.name, t.code AS township_code,
-                       t.name AS township_name, s.code AS station_code,
-                       s.name AS station_name, {counted}
-                  FROM area a
-                  LEFT JOIN area t ON t.id = a.parent_id AND a.kind = 'village'
-                  LEFT JOIN area s ON s.id = a.station_id AND a.kind = 'village'
-                  LEFT JOIN c ON c.group_id = a.id
-                 WHERE a.kind = :kind AND a.valid_to IS NULL
-                 ORDER BY a.code"""
-        ),
-        params,
-    )
+    sql = f"""SELECT {key} AS group_id, {sums}, {zeros}
+                FROM (SELECT {columns} FROM incident_village
+                       WHERE month = ANY(CAST(:months AS date[]))
+                      UNION ALL
+                      SELECT {columns} FROM incident_village_span
+                       WHERE span = 'quarter'
+                         AND start = ANY(CAST(:quarters AS date[]))
+                      UNION ALL
+                      SELECT {columns} FROM incident_village_span
+                       WHERE span = 'year' AND start = ANY(CAST(:years AS date[]))
+                      UNION ALL
+                      SELECT {columns} FROM incident_village_span
+                       WHERE span = 'all' AND CAST(:every AS boolean)) u
+               WHERE {places} GROUP BY {key}"""
+    return sql, params
+
+
+def _group_rows(conn: sa.Connection, filters: Filters, level: str) -> list[dict]:
+    """Summed counts per area of ``level`` (``id`` and the columns of
+    :func:`_sums_sql`), for the areas with counts: what the scorecards are
+    built from, as Python rows (for checks; :func:`all_scorecards` builds the
+    cards in SQL)."""
+    sql, params = _sums_sql(conn, filters, level)
+    result = conn.execute(sa.text(f"SELECT group_id AS id, s.* FROM ({sql}) s"), params)
     keys = list(result.keys())
     return [dict(zip(keys, r, strict=True)) for r in result]
+
+
+def _overdue_sql(filters: Filters, level: str, places: str) -> str:
+    """SQL: overdue incidents now per area of ``level`` (``group_id``) and
+    one column per risk tier: reported in the period, past their tier's
+    deadline (the one rule of :mod:`gis.incidents`), from
+    ``open_incidents()`` (migration 0017); parameters :now, :month0, :month1
+    and those of ``places``."""
+    from gis import incidents  # the deadline rule; incidents imports no stats
+
+    _, key = GROUPS[level]
+    tiers = ", ".join(f"count(*) FILTER (WHERE i.risk = '{risk}') AS od_{risk}"
+                      for risk in vocab.RISK_TIERS)  # fmt: skip
+    return f"""SELECT i.{key} AS group_id, {tiers}
+                 FROM open_incidents() i
+                WHERE {incidents.OVERDUE_SQL}
+                  AND {_period("incident_month(i.reported_at)")} AND {places}
+                GROUP BY 1"""
 
 
 def _period(month: str = "month") -> str:
@@ -430,10 +441,21 @@ def _period(month: str = "month") -> str:
     )
 
 
+def _round(value: Fraction, places: int) -> float:
+    """``value`` rounded to ``places`` decimals, halves away from zero, as
+    PostgreSQL rounds a numeric (the cards are worked out in SQL: the same
+    figure whichever side computes it)."""
+    scaled = value * 10**places
+    whole = math.floor(scaled + Fraction(1, 2)) if scaled >= 0 else -math.floor(
+        -scaled + Fraction(1, 2))
+    return whole / 10**places
+
+
 def median_days(days: list[int]) -> float | None:
     """The median of whole days from the bucket counts (:data:`BUCKETS`):
-    exact to the day up to 14 days, interpolated within wider buckets; 61 for
-    "61 or more"; None without a resolution of known time.
+    exact to the day up to 14 days, interpolated within wider buckets (to
+    0.01 day); 61 for "61 or more"; None without a resolution of known time.
+    :func:`_median_sql` is the same in SQL.
 
     >>> median_days([0, 3, 1] + [0] * 16)
     1.0
@@ -443,78 +465,226 @@ def median_days(days: list[int]) -> float | None:
     total = sum(days)
     if total == 0:
         return None
-    half, seen = total / 2, 0
+    seen = 0
     for (low, high), count in zip(BUCKETS, days, strict=True):
-        if count and seen + count >= half:
+        if count and 2 * (seen + count) >= total:
             if high is None or high == low + 1:
                 return float(low)
-            return round(low + (half - seen) / count * (high - low), 2)
+            return _round(low + Fraction((total - 2 * seen) * (high - low),
+                                         2 * count), 2)  # fmt: skip
         seen += count
     return None  # not reached
 
 
+def _median_sql(total: str = "days_n") -> str:
+    """SQL: :func:`median_days` over the day columns of a row (``total``:
+    their sum), a numeric."""
+    whens, seen = [], []
+    for (low, high), col in zip(BUCKETS, DAY_COLUMNS, strict=True):
+        cum = " + ".join([*seen, col])
+        if high is None or high == low + 1:
+            value = f"{low}.0"
+        else:
+            before = " + ".join(seen)
+            value = (f"round({low} + (({total} - 2 * ({before})) * {high - low})"
+                     f"::numeric / (2 * {col}), 2)")  # fmt: skip
+        whens.append(f"WHEN 2 * ({cum}) >= {total} THEN {value}")
+        seen.append(col)
+    return f"CASE WHEN {total} = 0 THEN NULL {' '.join(whens)} END"
+
+
 def _share(part, whole) -> float | None:
-    return round(part / whole, 4) if whole else None
+    """``part / whole`` to 4 decimals (None when ``whole`` is 0), rounded as
+    :func:`_share_sql` rounds it."""
+    return _round(Fraction(int(part), int(whole)), 4) if whole else None
 
 
-def _card(row: dict, overdue: dict, small: int | None) -> dict:
-    """One scorecard row from summed counts; ``small``: show counts below it
-    as "<small" (villages), and no rate or median from them."""
-    get = row  # the sums, 0 where none (_group_rows)
-    levels = get["lvl_village"] + get["lvl_township"] + get["lvl_district"]
-    enough = small is None or get["n"] >= small
-    zero = {name: row[f"zero_{name}"] for name in _THREE_ZERO}
-
-    below = f"<{small}" if small else None
-
-    def shown(value: int):
-        return below if below and 0 < value < small else value
-
-    return {
-        "code": row["code"],
-        "name": mask(row["name"]),
-        "found": shown(get["n"]),
-        "resolved": shown(get["done"]),
-        "rate": _share(get["done"], get["n"]) if enough else None,
-        "median_days": median_days([get[c] for c in DAY_COLUMNS]) if enough else None,
-        "resolved_time_unknown": shown(get["unknown_time"]),
-        "village_level_share": _share(get["lvl_village"], levels) if enough else None,
-        "within_township_share": (
-            _share(get["lvl_village"] + get["lvl_township"], levels) if enough else None
-        ),
-        "overdue": {risk: shown(overdue.get(risk, 0)) for risk in vocab.RISK_TIERS},
-        "categories": {code: shown(n) for code, col in CATEGORY_COLUMNS.items()
-                       if (n := get[col])},  # fmt: skip
-        "three_zero": {**{k: shown(v) for k, v in zero.items()},
-                       "met": not any(zero.values())},  # fmt: skip
-    }
+def _share_sql(part: str, whole: str) -> str:
+    return f"CASE WHEN {whole} <> 0 THEN round(({part})::numeric / {whole}, 4) END"
 
 
-def _overdue(conn: sa.Connection, filters: Filters) -> dict[str, dict]:
-    """Overdue incidents now, per level → area id → risk tier: reported in
-    the period, past their tier's deadline (the one rule of
-    :mod:`gis.incidents`), from ``open_incidents()`` (migration 0017)."""
-    from gis import incidents  # the deadline rule; incidents imports no stats
+def _json_sql(parts: list) -> str:
+    """SQL: the text of a JSON value from ``parts``: Python strings are JSON
+    text as it stands (merged into one literal where adjacent), one-item
+    tuples are SQL expressions whose text is JSON (numbers, true/false, text
+    already quoted).  One ``concat`` a value, no JSON function per field (10,000
+    cards of json_build_object cost 200 ms)."""
+    args: list[str] = []
+    literal = ""
+    for part in parts:
+        if isinstance(part, str):
+            literal += part
+            continue
+        if literal:
+            args.append("'" + literal.replace("'", "''") + "'")
+            literal = ""
+        args.append(part[0])
+    if literal:
+        args.append("'" + literal.replace("'", "''") + "'")
+    return f"concat({', '.join(args)})"
 
-    places, params = filters.sql(conn, places_only=True)
+
+def _cards_sql(level: str, sums: str, overdue: str) -> str:
+    """SQL: the scorecards of every current area of ``level`` the connection
+    sees (with or without incidents), one row each, ranked: the card's JSON
+    text, the names (to be masked), the parents' codes, "三零" met (1/0),
+    and the counts found, resolved and resolved at an unknown time (for the
+    totals); from the summed
+    counts ``sums`` and the overdue counts ``overdue`` (``group_id`` keyed).
+    Ranked by resolution rate (none last), then by more found (a count shown
+    as "<3" as none), then by code.  Parameters :kind, :small (0: show every
+    count; villages' counts below it show as :below, the JSON text of "<3",
+    and give no rate, share or median)."""
+
+    def shown(value: str) -> tuple[str]:
+        return (f"CASE WHEN {value} > 0 AND {value} < :small THEN "
+                f"CAST(:below AS text) ELSE {value}::text END",)  # fmt: skip
+
+    def enough(value: str) -> tuple[str]:
+        return (f"coalesce(CASE WHEN n >= :small THEN ({value})::text END, 'null')",)
+
+    def text(value: str) -> tuple[str]:
+        return (f"coalesce(to_json({value})::text, 'null')",)
+
+    def obj(pairs: list) -> list:
+        out = ["{"]
+        for i, (key, value) in enumerate(pairs):
+            out += [("," if i else "") + f'"{key}":', value]
+        return [*out, "}"]
+
+    counted = ", ".join(  # bigint sums, 0 where none
+        f"coalesce(c.{c}, 0) AS {c}"
+        for c in [*_SUMMED, *(f"zero_{name}" for name in _THREE_ZERO)]
+    )
+    overdue_cols = ", ".join(
+        f"coalesce(o.od_{r}, 0) AS od_{r}" for r in vocab.RISK_TIERS
+    )
+    levels = "(lvl_village + lvl_township + lvl_district)"
+    categories = ", ".join(  # concat_ws leaves out the NULLs: no zero category
+        f"CASE WHEN {col} <> 0 THEN '\"{code}\":' || {shown(col)[0]} END"
+        for code, col in CATEGORY_COLUMNS.items()
+    )
+    met = " AND ".join(f"zero_{name} = 0" for name in _THREE_ZERO)
+    three_zero = [(name, shown(f"zero_{name}")) for name in _THREE_ZERO]
+    three_zero.append(("met", (f"CASE WHEN {met} THEN 'true' ELSE 'false' END",)))
+    pairs = [
+        ("code", text("code")), ("name", text("name")),
+        ("found", shown("n")), ("resolved", shown("done")),
+        ("rate", ("coalesce(rate::text, 'null')",)),
+        ("median_days", enough(_median_sql())),
+        ("resolved_time_unknown", shown("unknown_time")),
+        ("village_level_share", enough(_share_sql("lvl_village", levels))),
+        ("within_township_share",
+         enough(_share_sql("lvl_village + lvl_township", levels))),
+        ("overdue", obj([(r, shown(f"od_{r}")) for r in vocab.RISK_TIERS])),
+        ("categories", ["{", (f"concat_ws(',', {categories})",), "}"]),
+        ("three_zero", obj(three_zero)),
+    ]  # fmt: skip
+    if level == "village":
+        pairs += [(part, obj([("code", text(f"{part}_code")),
+                              ("name", text(f"{part}_name"))]))
+                  for part in ("township", "station")]  # fmt: skip
+    pairs.append(("rank", ("rank::text",)))
+    flat = []
+    for key, value in pairs:
+        flat.append((key, value if isinstance(value, list) else [value]))
+    parts = ["{"]
+    for i, (key, value) in enumerate(flat):
+        parts += [("," if i else "") + f'"{key}":', *value]
+    parts.append("}")
+    return f"""
+        WITH c AS MATERIALIZED ({sums}),
+             o AS MATERIALIZED ({overdue}),
+             g AS (SELECT a.code, a.name, t.code AS township_code,
+                          t.name AS township_name, s.code AS station_code,
+                          s.name AS station_name, {counted}, {overdue_cols},
+                          {" + ".join(DAY_COLUMNS)} AS days_n
+                     FROM area a
+                     LEFT JOIN area t ON t.id = a.parent_id AND a.kind = 'village'
+                     LEFT JOIN area s ON s.id = a.station_id AND a.kind = 'village'
+                     LEFT JOIN c ON c.group_id = a.id
+                     LEFT JOIN o ON o.group_id = a.id
+                    WHERE a.kind = :kind AND a.valid_to IS NULL),
+             r AS (SELECT g.*, CASE WHEN n >= :small THEN {_share_sql("done", "n")}
+                               END AS rate
+                     FROM g),
+             k AS (SELECT r.*, row_number() OVER (
+                          ORDER BY rate IS NULL, rate DESC,
+                                   CASE WHEN n < :small THEN 0 ELSE n END DESC,
+                                   code COLLATE "C") AS rank
+                     FROM r)
+        SELECT {_json_sql(parts)}, name, township_name, station_name,
+               township_code, station_code, ({met})::int, n, done, unknown_time
+          FROM k ORDER BY rank"""
+
+
+@dataclass
+class _Cards:
+    """The ranked scorecards of one level, each card's JSON text as
+    PostgreSQL wrote it (names masked), and what the summary needs."""
+
+    level: str
+    texts: list[str]
+    totals: tuple[int, int, int]  # found, resolved, resolved at an unknown time
+    unknown_in: list[dict]  # {code, name, count}: areas with unknown times
+    met: int  # villages meeting "三零" (village cards)
+    tally: dict  # village cards: township/station → code → [met, villages]
+
+    def rows(self) -> list[dict]:
+        return orjson.loads("[" + ",".join(self.texts) + "]")
+
+    def fragment(self) -> orjson.Fragment:
+        """The cards as JSON for :func:`orjson.dumps`, not parsed again."""
+        return orjson.Fragment("[" + ",".join(self.texts) + "]")
+
+
+def _cards(
+    conn: sa.Connection,
+    filters: Filters,
+    level: str,
+    small: int | None,
+    tally: bool = False,
+) -> _Cards:
+    """The scorecards of ``level``, built in PostgreSQL (one statement,
+    :func:`_cards_sql`) and passed through as JSON text; only a card whose
+    name or parents' names may hold a phone or ID number is parsed here, to
+    be masked.  ``tally``: count the villages meeting "三零" per township and
+    station too."""
+    from gis import incidents  # the deadline rule's clock
+
+    sums, params = _sums_sql(conn, filters, level)
+    places, _ = filters.sql(conn, places_only=True)
     rows = conn.execute(
-        sa.text(
-            f"""SELECT i.village_id, i.township_id, i.station_id, i.risk, count(*)
-                  FROM open_incidents() i
-                 WHERE {incidents.OVERDUE_SQL}
-                   AND {_period("incident_month(i.reported_at)")} AND {places}
-                 GROUP BY 1, 2, 3, 4"""
-        ),
-        {**params, "month0": filters.start, "month1": filters.end,
-         "now": incidents.db_now(conn)},  # fmt: skip
+        sa.text(_cards_sql(level, sums, _overdue_sql(filters, level, places))),
+        {**params, "kind": GROUPS[level][0], "small": small or 0,
+         "below": orjson.dumps(f"<{small}").decode(), "now": incidents.db_now(conn),
+         "month0": filters.start, "month1": filters.end},  # fmt: skip
     ).all()
-    out: dict[str, dict] = {level: {} for level in GROUPS}
-    for village, township, station, risk, n in rows:
-        for level, group in (("village", village), ("township", township),
-                             ("station", station)):  # fmt: skip
-            tiers = out[level].setdefault(group, {})
-            tiers[risk] = tiers.get(risk, 0) + n
-    return out
+    texts = [r[0] for r in rows]
+    search = _MAYBE_MASKED.search
+    for i, (_, name, t_name, s_name, *_) in enumerate(rows):
+        if search(f"{name}\n{t_name}\n{s_name}"):  # None: no digits
+            card = orjson.loads(texts[i])
+            card["name"] = mask(card["name"])
+            for part in ("township", "station"):
+                if part in card:
+                    card[part]["name"] = mask(card[part]["name"])
+            texts[i] = orjson.dumps(card).decode()
+    unknown_in = []
+    for i, row in enumerate(rows):
+        if row[9]:
+            card = orjson.loads(texts[i])
+            unknown_in.append({"code": card["code"], "name": card["name"],
+                               "count": card["resolved_time_unknown"]})  # fmt: skip
+    tallies: dict[str, dict] = {"township": {}, "station": {}}
+    for _, _, _, _, t_code, s_code, met, *_ in rows if tally else ():
+        for part, code in (("township", t_code), ("station", s_code)):
+            counts = tallies[part].setdefault(code, [0, 0])
+            counts[0] += met
+            counts[1] += 1
+    totals = tuple(sum(r[k] for r in rows) for k in (7, 8, 9))
+    met = sum(r[6] for r in rows)
+    return _Cards(level, texts, totals, unknown_in, met, tallies)
 
 
 def scorecards(conn: sa.Connection, filters: Filters, level: str = "village") -> dict:
@@ -530,39 +700,58 @@ def scorecards(conn: sa.Connection, filters: Filters, level: str = "village") ->
     share of villages meeting "三零", and which areas hold resolutions of
     unknown time.  ``trend``: found and resolved by month.
     """
+    return all_scorecards(conn, filters, (_level(level),))[level]
+
+
+def scorecards_json(
+    conn: sa.Connection, filters: Filters, level: str = "village"
+) -> bytes:
+    """:func:`scorecards` as JSON (what ``GET /api/stats`` sends): the
+    villages' cards pass from PostgreSQL into the answer as text, never
+    10,000 Python dicts."""
+    report = _reports(conn, filters, (_level(level),), parse=False)[level]
+    return orjson.dumps(report)
+
+
+def _level(level: str) -> str:
     if level not in GROUPS:
         raise InvalidInput(
             f"level 必须是 village/township/station / level must be one of "
             f"{', '.join(GROUPS)}, got {brief(level)}",
             field="level",
         )
-    return all_scorecards(conn, filters, (level,))[level]
+    return level
 
 
 def all_scorecards(
     conn: sa.Connection, filters: Filters, levels=tuple(GROUPS)
 ) -> dict[str, dict]:
-    """:func:`scorecards` of several levels, reading the villages' counts
-    and the overdue incidents once."""
-    villages = _group_rows(conn, filters, "village")
-    overdue = _overdue(conn, filters)
+    """:func:`scorecards` of several levels (the townships' and stations'
+    "三零" shares counted from the villages' cards, worked out once)."""
+    return _reports(conn, filters, levels)
+
+
+def _reports(
+    conn: sa.Connection, filters: Filters, levels, parse: bool = True
+) -> dict[str, dict]:
+    """The reports of ``levels``; without ``parse``, the villages' rows are
+    an orjson Fragment (the townships' and stations' are always dicts)."""
     trends = trend(conn, filters)
+    built: dict[str, _Cards] = {}
+    shares = bool(set(levels) - {"village"})  # "三零" shares from the villages
+    for level in ("village", *levels):
+        if level not in built:
+            small = config.small_count() if level == "village" else None
+            tally = shares and level == "village"
+            built[level] = _cards(conn, filters, level, small, tally)
     out = {}
     for level in levels:
-        rows = villages if level == "village" else _group_rows(conn, filters, level)
-        small = config.small_count() if level == "village" else None
-        cards = [_card(r, overdue[level].get(r["id"], {}), small) for r in rows]
+        cards = built[level]
         if level == "village":
-            masked: dict[str | None, str | None] = {}  # a parent's name, once
-            for card, row in zip(cards, rows, strict=True):
-                for part in ("township", "station"):
-                    name = row[f"{part}_name"]
-                    if name not in masked:
-                        masked[name] = mask(name)
-                    card[part] = {"code": row[f"{part}_code"], "name": masked[name]}
+            rows = cards.rows() if parse else cards.fragment()
         else:
-            _three_zero_shares(villages, level, cards)
-        _rank(cards)
+            rows = cards.rows()
+            _three_zero_shares(built["village"].tally[level], rows)
         out[level] = {
             "level": level,
             "filters": filters.describe(),
@@ -570,33 +759,16 @@ def all_scorecards(
             "rules": {"three_zero": THREE_ZERO_RULE,
                       "three_zero_en": THREE_ZERO_RULE_EN,
                       "levels": LEVEL_RULE},  # fmt: skip
-            "summary": _summary(rows, cards, level),
+            "summary": _summary(cards),
             "trend": trends,
-            "rows": cards,
+            "rows": rows,
         }
     return out
 
 
-def _rank(cards: list[dict]) -> None:
-    """Rank by resolution rate (none last), then by more found."""
-    def key(card):
-        found = card["found"] if isinstance(card["found"], int) else 0
-        return (card["rate"] is None, -(card["rate"] or 0), -found, card["code"])
-
-    cards.sort(key=key)
-    for i, card in enumerate(cards, 1):
-        card["rank"] = i
-
-
-def _three_zero_shares(villages: list[dict], level: str, cards: list[dict]) -> None:
-    """Each township's or station's share of villages meeting "三零"."""
-    key = "township_code" if level == "township" else "station_code"
-    tally: dict[str, list[int]] = {}
-    for row in villages:
-        met = not any(row.get(f"zero_{name}") for name in _THREE_ZERO)
-        counts = tally.setdefault(row[key], [0, 0])
-        counts[0] += met
-        counts[1] += 1
+def _three_zero_shares(tally: dict, cards: list[dict]) -> None:
+    """Each township's or station's share of its villages meeting "三零"
+    (``tally``: code → [met, villages])."""
     for card in cards:
         met, total = tally.get(card["code"], [0, 0])
         card["three_zero"]["villages"] = total
@@ -604,36 +776,32 @@ def _three_zero_shares(villages: list[dict], level: str, cards: list[dict]) -> N
         card["three_zero"]["share"] = _share(met, total)
 
 
-def _summary(rows: list[dict], cards: list[dict], level: str) -> dict:
-    found = sum(int(r.get("n") or 0) for r in rows)
-    done = sum(int(r.get("done") or 0) for r in rows)
-    unknown = [{"code": c["code"], "name": c["name"],
-                "count": c["resolved_time_unknown"]}
-               for c, r in zip(cards, rows, strict=True)
-               if int(r.get("unknown_time") or 0)]  # fmt: skip
+def _summary(cards: _Cards) -> dict:
+    found, done, unknown = cards.totals
     out = {
-        "areas": len(cards),
+        "areas": len(cards.texts),
         "found": found,
         "resolved": done,
         "rate": _share(done, found),
-        "resolved_time_unknown": sum(int(r.get("unknown_time") or 0) for r in rows),
-        "resolved_time_unknown_in": unknown,
+        "resolved_time_unknown": unknown,
+        "resolved_time_unknown_in": cards.unknown_in,  # in rank order
     }
-    if level == "village":
-        met = sum(c["three_zero"]["met"] for c in cards)
-        out.update(three_zero_met=met, three_zero_share=_share(met, len(cards)))
+    if cards.level == "village":
+        out.update(three_zero_met=cards.met,
+                   three_zero_share=_share(cards.met, len(cards.texts)))  # fmt: skip
     return out
 
 
 def trend(conn: sa.Connection, filters: Filters) -> list[dict]:
-    """Found and resolved by month, for the scope and period."""
+    """Found and resolved by month, for the scope and period (from the kept
+    monthly totals, ``incident_month_total``: migration 0023)."""
     places, params = filters.sql(conn, places_only=True)
     sel = _selection(filters)
     rows = conn.execute(
         sa.text(
             f"""SELECT month, sum(n) FILTER (WHERE {sel}),
                        sum(done) FILTER (WHERE {sel})
-                  FROM incident_village WHERE {_period()} AND {places}
+                  FROM incident_month_total WHERE {_period()} AND {places}
                  GROUP BY month ORDER BY month"""
         ),
         {**params, "month0": filters.start, "month1": filters.end},
@@ -652,6 +820,9 @@ _PHONE = re.compile(
     r"|(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)"
 )
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# Found in everything either hides (3 digits, perhaps a dash or space, 4
+# digits): text without it is left as it is, unread by the two above.
+_MAYBE_MASKED = re.compile(r"\d{3}[- ]?\d{4}")
 
 
 def mask(text: str | None) -> str | None:
@@ -662,8 +833,8 @@ def mask(text: str | None) -> str | None:
     >>> mask("王庄村 13812345678 / 410901199001011234")
     '王庄村 *** / ***'
     """
-    if text is None:
-        return None
+    if text is None or not _MAYBE_MASKED.search(text):
+        return text
     return _PHONE.sub("***", _ID_CARD.sub("***", text))
 
 

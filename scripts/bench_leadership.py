@@ -15,7 +15,12 @@ then ``python -m gis init`` on it; the insert test writes and rolls back):
 - Gi* on 10,000 squares with 999 permutations <= 1 s, and esda's ``G_Local``
   on the same squares in the same run: both times, max |dz| and |dp|;
 - emerging hot spots, 24 months x 10,000 squares <= 5 s;
-- scorecards for every village <= 500 ms;
+- scorecards for every village <= 500 ms: the JSON ``GET /api/stats`` sends
+  (``stats.scorecards_json``) as the owner, and the same through the app as a
+  leader (``Server-Timing``, plain and gzipped); the Python dicts the
+  dashboard and the workbook read, and all three levels, for comparison;
+  and the CPU the JSON costs (Python + its PostgreSQL backend), which the
+  other work on the two cores does not inflate;
 - a single incident insert within 1 ms of its cost without the counts'
   triggers (the same inserts with them disabled, same run);
 - a 1,000,000-row import within 15 % of its time without the counts'
@@ -32,6 +37,7 @@ slows everything).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import multiprocessing
 import os
@@ -152,22 +158,69 @@ def emerging(url: str) -> None:
 
 
 def scorecards(url: str) -> None:
-    with db.get_engine(url).connect() as conn:
-        quarter = stats.Filters.parse({"quarter": "2025Q2", "category": "dispute"})
-        for label, filters in (("two years", stats.Filters()),
-                               ("a quarter, disputes", quarter)):  # fmt: skip
-            times = []
+    from webmap import create_app
+
+    engine = db.get_engine(url)
+    with engine.begin() as conn:
+        token, _ = users.issue_service_token(conn, f"bench_{uuid.uuid4().hex[:6]}",
+                                             "leader")  # fmt: skip
+    client = create_app({"DATABASE_URL": url}).test_client()
+    cases = (("two years", {}),
+             ("a quarter, disputes", {"quarter": "2025Q2", "category": "dispute"}))
+    for label, args in cases:  # fmt: skip
+        filters = stats.Filters.parse(args)
+        with engine.connect() as conn:
+            times, dicts = [], []
             for _ in range(3):
                 start = time.perf_counter()
-                report = stats.scorecards(conn, filters, "village")
+                body = stats.scorecards_json(conn, filters, "village")
                 times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                report = stats.scorecards(conn, filters, "village")
+                dicts.append(time.perf_counter() - start)
             start = time.perf_counter()
             stats.all_scorecards(conn, filters)
             every = time.perf_counter() - start
-            print(f"scorecards, {len(report['rows']):,} villages, {label} "
-                  f"(target <= 500 ms): {_ms(min(times))} (median "
-                  f"{_ms(statistics.median(times))}); villages, townships and "
-                  f"stations together {_ms(every)}; load {_load()}")  # fmt: skip
+            cpu = _cpu(conn, functools.partial(stats.scorecards_json, conn, filters))
+        served = {}
+        for encoding in ("identity", "gzip"):
+            served[encoding] = [float(r.headers["Server-Timing"].split("dur=")[1])
+                                for r in (client.get(
+                                    "/api/stats", query_string=args, headers={
+                                        "Authorization": f"Bearer {token}",
+                                        "Accept-Encoding": encoding})
+                                    for _ in range(3))]  # fmt: skip
+        print(f"scorecards, {len(report['rows']):,} villages, {label} (target "
+              f"<= 500 ms): JSON as /api/stats sends it {_ms(min(times))} "
+              f"(median {_ms(statistics.median(times))}), {len(body) / 1e6:.1f} MB; "
+              f"through the app as a leader (Server-Timing, median of 3) "
+              f"{statistics.median(served['identity']):.0f} ms, gzipped "
+              f"{statistics.median(served['gzip']):.0f} ms; as Python dicts "
+              f"(dashboard, workbook) {_ms(min(dicts))} (median "
+              f"{_ms(statistics.median(dicts))}); villages, townships and "
+              f"stations together {_ms(every)}; CPU of the JSON, mean of 5: "
+              f"{cpu}; load {_load()}")  # fmt: skip
+
+
+def _cpu(conn: sa.Connection, work, rounds: int = 5) -> str:
+    """The CPU one call of ``work`` costs, which other work on the machine
+    does not add to: this process's, and its PostgreSQL backend's from
+    ``/proc`` (a server on this machine; the plans use no parallel worker)."""
+    pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return "not measured (the server is not on this machine)"
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def backend() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    py, pg = time.process_time(), backend()
+    for _ in range(rounds):
+        work()
+    py, pg = (time.process_time() - py) / rounds, (backend() - pg) / rounds
+    return f"{_ms(py + pg)} (Python {_ms(py)} + PostgreSQL {_ms(pg)})"
 
 
 def inserts(url: str, n: int) -> None:

@@ -95,6 +95,19 @@ KEPT_SPANS = """
                            'dispute', 'station_id', 'township_id']) f
      WHERE f.value::int <> 0"""
 
+# incident_village summed over the villages per month (migration 0023), from
+# the oracle's village facts.
+FRESH_MONTHS = f"""
+    WITH f (month, v, dispute, st, tw, m, k) AS ({FRESH_VILLAGES})
+    SELECT month, dispute, st, tw, m, sum(k)::int
+      FROM f WHERE m IN ('n', 'done') GROUP BY 1, 2, 3, 4, 5"""
+KEPT_MONTHS = """
+    SELECT month, dispute, station_id, township_id, f.key, f.value::int
+      FROM incident_month_total t,
+           jsonb_each_text(to_jsonb(t) - ARRAY['month', 'dispute', 'station_id',
+                           'township_id']) f
+     WHERE f.value::int <> 0"""
+
 
 def rows(conn, sql: str) -> list[tuple]:
     return sorted(tuple(r) for r in conn.execute(sa.text(sql)))
@@ -102,14 +115,16 @@ def rows(conn, sql: str) -> list[tuple]:
 
 def assert_counts_fresh(conn) -> None:
     cells, villages = rows(conn, KEPT_CELLS), rows(conn, KEPT_VILLAGES)
-    spans = rows(conn, KEPT_SPANS)
+    spans, months = rows(conn, KEPT_SPANS), rows(conn, KEPT_MONTHS)
     assert cells == rows(conn, FRESH_CELLS)
     assert villages == rows(conn, FRESH_VILLAGES)
     assert spans == rows(conn, FRESH_SPANS)
+    assert months == rows(conn, FRESH_MONTHS)
     assert stats.rebuild(conn) > 0
     assert rows(conn, KEPT_CELLS) == cells
     assert rows(conn, KEPT_VILLAGES) == villages
     assert rows(conn, KEPT_SPANS) == spans
+    assert rows(conn, KEPT_MONTHS) == months
 
 
 @pytest.fixture

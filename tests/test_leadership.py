@@ -9,8 +9,10 @@ stations S1 (x < 100.15) and S2; populations A 1,000, B 2,000, C 4,000.
 from __future__ import annotations
 
 import io
+import random
 import re
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -359,3 +361,87 @@ def test_a_station_reads_its_own_counts_only(world, monkeypatch):
     monkeypatch.setenv("PINGAN_SMALL_COUNT", "1")
     heat = client.get("/api/layers/heat", query_string=BBOX).get_json()
     assert sum(f["properties"]["n"] for f in heat["features"]) == 3
+
+
+def test_shares_and_medians_round_alike_in_sql_and_python(world):
+    """The cards are worked out in PostgreSQL (numeric), the summaries in
+    Python: both round halves up, exactly (21/32 = 0.65625 -> 0.6563, where
+    a float rounded half-even to 0.6562)."""
+    assert stats._share(21, 32) == 0.6563 and stats._share(1, 32) == 0.0313
+    assert stats._share(147, 160) == 0.9188 and stats._share(0, 5) == 0.0
+    assert stats._share(3, 0) is None
+    # 4 resolved in 22-30 days: 22 + (4 - 0) * 9 / 8 = 26.5; 3 in 15-21 days:
+    # 15 + 3 * 7 / 6 = 18.5; 8 in 15-21 days and 0 before: 15 + 8 * 7 / 16 =
+    # 18.5; 3 in 15-21 and 1 in 0: 15 + (4 - 2) * 7 / 6 = 17.333 -> 17.33.
+    assert stats.median_days([0] * 16 + [4, 0, 0]) == 26.5
+    assert stats.median_days([1] + [0] * 14 + [3, 0, 0, 0]) == 17.33
+    rng = random.Random(7)
+    cases = [[rng.choice([0, 0, 0, 1, 2, 5]) for _ in stats.DAY_COLUMNS]
+             for _ in range(300)]  # fmt: skip
+    cases += [[0] * 15 + [k, 0, 0, 0] for k in range(1, 40)]
+    days = ", ".join(f"{c}" for c in stats.DAY_COLUMNS)
+    values = ", ".join(
+        "(" + ", ".join(str(v) for v in [i, *case, sum(case)]) + ")"
+        for i, case in enumerate(cases)
+    )
+    pairs = [(p, w) for w in range(1, 170) for p in range(w + 1)]
+    with db.get_engine(world).connect() as conn:
+        medians = dict(conn.execute(sa.text(
+            f"SELECT i, {stats._median_sql()} FROM (VALUES {values}) "
+            f"v (i, {days}, days_n)")).all())  # fmt: skip
+        shares = conn.execute(sa.text(
+            f"SELECT p, w, {stats._share_sql('p', 'w')} FROM unnest("
+            "CAST(:p AS int[]), CAST(:w AS int[])) u (p, w)"),
+            {"p": [p for p, _ in pairs], "w": [w for _, w in pairs]}).all()  # fmt: skip
+    for i, case in enumerate(cases):
+        want = stats.median_days(case)
+        assert (None if medians[i] is None else float(medians[i])) == want, case
+    assert len(shares) == len(pairs)
+    for p, w, share in shares:
+        assert float(share) == stats._share(p, w), (p, w)
+
+
+@pytest.mark.parametrize("small", ["1", "3"])
+def test_the_api_sends_the_cards_the_dashboard_reads(leader, world, monkeypatch,
+                                                     small):  # fmt: skip
+    """``GET /api/stats`` passes the villages' cards through as PostgreSQL
+    wrote them; they equal the dicts the dashboard and the workbook read,
+    ranked by rate, then by more found (a "<3" as none), then by code."""
+    monkeypatch.setenv("PINGAN_SMALL_COUNT", small)
+    for query in ({}, {"category": "dispute"}, {"month": "2025-04"},
+                  {"level": "township"}, {"level": "station"}):  # fmt: skip
+        sent = leader.get("/api/stats", query_string=query).get_json()
+        with db.get_engine(world).connect() as conn:
+            read = stats.scorecards(conn, stats.Filters.parse(query),
+                                    query.get("level", "village"))  # fmt: skip
+        assert sent == read, query
+
+        def key(card):
+            found = card["found"] if isinstance(card["found"], int) else 0
+            return (card["rate"] is None, -(card["rate"] or 0), -found,
+                    card["code"])  # fmt: skip
+
+        assert sent["rows"] == sorted(sent["rows"], key=key)
+        assert [r["rank"] for r in sent["rows"]] == list(
+            range(1, len(sent["rows"]) + 1))
+    assert sent["summary"]["areas"] == 2  # two stations
+
+
+def test_parents_names_are_masked_too(make_database):
+    url = make_database()
+    with db.get_engine(url).begin() as conn:
+        build_gaps(conn)
+        add(conn, "M1", IN_A)
+        conn.execute(sa.text(
+            "UPDATE area SET name = name || ' ' || :id WHERE code = :c"),
+            {"id": ID_CARD, "c": GAP_T1})  # fmt: skip
+        sent = orjson.loads(stats.scorecards_json(conn, stats.Filters()))
+        read = stats.scorecards(conn, stats.Filters())
+        townships = stats.scorecards(conn, stats.Filters(), "township")
+    assert sent == read
+    parents = {r["township"]["code"]: r["township"]["name"] for r in sent["rows"]}
+    assert parents[GAP_T1].endswith(" ***") and ID_CARD not in str(sent)
+    assert ID_CARD not in str(townships)
+    # Digits alone are no phone: a name like 合成006-278村 is left as it is.
+    assert stats.mask("合成006-278村") == "合成006-278村"
+    assert stats.mask(f"村 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}") == "村 ***"

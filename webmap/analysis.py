@@ -48,10 +48,10 @@ def _level() -> str:
 def stats_report():
     """Scorecards per village, township or station (``level``)."""
     started = time.perf_counter()
-    report = stats.scorecards(
+    body = stats.scorecards_json(
         requestdb.connection(), stats.Filters.parse(request.args), _level()
     )
-    return layers.send(orjson.dumps(report), started)
+    return layers.send(body, started)
 
 
 @bp.get("/api/stats.xlsx")
