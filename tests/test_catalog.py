@@ -55,7 +55,11 @@ def columns_of(engine, table: str) -> dict[str, str]:
 
 
 def check_lists(engine, table: str) -> dict[str, set[str]]:
-    """Column → the values its ``col IN (...)`` CHECK constraint allows."""
+    """Column → the values its ``col IN (...)`` CHECK constraints name.
+
+    A compound constraint may name a column's values again, a subset of them
+    (``incident_resolution``: the open statuses): the union is the column's
+    list, whatever order the catalogue returns the constraints in."""
     with engine.connect() as conn:
         definitions = conn.execute(
             sa.text(
@@ -69,7 +73,9 @@ def check_lists(engine, table: str) -> dict[str, set[str]]:
             for column, values in re.findall(
                 r"\(?(\w+)\s*=\s*ANY\s*\(\(?ARRAY\[([^\]]*)\]", definition
             ):
-                lists[column] = set(re.findall(r"'((?:[^']|'')*)'", values))
+                lists.setdefault(column, set()).update(
+                    re.findall(r"'((?:[^']|'')*)'", values)
+                )
         return lists
 
 
