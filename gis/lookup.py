@@ -98,6 +98,31 @@ WITH pts AS {inline}({points}
                   WHERE g.kind = ch.kind AND g.code = ch.code) AS generations
       FROM area_directory ch
      WHERE ch.id IN (SELECT village FROM chosen UNION SELECT grid FROM chosen)
+), officers AS (  -- each officer who answered for the area that day
+    SELECT ch.id AS area_id, json_agg(json_build_object(
+               'for', json_build_object('code', ch.code, 'name', ch.name),
+               'code', o.code, 'kind', o.kind, 'name', o.name,
+               'post', CASE WHEN po.id IS NOT NULL THEN json_build_object(
+                   'code', po.code, 'name', po.name, 'phone', po.phone)
+               END) ORDER BY o.code) AS people
+      FROM chosen_places ch
+      JOIN officer_area oa ON oa.area_id = ANY (ch.generations)
+       AND oa.valid_from <= {at}
+       AND (oa.valid_to IS NULL OR oa.valid_to > {at})
+      JOIN officer o ON o.id = oa.officer_id AND o.active
+      LEFT JOIN post po ON po.id = o.post_id
+     GROUP BY ch.id
+), members AS (
+    SELECT ch.id AS area_id, json_agg(json_build_object(
+               'code', m.code, 'kind', m.kind, 'name', m.name)
+               ORDER BY m.code) AS people
+      FROM chosen_places ch
+      JOIN grid_member_area ma ON ma.area_id = ANY (ch.generations)
+       AND ma.valid_from <= {at}
+       AND (ma.valid_to IS NULL OR ma.valid_to > {at})
+      JOIN grid_member m ON m.id = ma.member_id
+     WHERE ch.kind = 'grid'
+     GROUP BY ch.id
 ), refs AS (  -- keys are written in the order the answers have always had
     SELECT json_build_object(
         'areas', (
@@ -110,33 +135,8 @@ WITH pts AS {inline}({points}
                                                  grid, police_station]) AS id
                       FROM chosen) hit
              WHERE hit.id IS NOT NULL),
-        'officers', (  -- each officer who answered for the area that day
-            SELECT json_object_agg(area_id, people) FROM (
-                SELECT ch.id AS area_id, json_agg(json_build_object(
-                           'for', json_build_object('code', ch.code, 'name', ch.name),
-                           'code', o.code, 'kind', o.kind, 'name', o.name,
-                           'post', CASE WHEN po.id IS NOT NULL THEN json_build_object(
-                               'code', po.code, 'name', po.name, 'phone', po.phone)
-                           END) ORDER BY o.code) AS people
-                  FROM chosen_places ch
-                  JOIN officer_area oa ON oa.area_id = ANY (ch.generations)
-                   AND oa.valid_from <= {at}
-                   AND (oa.valid_to IS NULL OR oa.valid_to > {at})
-                  JOIN officer o ON o.id = oa.officer_id AND o.active
-                  LEFT JOIN post po ON po.id = o.post_id
-                 GROUP BY ch.id) officers),
-        'members', (
-            SELECT json_object_agg(area_id, people) FROM (
-                SELECT ch.id AS area_id, json_agg(json_build_object(
-                           'code', m.code, 'kind', m.kind, 'name', m.name)
-                           ORDER BY m.code) AS people
-                  FROM chosen_places ch
-                  JOIN grid_member_area ma ON ma.area_id = ANY (ch.generations)
-                   AND ma.valid_from <= {at}
-                   AND (ma.valid_to IS NULL OR ma.valid_to > {at})
-                  JOIN grid_member m ON m.id = ma.member_id
-                 WHERE ch.kind = 'grid'
-                 GROUP BY ch.id) members),
+        'officers', (SELECT json_object_agg(area_id, people) FROM officers),
+        'members', (SELECT json_object_agg(area_id, people) FROM members),
         'posts', (
             SELECT json_object_agg(po.id, json_build_object(
                        'code', po.code, 'kind', po.kind, 'name', po.name))
@@ -176,7 +176,9 @@ _TABLE = "pingan_lookup_points"
 # on a third of the lookups under load), and relaxes the commit as
 # record_read does: a crash may lose the last fraction of a second of reads.
 # Named: the point's village or grid has an officer, or its grid a member, that
-# the caller may see (the refs, built under the row policies).
+# the caller may see (the officers and members the refs are built from, under
+# the row policies; asked of those rows, not of the refs' JSON text, which
+# each -> parsed again).
 # The web request's session is checked by the statement itself when the
 # connection's settings are already that session's scope (gis.access.embed):
 # pingan_alive (migration 0021) in the top-level WHERE, a one-time filter that
@@ -189,10 +191,10 @@ _AUDITED = """, audited AS (
            jsonb_build_object('points', count(*),
                               'named', count(*) FILTER (WHERE named)),
            nullif(current_setting('pingan.client_addr', true), '')
-      FROM (SELECT (r.refs -> 'officers' -> (a.village::text)) IS NOT NULL
-                OR (r.refs -> 'officers' -> (a.grid::text)) IS NOT NULL
-                OR (r.refs -> 'members' -> (a.grid::text)) IS NOT NULL AS named
-              FROM answers a CROSS JOIN refs r) people
+      FROM (SELECT EXISTS (SELECT FROM officers o
+                            WHERE o.area_id IN (a.village, a.grid))
+                OR EXISTS (SELECT FROM members m WHERE m.area_id = a.grid) AS named
+              FROM answers a) people
     HAVING count(*) FILTER (WHERE named) > 0
        AND set_config('synchronous_commit', 'off', true) = 'off'
 )"""
