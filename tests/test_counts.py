@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from gis import assign, db, stats, vocab
-from gis.ingest import import_file, sources
+from gis.ingest import import_file, sources, tally
 from tests.worlds import build_gaps
 
 # The oracle: the same counts aggregated from scratch, written independently of
@@ -284,6 +284,7 @@ def test_import_into_an_empty_table_tallies_its_counts(engine, tmp_path, monkeyp
     database's rebuild, and the counts equal the fresh aggregation."""
     monkeypatch.setattr(sources, "CHUNK_ROWS", 97)  # several chunks
     monkeypatch.setattr(assign, "BULK_MIN_ROWS", 50)  # keys set aside: tallied
+    monkeypatch.setattr(tally, "_BATCH", 7)  # the squares sent in many COPYs
     rebuilt = []
     rebuild = stats.rebuild
     monkeypatch.setattr(stats, "rebuild", lambda conn, population=False: (

@@ -204,7 +204,9 @@ class Tally:
                 k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]
             }
             self.parts = []
-            payloads = list(_cells(rows))
+            # The squares' rows are encoded batch by batch as they are sent
+            # (a million incidents' squares take ~1 KB each, mostly NULLs).
+            payloads = [("incident_cell", cells) for cells in _cells(rows)]
             villages, keys, measures = _villages(rows)
             payloads.append(("incident_village", villages))
             payloads.append(("incident_village_span", _spans(keys, measures)))
@@ -228,9 +230,11 @@ class Tally:
             "TRUNCATE incident_cell, incident_village, incident_village_span"
         )
         kept = 0
-        for table, copy in self.payloads:
-            rows = bulk.send_copy(cursor, table, copy)
-            kept += rows if table != "incident_village_span" else 0
+        for table, made in self.payloads:
+            copies = _wide_rows(*made) if table == "incident_cell" else [made]
+            for copy in copies:
+                rows = bulk.send_copy(cursor, table, copy)
+                kept += rows if table != "incident_village_span" else 0
         self.payloads = None
         logger.info("incident counts: %d rows written in %.2f s", kept,
                     time.perf_counter() - start)  # fmt: skip
@@ -328,9 +332,8 @@ _COUNT = np.dtype([("length", ">i4"), ("value", ">i4")])
 
 
 def _cells(rows: dict):
-    """``("incident_cell", COPY)`` batches: every square of every size with
-    its counts, a column NULL where it counts nothing (as the rebuild's
-    jsonb pivot leaves it)."""
+    """Per size, every square (:data:`_SQUARE` records) and its counts
+    (square, column, count), for :func:`_wide_rows`."""
     width = len(CELL_COLUMNS)
     for size in stats.SIZES:
         shift = _SHIFTS[size]
@@ -352,16 +355,22 @@ def _cells(rows: dict):
         squares["station"] = rows["station"][first]
         squares["township"] = rows["township"][first]
         squares["n"] = np.diff(np.append(starts, order.size))
-        for a in range(0, starts.size, _BATCH):
-            b = min(a + _BATCH, starts.size)
-            yield "incident_cell", _wide_rows(squares[a:b], a, square, column, counts)
+        yield squares, square, column, counts
 
 
-def _wide_rows(squares, a: int, square, column, counts):
+def _wide_rows(squares, square, column, counts):
+    """Binary COPYs of the square rows, :data:`_BATCH` at a time."""
+    for a in range(0, squares.size, _BATCH):
+        yield _wide_batch(squares[a : a + _BATCH], a, square, column, counts)
+
+
+def _wide_batch(squares, a: int, square, column, counts):
     """Binary COPY of square rows ``a``.. (``squares``) with their 234 count
-    fields: a present count is 8 bytes (length 4, value), a NULL 4 (length
-    -1).  The buffer starts as all 0xFF: the present counts are written at
-    their places, and what stays between them is exactly the NULLs' -1s."""
+    fields, a column NULL where it counts nothing (as the rebuild's jsonb
+    pivot leaves it): a present count is 8 bytes (length 4, value), a NULL 4
+    (length -1).  The buffer starts as all 0xFF: the present counts are
+    written at their places, and what stays between them is exactly the
+    NULLs' -1s."""
     width = len(CELL_COLUMNS)
     b = a + squares.size
     lo, hi = np.searchsorted(square, [a, b])
