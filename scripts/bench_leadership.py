@@ -211,7 +211,7 @@ def _import_child(url: str, path: str, counts: bool, queue) -> None:
 
     if not counts:  # neither the rebuild nor the import's own tally
         stats_module.rebuild = lambda conn, population=False: 0
-        tally.for_import = lambda conn, columns: None
+        tally.for_import = lambda conn: None
     start = time.perf_counter()
     report = import_file(db.get_engine(url), "incidents", path, crs="gcj02")
     queue.put((time.perf_counter() - start, report.status, report.loaded))

@@ -322,3 +322,36 @@ def test_import_into_an_empty_table_tallies_its_counts(engine, tmp_path, monkeyp
         assert conn.execute(sa.text(
             "SELECT sum(unknown_time) FROM incident_village")).scalar() > 0
         assert_counts_fresh(conn)
+
+
+def test_a_tally_whose_metres_differ_from_postgis_hands_over_to_the_rebuild(
+    engine, tmp_path, monkeypatch
+):
+    """The first chunk's metres are compared with ST_Transform's: a projection
+    library off by a micrometre gives the counting back to the database."""
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(assign, "BULK_MIN_ROWS", 50)
+    real = tally.pyproj.Transformer.from_crs
+
+    class Off:
+        def __init__(self, *args, **kwargs):
+            self.exact = real(*args, **kwargs)
+
+        def transform(self, lon, lat):
+            x, y = self.exact.transform(lon, lat)
+            return x + 1e-6, y
+
+    monkeypatch.setattr(tally.pyproj.Transformer, "from_crs", Off)
+    rebuilt = []
+    rebuild = stats.rebuild
+    monkeypatch.setattr(stats, "rebuild", lambda conn, population=False: (
+        rebuilt.append(conn) or rebuild(conn, population)))  # fmt: skip
+    path = tmp_path / "in.csv"
+    path.write_text("编号,事件类型,上报时间,经度,纬度\n" + "".join(
+        f"J{k},邻里纠纷,2025-06-01 08:30,{100.01 + k * 0.002:.5f},30.05\n"
+        for k in range(120)), encoding="utf-8")  # fmt: skip
+    report = import_file(engine, "incidents", path)
+    assert report.status == "loaded", report
+    assert len(rebuilt) == 1
+    with engine.begin() as conn:
+        assert_counts_fresh(conn)

@@ -120,7 +120,7 @@ class PointLoader:
         # if the table then holds nothing but them (self.plain).
         self.tally = None
         if table == "incident" and self.empty and self.owner and not dry_run:
-            self.tally = tally.for_import(conn, columns)
+            self.tally = tally.for_import(conn)
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._work, name="import-db", daemon=True)
 
@@ -189,7 +189,7 @@ class PointLoader:
             raise self.error
         counts = None
         if self.tally is not None and self.tally.valid and self.plain and self.written:
-            counts = self.tally.write
+            counts = self._write_counts
             self.tally.build()  # numpy, while the database rebuilds the indexes
         if self.aside is not None:
             with self.clock("indexes"):
@@ -202,6 +202,12 @@ class PointLoader:
         # Later statements of the transaction must run the row triggers.
         self.conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
         return self.staged, self.staged - self.written
+
+    def _write_counts(self, conn) -> int:
+        with self.clock("counts wait"):
+            self.tally.thread.join()
+        with self.clock("counts write"):
+            return self.tally.write(conn)
 
     # -- on the worker thread ----------------------------------------------------
 

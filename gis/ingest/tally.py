@@ -62,6 +62,7 @@ _DAYS = [(f"d{d:02d}", d, d) for d in range(15)] + [
 _PG_EPOCH_DAYS = np.datetime64("2000-01-01", "D").astype(np.int64)
 _MINUS_INFINITY = np.iinfo(np.int32).min  # a date's binary -infinity
 _DAY_US = 86_400_000_000
+_NULL = np.iinfo(np.int64).min  # NaT's microseconds: a NULL time
 _BATCH = 40_000  # square rows per COPY
 _HEADER = 19  # a binary COPY's signature, flags and extension length
 
@@ -70,10 +71,9 @@ COLUMNS = ("category", "status", "risk", "reported_at", "resolved_at", "resolved
 """The columns a count reads."""
 
 
-def for_import(conn: sa.Connection, columns: dict) -> Tally:
-    """The tally of an import into the empty incident table (``columns``: the
-    written columns and their SQL types, as the loader has them)."""
-    return Tally(conn, columns)
+def for_import(conn: sa.Connection) -> Tally:
+    """The tally of an import into the empty incident table."""
+    return Tally(conn)
 
 
 class Tally:
@@ -83,13 +83,10 @@ class Tally:
     ----------
     conn : sqlalchemy.Connection
         The import's, as the tables' owner.
-    columns : dict
-        The columns the import writes: an absent resolution time or level is
-        NULL in every row.
     """
 
-    def __init__(self, conn: sa.Connection, columns: dict):
-        self.conn, self.columns = conn, columns
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
         self.parts: list[dict] = []
         self.valid = True
         self.why = ""
@@ -103,8 +100,10 @@ class Tally:
     # -- while importing ---------------------------------------------------------
 
     def part(self, values: dict, lon: np.ndarray, lat: np.ndarray) -> dict | None:
-        """What the counts need of one chunk's staged rows (``values`` already
-        in the staging order); None once the tally has been given up."""
+        """What the counts need of one chunk's staged rows: ``values`` holds
+        those of :data:`COLUMNS` the import writes (a resolution time or level
+        it does not write is NULL in every row), in the staging order.  None
+        once the tally has been given up."""
         if not self.valid or not lon.size:
             return None
         if self.srid is None:
@@ -115,17 +114,18 @@ class Tally:
         category = _codes(values["category"], CATEGORIES)
         status = _codes(values["status"], STATUSES)
         risk = _codes(values["risk"], RISKS)
-        level = _optional(values, self.columns, "resolved_level", n)
-        level = _codes(level, LEVELS, allow_none=True) + 1
+        level = values.get("resolved_level")  # None: the import writes none
+        level = np.zeros(n, np.int64) if level is None else (
+            _codes(level, LEVELS, allow_none=True) + 1)  # fmt: skip
         if min(category.min(), status.min(), risk.min(), level.min()) < 0:
             return self._give_up("a value outside the vocabulary")
         reported = _micros(values["reported_at"])
-        resolved = _micros(_optional(values, self.columns, "resolved_at", n))
+        resolved = values.get("resolved_at")
+        resolved = np.full(n, _NULL) if resolved is None else _micros(resolved)
         x, y = self.transformer.transform(lon, lat)
         days = np.clip((resolved - reported) // _DAY_US, 0, 9999)
         done = np.isin(status, [STATUSES.index(s) for s in DONE_STATUSES])
-        days = np.where(~done, -1, np.where(resolved == np.iinfo(np.int64).min, -2,
-                                            days))  # fmt: skip
+        days = np.where(~done, -1, np.where(resolved == _NULL, -2, days))
         part = {
             "month": _months(reported),
             "column": ((category * len(STATUSES) + status) * len(RISKS) + risk).astype(
@@ -252,11 +252,6 @@ def _codes(values, vocabulary: list, allow_none=False) -> np.ndarray:
     if allow_none:
         codes = np.where((codes < 0) & np.not_equal(values, None), -2, codes)
     return codes
-
-
-def _optional(values: dict, columns: dict, name: str, n: int):
-    """A column the import may not write: NULL (None) in every row then."""
-    return values[name] if name in columns else np.full(n, None, dtype=object)
 
 
 def _micros(values) -> np.ndarray:
