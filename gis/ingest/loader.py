@@ -278,7 +278,10 @@ class PointLoader:
                     f"SELECT count(*) FROM {self.table}"
                 )
                 self.plain = self.cursor.fetchone()[0] == self.written
-                self.aside = bulk.SetAside(self.conn, self.table, unique=self.plain)
+                written = [*self.columns, "geom", *assign.KINDS.values()]
+                self.aside = bulk.SetAside(
+                    self.conn, self.table, unique=self.plain, written=written
+                )
 
     def _assign(self, earliest) -> None:
         """Fill ``point_hits`` with the areas of every staged point."""
