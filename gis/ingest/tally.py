@@ -231,7 +231,7 @@ class Tally:
         )
         kept = 0
         for table, made in self.payloads:
-            copies = _wide_rows(*made) if table == "incident_cell" else [made]
+            copies = _wide_rows(*made) if table == "incident_cell" else _batches(made)
             for copy in copies:
                 rows = bulk.send_copy(cursor, table, copy)
                 kept += rows if table != "incident_village_span" else 0
@@ -290,17 +290,20 @@ def _copy_out(cursor, query: str, fields: list) -> np.ndarray:
 
 
 def _group(keys: list[np.ndarray]):
-    """Rows with equal ``keys``: ``(group of each row, rows sorted by group,
-    where each group starts in that order)``."""
-    order = np.lexsort(keys[::-1])
-    change = np.zeros(order.size, dtype=bool)
-    change[0] = True
+    """Rows with equal ``keys``, by hashing (no sort): ``(group of each
+    row, the first row of each group, rows in each group)``."""
+    combined, kinds = np.zeros(keys[0].size, dtype=np.int64), 1
     for key in keys:
-        ordered = key[order]
-        change[1:] |= ordered[1:] != ordered[:-1]
-    group = np.empty(order.size, dtype=np.int64)
-    group[order] = np.cumsum(change) - 1
-    return group, order, np.flatnonzero(change)
+        codes, uniques = pd.factorize(key)
+        if kinds * len(uniques) >= 1 << 62:  # renumber what is combined so far
+            combined, seen = pd.factorize(combined)
+            kinds = len(seen)
+        combined = combined * len(uniques) + codes
+        kinds *= len(uniques)
+    group, uniques = pd.factorize(combined)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[group[::-1]] = np.arange(group.size - 1, -1, -1)  # the last write wins
+    return group, first, np.bincount(group, minlength=len(uniques))
 
 
 def _date_bytes(days: np.ndarray) -> np.ndarray:
@@ -334,12 +337,11 @@ def _cells(rows: dict):
         shift = _SHIFTS[size]
         keys = [rows["month"], rows["cx"] >> shift, rows["cy"] >> shift,
                 rows["station"], rows["township"]]  # fmt: skip
-        group, order, starts = _group(keys)
-        first = order[starts]
+        group, first, members = _group(keys)
         # (square, column) pairs in order, and how many incidents each counts.
         pairs, counts = np.unique(group * width + rows["column"], return_counts=True)
         square, column = pairs // width, pairs % width
-        squares = np.empty(starts.size, dtype=_SQUARE)
+        squares = np.empty(first.size, dtype=_SQUARE)
         squares["fields"] = len(_SQUARE_NAMES) + width
         for name, length in (("size", 2), ("month", 4), ("cx", 4), ("cy", 4),
                              ("station", 8), ("township", 8), ("n", 4)):  # fmt: skip
@@ -349,7 +351,7 @@ def _cells(rows: dict):
         squares["cx"], squares["cy"] = keys[1][first], keys[2][first]
         squares["station"] = rows["station"][first]
         squares["township"] = rows["township"][first]
-        squares["n"] = np.diff(np.append(starts, order.size))
+        squares["n"] = members
         yield squares, square, column, counts
 
 
@@ -388,31 +390,31 @@ def _wide_batch(squares, a: int, square, column, counts):
 
 
 def _villages(rows: dict):
-    """incident_village's COPY, and its keys and measures for the spans."""
+    """incident_village's columns (for :func:`_batches`), and its keys and
+    measures for the spans."""
     category = rows["column"] // (len(STATUSES) * len(RISKS))
     dispute = np.isin(category, [k for k, c in enumerate(CATEGORIES)
                                  if c.startswith("dispute")])  # fmt: skip
     keys = [rows["month"], rows["village"], dispute, rows["station"], rows["township"]]
-    group, order, starts = _group(keys)
-    first, count = order[starts], starts.size
-    status = rows["column"] // len(RISKS) % len(STATUSES)
+    group, first, _ = _group(keys)
+    count = first.size
     risk = rows["column"] % len(RISKS)
-    days, level = rows["days"], rows["level"]
-    facts = {
-        "n": None,
-        "done": np.isin(status, [STATUSES.index(s) for s in DONE_STATUSES]),
-        "unknown_time": days == -2,
-        **{f"lvl_{name}": level == k + 1 for k, name in enumerate(LEVELS)},
-        "major_accident": (category == CATEGORIES.index("accident"))
-        & (risk == RISKS.index("red")),
-        **{f"cat_{name}": category == k for k, name in enumerate(CATEGORIES)},
-        **{name: (days >= low) & (days <= high) for name, low, high in _DAYS},
-    }
+    days = rows["days"]  # -1 open, -2 resolved at an unknown time
+    # Whole days into the columns' buckets (-1 for no bucket).
+    lows = np.array([low for _, low, _ in _DAYS])
+    bucket = np.where(days >= 0, np.searchsorted(lows, days, side="right") - 1, -1)
+    by_category = _per_group(group, count, category, len(CATEGORIES))
+    by_level = _per_group(group, count, rows["level"].astype(np.int64), len(LEVELS) + 1)
+    by_days = _per_group(group, count, bucket, len(_DAYS))
+    major = (category == CATEGORIES.index("accident")) & (risk == RISKS.index("red"))
     measures = {
-        name: np.bincount(group, weights=fact, minlength=count).astype(np.int64)
-        if fact is not None
-        else np.bincount(group, minlength=count)
-        for name, fact in facts.items()
+        "n": np.bincount(group, minlength=count),
+        "done": np.bincount(group[days != -1], minlength=count),
+        "unknown_time": np.bincount(group[days == -2], minlength=count),
+        **{f"lvl_{name}": by_level[:, k + 1] for k, name in enumerate(LEVELS)},
+        "major_accident": np.bincount(group[major], minlength=count),
+        **{f"cat_{name}": by_category[:, k] for k, name in enumerate(CATEGORIES)},
+        **{name: by_days[:, k] for k, (name, _, _) in enumerate(_DAYS)},
     }
     keys = {
         "month": rows["month"][first],
@@ -421,18 +423,34 @@ def _villages(rows: dict):
         "station_id": rows["station"][first],
         "township_id": rows["township"][first],
     }
-    copy = bulk.binary_copy(
+    columns = (
         [("month", "bytes", _date_bytes(keys["month"]))]
         + [(k, "bool" if k == "dispute" else "bigint", v) for k, v in keys.items()
            if k != "month"]
         + [(name, "int", values) for name, values in measures.items()]
     )  # fmt: skip
-    return copy, keys, measures
+    return columns, keys, measures
+
+
+def _batches(columns: list):
+    """Binary COPYs of whole columns (:func:`bulk.binary_copy`'s), a
+    :data:`_BATCH` rows at a time."""
+    for a in range(0, len(columns[0][2]), _BATCH):
+        yield bulk.binary_copy([(n, t, v[a : a + _BATCH]) for n, t, v in columns])
+
+
+def _per_group(group, count: int, codes, kinds: int) -> np.ndarray:
+    """Rows per group (``count`` of them) and code (0..``kinds``-1; a
+    negative code counts nowhere): a count x kinds matrix."""
+    keep = codes >= 0
+    flat = np.bincount(group[keep] * kinds + codes[keep], minlength=count * kinds)
+    return flat.reshape(count, kinds)
 
 
 def _spans(keys: dict, measures: dict):
-    """incident_village_span's COPY: the village rows summed per quarter, per
-    year and over all months (start -infinity)."""
+    """incident_village_span's columns (for :func:`_batches`): the village
+    rows summed per quarter, per year and over all months (start
+    -infinity)."""
     month = (keys["month"] + _PG_EPOCH_DAYS).astype("datetime64[D]")
     months = month.astype("datetime64[M]").astype(np.int64)  # since 1970-01
     quarter = ((months // 3) * 3).astype("datetime64[M]").astype("datetime64[D]")
@@ -446,8 +464,7 @@ def _spans(keys: dict, measures: dict):
     span = np.repeat(np.arange(3), rows)
     others = [np.tile(keys[k], 3) for k in ("village_id", "dispute", "station_id",
                                              "township_id")]  # fmt: skip
-    group, order, first = _group([span, starts, *others])
-    first = order[first]
+    group, first, _ = _group([span, starts, *others])
     count = first.size
     names = np.array(["quarter", "year", "all"], dtype=object)
     columns = [
@@ -461,4 +478,4 @@ def _spans(keys: dict, measures: dict):
     for name, values in measures.items():
         summed = np.bincount(group, weights=np.tile(values, 3), minlength=count)
         columns.append((name, "int", summed.astype(np.int64)))
-    return bulk.binary_copy(columns)
+    return columns
