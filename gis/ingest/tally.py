@@ -63,7 +63,7 @@ _PG_EPOCH_DAYS = np.datetime64("2000-01-01", "D").astype(np.int64)
 _MINUS_INFINITY = np.iinfo(np.int32).min  # a date's binary -infinity
 _DAY_US = 86_400_000_000
 _NULL = np.iinfo(np.int64).min  # NaT's microseconds: a NULL time
-_BATCH = 40_000  # square rows per COPY
+_BATCH = 10_000  # rows per COPY (a square row is ~1 KB)
 _HEADER = 19  # a binary COPY's signature, flags and extension length
 
 
@@ -151,7 +151,8 @@ class Tally:
             ["n", ">i4", "village", ">i8", "station", ">i8", "township", ">i8"],
         )
         for name in ("village", "station", "township"):
-            ids = np.zeros(n, dtype=np.int64)
+            wide = got[name].size and got[name].max() > np.iinfo(np.int32).max
+            ids = np.zeros(n, dtype=np.int64 if wide else np.int32)
             ids[got["n"]] = got[name]
             part[name] = ids
         if not self.verified:
@@ -200,8 +201,10 @@ class Tally:
     def _build(self) -> None:
         try:
             start = time.perf_counter()
+            # Each column's chunks let go of as soon as they are joined.
             rows = {
-                k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]
+                k: np.concatenate([p.pop(k) for p in self.parts])
+                for k in list(self.parts[0])
             }
             self.parts = []
             # The squares' rows are encoded batch by batch as they are sent
