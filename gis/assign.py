@@ -125,11 +125,13 @@ def assign_in(
     return changed
 
 
-def rebuild_bins(conn: sa.Connection, table: str) -> None:
+def rebuild_bins(conn: sa.Connection, table: str, counts=None) -> None:
     """Count ``table``'s points per square again (``point_bin``, migration
     0013: the map's clusters).  Its statement triggers keep the counts as rows
     change, but stand aside while ``pingan.bulk_assign`` is on, so every bulk
-    writer calls this before it turns the setting off."""
+    writer calls this before it turns the setting off.  For incidents also the
+    leadership counts: ``counts(conn)`` when the writer tallied them itself
+    (:mod:`gis.ingest.tally`), else :func:`gis.stats.rebuild`."""
     start = time.perf_counter()
     squares = conn.execute(
         sa.text("SELECT point_bins_rebuild(:t)"), {"t": table}
@@ -138,7 +140,7 @@ def rebuild_bins(conn: sa.Connection, table: str) -> None:
         "%s: %d squares counted in %.2f s", table, squares, time.perf_counter() - start
     )
     if table == "incident":  # and the leadership views' counts (migration 0017)
-        stats.rebuild(conn)
+        (counts or stats.rebuild)(conn)
 
 
 def prepare(conn: sa.Connection, lock: str = "SHARE ROW EXCLUSIVE") -> None:

@@ -310,6 +310,11 @@ class SetAside:
         the write anyway (their WHEN is false for it).  A row-level BEFORE
         trigger, even one whose WHEN is false, still makes every updated row
         be fetched and locked for it: ~0.9 µs a row.
+    written : list of str, optional
+        The columns the write fills.  A partial index whose predicate is
+        ``column IS NOT NULL`` on a column the write leaves NULL stays in
+        place: no written row enters it, and building it again would cost a
+        scan of the whole table (0.2 s a million incidents).
     """
 
     def __init__(
@@ -320,9 +325,10 @@ class SetAside:
         *,
         unique=False,
         triggers=(),
+        written=None,
     ):
         self.conn, self.table = conn, table
-        self.keys, self.indexes = _keys_and_indexes(conn, table, columns)
+        self.keys, self.indexes = _keys_and_indexes(conn, table, columns, written)
         self.unique = _unique_keys(conn, table) if unique else []
         self.triggers = list(triggers)
         logger.info(
@@ -376,18 +382,28 @@ def _unique_keys(conn: sa.Connection, table: str):
     return [tuple(k) for k in keys]
 
 
-def _keys_and_indexes(conn: sa.Connection, table: str, columns):
+def _keys_and_indexes(conn: sa.Connection, table: str, columns, written=None):
     """``([(name, constraint definition)], [(name, CREATE INDEX ...)])`` of the
     foreign keys and constraint-free indexes of ``table`` (on ``columns`` only,
-    when given); names quoted, definitions as the catalog prints them."""
+    when given; without the partial indexes of non-NULL values of a column
+    not ``written``, when given); names quoted, definitions as the catalog
+    prints them."""
     params = {"t": table}
     on_keys = on_indexes = ""
+    if written is not None:
+        # The predicate as the catalog prints it: (column IS NOT NULL).
+        on_indexes = """AND coalesce(pg_get_expr(i.indpred, i.indrelid) NOT IN (
+                              SELECT '(' || quote_ident(attname) || ' IS NOT NULL)'
+                                FROM pg_attribute
+                               WHERE attrelid = CAST(:t AS regclass) AND attnum > 0
+                                 AND NOT attname = ANY(:written)), true)"""
+        params["written"] = list(written)
     if columns is not None:
         attnums = """(SELECT array_agg(attnum) FROM pg_attribute
                        WHERE attrelid = CAST(:t AS regclass)
                          AND attname = ANY(:columns))"""
         on_keys = f"AND conkey <@ {attnums}"
-        on_indexes = f"AND i.indkey::int2[] && {attnums}"
+        on_indexes += f" AND i.indkey::int2[] && {attnums}"
         params["columns"] = list(columns)
     keys = conn.execute(
         sa.text(f"""

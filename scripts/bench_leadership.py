@@ -23,10 +23,11 @@ then ``python -m gis init`` on it; the insert test writes and rolls back):
   other work on the two cores does not inflate;
 - a single incident insert within 1 ms of its cost without the counts'
   triggers (the same inserts with them disabled, same run);
-- a 1,000,000-row import within 15 % of its time without the counts'
-  rebuild (two imports of scripts/bench_import.py's CSV into fresh databases
-  holding the demo boundaries, one with ``gis.stats.rebuild`` replaced by a
-  no-op; each in its own process).
+- a 1,000,000-row import within 15 % of its time without the counts (two
+  imports of scripts/bench_import.py's CSV into fresh databases holding the
+  demo boundaries, one with no counts at all: ``gis.stats.rebuild`` and the
+  import's own tally, ``gis.ingest.tally.for_import``, replaced by no-ops;
+  each in its own process; ``--import-rounds N`` takes turns N times).
 
 The import comparison makes its databases on the server of ``DATABASE_URL``
 (set it, or the embedded cluster of this checkout is started).  Prints each
@@ -259,22 +260,28 @@ def inserts(url: str, n: int) -> None:
 
 def _import_child(url: str, path: str, counts: bool, queue) -> None:
     from gis import stats as stats_module
-    from gis.ingest import import_file
+    from gis.ingest import import_file, tally
 
-    if not counts:
+    if not counts:  # neither the rebuild nor the import's own tally
         stats_module.rebuild = lambda conn, population=False: 0
+        tally.for_import = lambda conn: None
     start = time.perf_counter()
     report = import_file(db.get_engine(url), "incidents", path, crs="gcj02")
     queue.put((time.perf_counter() - start, report.status, report.loaded))
 
 
-def imports(rows: int) -> None:
+def imports(rows: int, rounds: int = 1) -> None:
     spec = importlib.util.spec_from_file_location(
         "bench_import", ROOT / "scripts/bench_import.py"
     )
     bench_import = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_import)
     path = bench_import.generate(rows, 1)
+    for _ in range(rounds):
+        _import_pair(rows, path)
+
+
+def _import_pair(rows: int, path) -> None:
     server = db.database_url(start_embedded=True)
     figures = {}
     for counts in (False, True):
@@ -297,21 +304,27 @@ def imports(rows: int) -> None:
             db.drop_database(server, name)
     (without, status0, n0), (with_, status1, n1) = figures[False], figures[True]
     print(f"import of {rows:,} incidents (target: within 15 % of no counts): "
-          f"{with_:.1f} s with the counts' rebuild ({status1}, {n1:,}), "
+          f"{with_:.1f} s with the counts ({status1}, {n1:,}), "
           f"{without:.1f} s without ({status0}, {n0:,}): "
           f"{100 * (with_ / without - 1):+.0f} %; load {_load()}")  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--county-url", required=True,
-                        help="a migrated copy of the county world")  # fmt: skip
+    parser.add_argument("--county-url",
+                        help="a migrated copy of the county world (not needed "
+                             "with --only import)")  # fmt: skip
     parser.add_argument("--inserts", type=int, default=200)
     parser.add_argument("--import-rows", type=int, default=1_000_000,
                         help="0: skip the import comparison")  # fmt: skip
+    parser.add_argument("--import-rounds", type=int, default=1,
+                        help="import pairs, taking turns")  # fmt: skip
     parser.add_argument("--only", choices=["heat", "gi", "emerging", "scorecards",
-                                           "inserts"], help="run one part")  # fmt: skip
+                                           "inserts", "import"],
+                        help="run one part")  # fmt: skip
     args = parser.parse_args()
+    if args.county_url is None and args.only != "import":
+        parser.error("--county-url is required (except with --only import)")
     print(f"load average {_load()}", flush=True)
     parts = {"heat": heat, "gi": gi_star, "emerging": emerging,
              "scorecards": scorecards}  # fmt: skip
@@ -321,8 +334,8 @@ def main() -> int:
     if args.only in (None, "inserts"):
         inserts(args.county_url, args.inserts)
     db.dispose_engines()
-    if args.import_rows:
-        imports(args.import_rows)
+    if args.import_rows and args.only in (None, "import"):
+        imports(args.import_rows, args.import_rounds)
     return 0
 
 

@@ -75,3 +75,27 @@ def test_a_duplicate_written_meanwhile_fails_the_restore_and_writes_nothing(
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM incident")).scalar() == 0
     assert catalog(engine) == before
+
+
+def test_partial_indexes_of_columns_left_null_stay(make_database):
+    """With the columns a write fills, the indexes of non-NULL values of the
+    columns it leaves NULL stay in place (nothing it writes enters them); a
+    partial index of another kind, or of a written column, goes aside."""
+    engine = db.get_engine(make_database())
+    before = catalog(engine)
+
+    def indexes(conn) -> set:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'incident'"
+        return set(conn.execute(sa.text(query)).scalars())
+
+    with engine.begin() as conn:
+        written = ["code", "category", "reported_at", "geom", "assignee_officer_id"]
+        aside = bulk.SetAside(conn, "incident", unique=True, written=written)
+        kept = indexes(conn)
+        assert {"incident_supervised", "incident_assignee_member"} <= kept
+        assert "incident_assignee_officer" not in kept  # written: aside
+        assert "incident_open_counts" not in kept  # WHERE status ...: aside
+        assert "incident_geom_gist" not in kept
+        conn.execute(sa.text(INSERT), {"c": "I1"})
+        aside.restore()
+    assert catalog(engine) == before

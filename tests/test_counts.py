@@ -10,12 +10,13 @@ with populations), at 100-100.3 E: Gauss-Kruger zone 33 (EPSG:4542).
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from gis import assign, db, stats
-from gis.ingest import import_file
+from gis import assign, db, stats, vocab
+from gis.ingest import import_file, sources, tally
 from tests.worlds import build_gaps
 
 # The oracle: the same counts aggregated from scratch, written independently of
@@ -288,3 +289,84 @@ def test_scorecard_periods_read_years_quarters_and_edge_months(engine):
                         "GROUP BY 1 HAVING sum(n) > 0"),
                 {"a": filters.start, "b": filters.end})}  # fmt: skip
             assert got == want and got, (start, end)
+
+
+def test_import_into_an_empty_table_tallies_its_counts(engine, tmp_path, monkeypatch):
+    """An import into the empty incident table counts its rows as they go by
+    (gis.ingest.tally: several chunks, every category, status and risk,
+    resolution times known and unknown, levels, Beijing month edges, a month
+    edge in China's daylight-saving summers of 1986-91), without the
+    database's rebuild, and the counts equal the fresh aggregation."""
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 97)  # several chunks
+    monkeypatch.setattr(assign, "BULK_MIN_ROWS", 50)  # keys set aside: tallied
+    monkeypatch.setattr(tally, "_BATCH", 7)  # the squares sent in many COPYs
+    rebuilt = []
+    rebuild = stats.rebuild
+    monkeypatch.setattr(stats, "rebuild", lambda conn, population=False: (
+        rebuilt.append(conn) or rebuild(conn, population)))  # fmt: skip
+    rng = random.Random(7)
+    lines = ["编号,事件类型,上报时间,状态,风险等级,化解时间,化解层级,经度,纬度"]
+    for k in range(600):
+        status = rng.choice(list(vocab.INCIDENT_STATUSES))
+        when = rng.choice([
+            "2025-03-31 23:59", "2025-04-01 00:00", "2024-12-31 23:30",
+            "1988-07-31 23:30", "1988-08-01 00:30", "2025-06-15 12:00",
+        ])  # fmt: skip
+        resolved = level = ""
+        if status in ("resolved", "followed_up", "archived"):
+            days = rng.choice([None, 0, 1, 14, 15, 21, 22, 30, 31, 60, 61, 400])
+            if days is not None:  # None: resolved at an unknown time
+                at = datetime.strptime(when, "%Y-%m-%d %H:%M") + timedelta(
+                    days=days, minutes=rng.randint(0, 1439))
+                resolved = at.strftime("%Y-%m-%d %H:%M")
+            level = rng.choice(["", *vocab.RESOLVED_LEVELS.values()])
+        category = rng.choice(list(vocab.INCIDENT_CATEGORIES.values()))
+        lines.append(
+            f"E{k},{category},{when},{vocab.INCIDENT_STATUSES[status]},"
+            f"{rng.choice(['red', 'orange', 'yellow'])},{resolved},{level},"
+            f"{100.0 + rng.random() * 0.3:.6f},{30.0 + rng.random() * 0.1:.6f}"
+        )
+    path = tmp_path / "ledger.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_file(engine, "incidents", path)
+    assert report.status == "loaded", report
+    assert rebuilt == []  # counted by the tally, not recounted
+    with engine.begin() as conn:
+        assert conn.execute(sa.text(
+            "SELECT sum(n) FROM incident_cell WHERE size = 2000")).scalar() == 600
+        assert conn.execute(sa.text(
+            "SELECT sum(unknown_time) FROM incident_village")).scalar() > 0
+        assert_counts_fresh(conn)
+
+
+def test_a_tally_whose_metres_differ_from_postgis_hands_over_to_the_rebuild(
+    engine, tmp_path, monkeypatch
+):
+    """The first chunk's metres are compared with ST_Transform's: a projection
+    library off by a micrometre gives the counting back to the database."""
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(assign, "BULK_MIN_ROWS", 50)
+    real = tally.pyproj.Transformer.from_crs
+
+    class Off:
+        def __init__(self, *args, **kwargs):
+            self.exact = real(*args, **kwargs)
+
+        def transform(self, lon, lat):
+            x, y = self.exact.transform(lon, lat)
+            return x + 1e-6, y
+
+    monkeypatch.setattr(tally.pyproj.Transformer, "from_crs", Off)
+    rebuilt = []
+    rebuild = stats.rebuild
+    monkeypatch.setattr(stats, "rebuild", lambda conn, population=False: (
+        rebuilt.append(conn) or rebuild(conn, population)))  # fmt: skip
+    path = tmp_path / "in.csv"
+    path.write_text("编号,事件类型,上报时间,经度,纬度\n" + "".join(
+        f"J{k},邻里纠纷,2025-06-01 08:30,{100.01 + k * 0.002:.5f},30.05\n"
+        for k in range(120)), encoding="utf-8")  # fmt: skip
+    report = import_file(engine, "incidents", path)
+    assert report.status == "loaded", report
+    assert len(rebuilt) == 1
+    with engine.begin() as conn:
+        assert_counts_fresh(conn)

@@ -41,6 +41,7 @@ import shapely
 import sqlalchemy as sa
 
 from gis import assign, bulk, lookup
+from gis.ingest import tally
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ class PointLoader:
             ),
             {"t": table},
         ).one()
+        # The leadership counts of an import into the empty incident table are
+        # tallied from the rows as they go by (gis.ingest.tally); kept only
+        # if the table then holds nothing but them (self.plain).
+        self.tally = None
+        if table == "incident" and self.empty and self.owner and not dry_run:
+            self.tally = tally.for_import(conn)
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._work, name="import-db", daemon=True)
 
@@ -153,6 +160,14 @@ class PointLoader:
                 columns.append((name, sqltype, values[name][rows]))
             columns.append(("geom", "bytes", _ewkb_points(lon[rows], lat[rows])))
             payload = bulk.binary_copy(columns)
+        part = None
+        if self.tally is not None:
+            with self.clock("counts"):
+                wanted = [c for c in tally.COLUMNS if c in self.columns]
+                part = self.tally.part(
+                    {c: values[c][rows] for c in wanted}, lon[rows], lat[rows]
+                )
+        with self.clock("stage"):
             earliest = None
             if "reported_at" in values:
                 first = values["reported_at"][rows].min()
@@ -161,7 +176,7 @@ class PointLoader:
         if self.error is not None:
             raise self.error
         with self.clock("wait"):
-            self.queue.put((payload, earliest))
+            self.queue.put((payload, earliest, part))
         self.staged += rows.size
 
     def finish(self) -> tuple[int, int]:
@@ -172,16 +187,27 @@ class PointLoader:
             self.thread.join()
         if self.error is not None:
             raise self.error
+        counts = None
+        if self.tally is not None and self.tally.valid and self.plain and self.written:
+            counts = self._write_counts
+            self.tally.build()  # numpy, while the database rebuilds the indexes
         if self.aside is not None:
             with self.clock("indexes"):
                 self.aside.restore()
         if self.table == "post" and self.written and not self.dry_run:
             lookup.refresh_post_index(self.cursor)
         if self.written and not self.dry_run:
-            assign.rebuild_bins(self.conn, self.table)
+            with self.clock("bins"):
+                assign.rebuild_bins(self.conn, self.table, counts=counts)
         # Later statements of the transaction must run the row triggers.
         self.conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
         return self.staged, self.staged - self.written
+
+    def _write_counts(self, conn) -> int:
+        with self.clock("counts wait"):
+            self.tally.thread.join()
+        with self.clock("counts write"):
+            return self.tally.write(conn)
 
     # -- on the worker thread ----------------------------------------------------
 
@@ -193,7 +219,7 @@ class PointLoader:
                 except BaseException as exc:  # re-raised on the import's thread
                     self.error = exc
 
-    def _apply(self, payload: tuple, earliest) -> None:
+    def _apply(self, payload: tuple, earliest, part) -> None:
         with self.clock("copy"):
             self.cursor.execute(f"DROP INDEX IF EXISTS {STAGE}_geom; TRUNCATE {STAGE}")
             staged = bulk.send_copy(self.cursor, STAGE, payload)
@@ -206,6 +232,9 @@ class PointLoader:
         self._maybe_set_aside(todo)
         with self.clock("assign"):
             self._assign(earliest)
+        if part is not None:
+            with self.clock("tally"):
+                self.tally.hits(self.cursor, part, STAGE, HITS)
         with self.clock("upsert"):
             self.written += self._upsert()
 
@@ -249,7 +278,10 @@ class PointLoader:
                     f"SELECT count(*) FROM {self.table}"
                 )
                 self.plain = self.cursor.fetchone()[0] == self.written
-                self.aside = bulk.SetAside(self.conn, self.table, unique=self.plain)
+                written = [*self.columns, "geom", *assign.KINDS.values()]
+                self.aside = bulk.SetAside(
+                    self.conn, self.table, unique=self.plain, written=written
+                )
 
     def _assign(self, earliest) -> None:
         """Fill ``point_hits`` with the areas of every staged point."""

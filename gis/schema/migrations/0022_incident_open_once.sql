@@ -1,0 +1,11 @@
+-- 0022: one index for the open incidents, not two.
+--
+-- incident_open (0004: risk, reported_at WHERE open) has the same key and the
+-- same predicate as incident_open_counts (0017), which only adds included
+-- columns for index-only scans: every query that used the first now uses the
+-- second (EXPLAIN on the county world: open_incidents() and "a tier's oldest
+-- open incidents" both read incident_open_counts, cost +1 %).  Each index an
+-- import into an empty table sets aside is built again from a scan of the
+-- whole table: this one cost a million-row import 2.0 s (issue 16's
+-- no-regression target), and every write of an open incident kept it too.
+DROP INDEX IF EXISTS incident_open;
