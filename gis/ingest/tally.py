@@ -238,6 +238,8 @@ class Tally:
             for copy in copies:
                 rows = bulk.send_copy(cursor, table, copy)
                 kept += rows if table != "incident_village_span" else 0
+        # The monthly totals (migration 0023) are sums of incident_village.
+        cursor.execute("SELECT incident_month_total_rebuild()")
         self.payloads = None
         logger.info("incident counts: %d rows written in %.2f s", kept,
                     time.perf_counter() - start)  # fmt: skip
