@@ -190,6 +190,32 @@ def test_healthz_503_when_the_database_is_down(client, demo_url):
     assert client.get("/healthz").status_code == 200  # and back once it is up
 
 
+def test_healthz_is_ok_when_pooled_connections_died_but_the_server_is_up(
+    app, client, demo_url
+):
+    """Connections the pool handed out moments ago are not pinged again; when
+    their server side is gone (a restart, a DBA's pg_terminate_backend) the
+    health check must not call a running database down."""
+    from webmap import requestdb
+
+    with app.app_context():
+        engine = requestdb.engine()
+    held = [db.connect(engine) for _ in range(3)]
+    for conn in held:
+        conn.exec_driver_sql("SELECT 1")
+    for conn in held:
+        conn.close()  # back in the pool, used just now
+    with db.get_engine(demo_url).connect() as owner:
+        ended = owner.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE usename = 'pingan_web' AND datname = current_database()"
+        ).scalar()
+    assert ended >= 3
+    answer = client.get("/healthz")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.json["database"] == "ok"
+
+
 # -- text no view can use: NUL, lone surrogates, deep JSON ---------------------------
 
 FORM = "application/x-www-form-urlencoded"

@@ -4,6 +4,7 @@ from flask import Blueprint
 
 from gis import db as gis_db
 from gis import deadlines, schema
+from gis.errors import DatabaseUnavailable
 from webmap import requestdb
 
 bp = Blueprint("health", __name__)
@@ -21,8 +22,19 @@ def healthz():
     engine = requestdb.engine()
     gis_db.probe(engine, HEALTH_SECONDS)  # a new connection: the pool may hang
     with deadlines.within(HEALTH_SECONDS):
-        return {
-            "status": "ok",
-            **gis_db.ping(engine),
-            "schema": schema.require_current(engine),
-        }
+        try:
+            return _status(engine)
+        except DatabaseUnavailable:
+            # The server just answered a new connection: this was a pooled
+            # one that died with the server it was opened on (a restart),
+            # and losing it discarded the pool.  Ask once more, afresh,
+            # rather than report a running database as down.
+            return _status(engine)
+
+
+def _status(engine) -> dict:
+    return {
+        "status": "ok",
+        **gis_db.ping(engine),
+        "schema": schema.require_current(engine),
+    }
