@@ -192,6 +192,19 @@ def with_token(client, token: str):
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _demo_accounts_elsewhere(tmp_path_factory):
+    """The demo command keeps its accounts in var/demo-users.txt: the tests'
+    demo runs (their own databases) must not overwrite the developer's."""
+    from gis.demo import accounts
+
+    target = tmp_path_factory.mktemp("demo-accounts") / "demo-users.txt"
+    patch = pytest.MonkeyPatch()
+    patch.setattr(accounts, "path", lambda: target)
+    yield target
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def app(demo_url):
     from webmap import create_app
