@@ -165,6 +165,9 @@ def test_healthz_503_when_the_database_is_down(client, demo_url):
             down = client.get("/healthz")
         finally:
             embedded.start()
+            # Other engines' pooled connections died with the old server: the
+            # session's later fixtures must not meet them.
+            db.dispose_engines()
         assert lost.status_code == 503, lost.get_data(as_text=True)
         assert lost.json["error"] == "database_unavailable"
         assert client.get(lookup).status_code == 200
