@@ -26,39 +26,25 @@ import shapely
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from gis import db, users
 from gis.cli import main
 from gis.config import PROJECT_ROOT
 from gis.errors import InvalidInput
 from gis.ingest import import_file
-from tests.test_upload import PASSWORD, gcj, send, signed_in
-from tests.worlds import build_areas
-from webmap import create_app
+from tests import test_upload
+from tests.test_upload import gcj, send, signed_in
 
 IN_A, IN_B = (100.05, 30.05), (100.15, 30.05)
 HEADER = "编号,事件类型,上报时间,经度,纬度"
 
 
-@pytest.fixture(scope="module")
-def database(make_database) -> str:
-    url = make_database()
-    with db.get_engine(url).begin() as conn:
-        build_areas(conn)
-        users.add(conn, "clerk", "planner", PASSWORD, actor="test")
-    return url
-
-
-@pytest.fixture(scope="module")
-def engine(database):
-    return db.get_engine(database)
-
-
-@pytest.fixture(scope="module")
-def app(database, tmp_path_factory):
-    upload_dir = tmp_path_factory.mktemp("uploads")
-    return create_app(
-        {"DATABASE_URL": database, "TESTING": True, "UPLOAD_DIR": str(upload_dir)}
-    )
+# The upload tests' world and app: a district and its users, the planner
+# "clerk" among them, and an upload directory of the module's own.
+database, engine, upload_dir, app = (
+    test_upload.database,
+    test_upload.engine,
+    test_upload.upload_dir,
+    test_upload.app,
+)
 
 
 def count(engine, sql: str) -> int:

@@ -12,39 +12,24 @@ import threading
 import time
 
 import numpy as np
-import pytest
 import sqlalchemy as sa
 
-from gis import db, users
 from gis.ingest import import_file, sources
+from tests import test_upload
 from tests.conftest import service_token, with_token
-from tests.test_upload import PASSWORD, send, signed_in
-from tests.worlds import build_areas
-from webmap import create_app
+from tests.test_upload import send, signed_in
 
 ROWS = 25_000  # above gis.assign.BULK_MIN_ROWS: big enough for the bulk path
 
 
-@pytest.fixture(scope="module")
-def database(make_database) -> str:
-    url = make_database()
-    with db.get_engine(url).begin() as conn:
-        build_areas(conn)
-        users.add(conn, "clerk", "planner", PASSWORD, actor="test")
-    return url
-
-
-@pytest.fixture(scope="module")
-def engine(database):
-    return db.get_engine(database)
-
-
-@pytest.fixture(scope="module")
-def app(database, tmp_path_factory):
-    upload_dir = tmp_path_factory.mktemp("uploads")
-    return create_app(
-        {"DATABASE_URL": database, "TESTING": True, "UPLOAD_DIR": str(upload_dir)}
-    )
+# The upload tests' world and app: a district and its users, the planner
+# "clerk" among them, and an upload directory of the module's own.
+database, engine, upload_dir, app = (
+    test_upload.database,
+    test_upload.engine,
+    test_upload.upload_dir,
+    test_upload.app,
+)
 
 
 def incidents(path, prefix: str, n: int, seed: int):
