@@ -395,3 +395,52 @@ def test_townships_alone_build_their_district(engine, tmp_path):
         ("township", "100000001000", "100000001", "100000000000", 4600, False),
         ("township", "100000002000", "100000002", "100000000000", 1700, False),
     ]  # fmt: skip
+
+
+def test_villages_in_several_files_grow_their_derived_parents(engine, tmp_path):
+    """A county that sends its villages a township at a time, with no district
+    or township outlines: each file loads, and the dissolved township and
+    district grow to hold every village loaded so far."""
+    header = ["村代码", "村名称", "所属乡镇", "人口", "WKT"]
+
+    def villages(name, rows):
+        return write_csv(tmp_path / name, header, [
+            (c, n, t, p, box(x, x + 0.05).wkt) for c, n, t, p, x in rows
+        ])  # fmt: skip
+
+    first = villages("城关镇.csv", VILLAGES[:1])
+    second = villages("东风乡.csv", VILLAGES[2:])
+    third = villages("城关镇补.csv", VILLAGES[1:2])
+    for path in (first, second, third):
+        report = import_file(engine, "villages", path)
+        assert report.status == "loaded", (path.name, report.findings)
+    parents = table(engine, """
+        SELECT kind, code, population, derived, round(ST_Area(geom)::numeric, 6)::float,
+               Box2D(geom)::text
+          FROM area WHERE kind IN ('district', 'township') AND valid_to IS NULL
+         ORDER BY kind, code""")  # fmt: skip
+    assert parents == [
+        # One district over all four villages, with their people; 城关镇 grew
+        # with the third file's village.
+        ("district", "100000000000", 6300, True, 0.02, "BOX(100 30,100.2 30.1)"),
+        ("township", "100000001000", 4600, True, 0.01, "BOX(100 30,100.1 30.1)"),
+        ("township", "100000002000", 1700, True, 0.01, "BOX(100.1 30,100.2 30.1)"),
+    ]
+    # Every village hangs below a current township of its own prefix.
+    assert table(engine, """
+        SELECT v.code, t.code FROM area v JOIN area t ON t.id = v.parent_id
+         WHERE v.kind = 'village' AND t.valid_to IS NULL ORDER BY v.code""") == [
+        (c, c[:9] + "000") for c, *_ in VILLAGES
+    ]  # fmt: skip
+    # The lookup finds the district and township anywhere in the grown outlines.
+    with engine.connect() as conn:
+        from gis import lookup
+
+        answer = lookup.lookup(conn, 100.17, 30.05)
+    assert answer["district"]["code"] == "100000000000"
+    assert answer["township"]["code"] == "100000002000"
+    assert not answer["flags"]["outside_district"]
+    # Loading a file again changes nothing.
+    before = everything(engine)
+    assert import_file(engine, "villages", second).status == "loaded"
+    assert everything(engine) == before

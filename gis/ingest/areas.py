@@ -317,12 +317,14 @@ class _Loader:
     def _districts(self):
         if self.kind == "district":
             return None
-        wkb = self.conn.execute(sa.text(
-            "SELECT ST_AsBinary(ST_Union(geom)) FROM area "
+        wkb, surveyed = self.conn.execute(sa.text(
+            "SELECT ST_AsBinary(ST_Union(geom)), bool_or(NOT derived) FROM area "
             "WHERE kind = 'district' AND valid_to IS NULL"
-        )).scalar()  # fmt: skip
-        if wkb is None and self.kind in hierarchy.PREFIX:
-            return None  # the district is dissolved from these areas
+        )).one()  # fmt: skip
+        if not surveyed and self.kind in hierarchy.PREFIX:
+            # None loaded, or only dissolved from earlier files: the district
+            # is (re)built from these areas too (hierarchy.refresh_derived).
+            return None
         if wkb is None:
             raise InvalidInput(
                 "数据库中还没有任何区县或村社边界：请先导入村社（villages；乡镇街道与区县"
@@ -557,6 +559,9 @@ class _Loader:
         conn.execute(sa.text("SET LOCAL pingan.bulk_subdivide = 'off'"))
         if counts.get("generation"):
             self._move_dependants()
+        grown = hierarchy.refresh_derived(conn)
+        if grown:
+            report.notes.append(hierarchy.grown_note(grown))
         report.notes.append(
             f"新增 {counts.get('insert', 0)}，新版本 {counts.get('generation', 0)}，"
             f"属性更新 {counts.get('update', 0)}，未变 {counts.get('unchanged', 0)} / "
@@ -564,7 +569,7 @@ class _Loader:
             f"{counts.get('generation', 0)}, attributes updated "
             f"{counts.get('update', 0)}, unchanged {counts.get('unchanged', 0)}"
         )
-        if counts.get("insert") or counts.get("generation"):
+        if counts.get("insert") or counts.get("generation") or grown:
             from gis import assign
 
             # Never the bulk path's table locks: points' readers (the maps,

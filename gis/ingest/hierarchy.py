@@ -156,16 +156,11 @@ def _surveyed(conn: sa.Connection, kind: str) -> bool:
     ), {"k": kind}).scalar()  # fmt: skip
 
 
-def _districts_loaded(conn: sa.Connection) -> bool:
-    return conn.execute(sa.text(
-        "SELECT EXISTS (SELECT FROM area WHERE kind = 'district' AND valid_to IS NULL)"
-    )).scalar()  # fmt: skip
-
-
 def _district_of_derived(conn: sa.Connection, source: str) -> int:
     """Give each township about to be derived its district (``parent_id``):
-    by code, else by place; with no district loaded, dissolve them into
-    one per 6-digit prefix (returns how many)."""
+    by code, else by place; with no real district outline loaded, dissolve
+    those still without one into one per 6-digit prefix (returns how many;
+    a derived district grows with them afterwards, :func:`refresh_derived`)."""
     conn.execute(sa.text("""
         UPDATE derived_parent d SET parent_id = coalesce(
             (SELECT a.id FROM area a WHERE a.kind = 'district' AND a.valid_to IS NULL
@@ -173,7 +168,7 @@ def _district_of_derived(conn: sa.Connection, source: str) -> int:
             (SELECT a.id FROM area a WHERE a.kind = 'district' AND a.valid_to IS NULL
                 AND ST_Intersects(a.geom, ST_PointOnSurface(d.geom))
               ORDER BY a.code LIMIT 1))"""))  # fmt: skip
-    if _districts_loaded(conn):
+    if _surveyed(conn, "district"):
         return 0
     built = conn.execute(
         sa.text("""
@@ -183,15 +178,69 @@ def _district_of_derived(conn: sa.Connection, source: str) -> int:
                sum(d.population), sum(d.households),
                ST_Multi(ST_CollectionExtract(ST_Union(d.geom), 3)), true, :src
           FROM (SELECT rpad(left(code, 6), 12, '0') AS code, population,
-                       households, geom FROM derived_parent) d
+                       households, geom FROM derived_parent
+                 WHERE parent_id IS NULL) d
          GROUP BY d.code"""),
         {"src": source},
     ).rowcount
     conn.execute(sa.text("""
         UPDATE derived_parent d SET parent_id = a.id FROM area a
-         WHERE a.kind = 'district' AND a.valid_to IS NULL AND a.derived
+         WHERE d.parent_id IS NULL
+           AND a.kind = 'district' AND a.valid_to IS NULL AND a.derived
            AND a.code = rpad(left(d.code, 6), 12, '0')"""))  # fmt: skip
     return built
+
+
+def refresh_derived(conn: sa.Connection) -> int:
+    """Make each current derived township and district the union of its
+    current children again, population and households their sums; return how
+    many changed.
+
+    A county may send its villages a township at a time: the township and
+    district dissolved from the first file must grow with the next, or the
+    next file's villages would lie outside "the loaded district".  Townships
+    first, so that a district sums the townships as they now are.  An outline
+    that covers the same ground is left as it is (a file loaded again changes
+    nothing); a changed one is updated in place (its lookup pieces are cut
+    again by the area trigger): a derived area is a by-product of its
+    children, with no history of its own to keep.  Parents built in this
+    transaction (``updated_at`` is its start, ``now()``) were dissolved from
+    exactly these children a moment ago and are not dissolved twice.
+    """
+    changed = 0
+    for kind in ("township", "district"):
+        changed += conn.execute(sa.text("""
+            WITH children AS (
+                SELECT p.id, sum(c.population) AS population,
+                       sum(c.households) AS households,
+                       ST_Multi(ST_CollectionExtract(
+                           ST_Union(c.geom ORDER BY c.code), 3)) AS geom
+                  FROM area p
+                  JOIN area c ON c.parent_id = p.id AND c.valid_to IS NULL
+                 WHERE p.kind = :k AND p.derived AND p.valid_to IS NULL
+                   AND p.updated_at < now()  -- not one built just now
+                 GROUP BY p.id)
+            UPDATE area p
+               SET geom = CASE WHEN ST_Equals(p.geom, c.geom) THEN p.geom
+                               ELSE c.geom END,
+                   population = c.population, households = c.households
+              FROM children c
+             WHERE p.id = c.id
+               AND (NOT ST_Equals(p.geom, c.geom)
+                    OR p.population IS DISTINCT FROM c.population
+                    OR p.households IS DISTINCT FROM c.households)"""),
+            {"k": kind},
+        ).rowcount  # fmt: skip
+    return changed
+
+
+def grown_note(changed: int) -> str:
+    """The report's note on the derived areas :func:`refresh_derived` grew."""
+    return (
+        f"由下级合成的乡镇街道/区县 {changed} 个已按现有下级边界重新合成（边界、人口）"
+        f" / {changed} derived township(s)/district(s) dissolved again from their "
+        "current children (outline, population)"
+    )
 
 
 def derived_note(kind: str, built: int, districts: int) -> str:
