@@ -10,10 +10,14 @@ Run after ``./scripts/demo`` (or ``python -m gis demo``), with wrk installed::
     .venv/bin/python scripts/bench_access.py [--duration 20] [--rounds 3]
                                              [--no-flood]
 
-Both paths are served by ``python -m gis serve`` (gunicorn, the default number
-of sync workers) from the same ``.venv`` against the same database (the
-embedded cluster's, or ``DATABASE_URL``), one server at a time:
+Every path is served by gunicorn with the default number of sync workers from
+the same ``.venv``, one server at a time:
 
+- **bare** (the target's comparison: the same lookups with and without
+  sign-in plus RLS): this checkout served by ``scripts/serve_without_access.py``,
+  which is ``python -m gis serve`` with the guard replaced by a connection of
+  the owner role (the row policies do not bind it) for an anonymous user
+  (no session check, no scope, no audit row), against the same demo database;
 - **unscoped**: the code of commit a8d380c, the last before sign-in, exported
   with ``git archive`` to a temporary directory; it connects as the owner (the
   superuser of the embedded cluster, which row policies do not bind) and
@@ -34,11 +38,14 @@ embedded cluster's, or ``DATABASE_URL``), one server at a time:
 
 Each round runs wrk exactly as ``scripts/bench_http_lookup.py`` does (its own
 code: 1 thread, one connection per worker, random points in the district's
-bounding box, 3 s of warm-up, then ``--duration`` seconds).  Rounds alternate
-which path goes first (A B, B A, A B, ...) so that a machine getting slower
-or faster during the run weighs on both.  Printed per round and as medians:
-requests/s, p50/p95/p99, non-2xx answers and audit rows written per lookup;
-then scoped/unscoped throughput and the p95 difference against the target.
+bounding box, 3 s of warm-up, then ``--duration`` seconds).  The order of
+the paths turns round by round (unscoped bare scoped, bare scoped unscoped,
+...) so that a machine getting slower or faster during the run weighs on
+all.  Printed per round and as medians: requests/s, p50/p95/p99, non-2xx
+answers, audit rows written per lookup and the CPU a lookup cost; then the
+scoped paths' throughput and p95 against each reference: the target is judged
+against **bare**; the old release is printed too, as the figure earlier runs
+reported.
 
 The flood phase (``--flood``, on by default) runs last: lookups/s of the
 scoped server without, then with, 6 client threads posting wrong passwords as
@@ -241,16 +248,28 @@ class _Bench:
         env = self._env(self.unscoped_root, self.unscoped_url)
         return _Server(self.workers, self.unscoped_root, env)
 
+    def _bare(self) -> _Server:
+        """This checkout with sign-in and row security taken out."""
+        command = [sys.executable, str(ROOT / "scripts" / "serve_without_access.py")]
+        env = self._env(ROOT, self.owner_url)
+        return _Server(self.workers, ROOT, env, command=command)
+
     def round(self, k: int) -> dict:
-        """One measurement of each path; even rounds start with the unscoped."""
-        order = ("unscoped", "scoped") if k % 2 == 0 else ("scoped", "unscoped")
-        print(f"round {k + 1} ({' first, then '.join(order)}):")
+        """One measurement of each path, the order turning round by round (a
+        machine getting slower or faster weighs on every path)."""
+        paths = ("unscoped", "bare", "scoped")
+        order = paths[k % 3:] + paths[:k % 3]
+        print(f"round {k + 1} ({', then '.join(order)}):")
         row = {}
         for path in order:
             if path == "unscoped":
                 with self._unscoped() as server:
                     _check_answers(server.url, {}, expect=200)
                     row["unscoped"] = self._measure(server, "unscoped")
+            elif path == "bare":
+                with self._bare() as server:
+                    _check_answers(server.url, {}, expect=200)
+                    row["bare"] = self._measure(server, "bare")
             else:
                 with self._scoped() as server:
                     row["planner"] = self._measure(server, "planner")
@@ -261,6 +280,7 @@ class _Bench:
         """wrk for 3 s (warm-up: pools, prepared statements), then the run."""
         headers, user = {
             "unscoped": ({}, None),
+            "bare": ({}, None),
             "station": (self.station, self.station_user),
         }.get(label, (self.planner, PLANNER_ACCOUNT))
         _run_wrk(self.wrk, server.url, 3, self.workers, headers, warmup=0)
@@ -269,6 +289,9 @@ class _Bench:
         # as PostgreSQL names them in the process title ("postgres: ROLE DB").
         if label == "unscoped":
             backends = (make_url(self.owner_url).username, REFERENCE_DB)
+        elif label == "bare":
+            owner = make_url(self.owner_url)
+            backends = (owner.username, owner.database)
         else:
             backends = (access.WEB_ROLE, make_url(self.owner_url).database)
         cpu = _Cpu(server.process.pid, backends)
@@ -318,6 +341,7 @@ class _Bench:
 
 _LABELS = {
     "unscoped": f"unscoped ({UNSCOPED_COMMIT}, anonymous)",
+    "bare": "this code, no sign-in/RLS (owner)",
     "planner": "scoped, planner token",
     "station": f"scoped, station token ({STATION_USER})",
     "calm": "scoped, planner, no flood",
@@ -451,6 +475,7 @@ def _cpu(r: dict) -> float:
 
 
 def _report(rows: list[dict]) -> None:
+    paths = ("unscoped", "bare", "planner", "station")
     medians = {
         path: {
             key: statistics.median(row[path][key] for row in rows)
@@ -458,28 +483,39 @@ def _report(rows: list[dict]) -> None:
                         "cpu_db", "cpu_wrk")
         }
         | {"non2xx": sum(row[path]["non2xx"] for row in rows)}
-        for path in ("unscoped", "planner", "station")
+        for path in paths
     }
     print(f"medians of {len(rows)} rounds (non-2xx: the sum):")
     for path, figures in medians.items():
         print(f"  {_LABELS[path]:<34}{_line(figures)}")
-    base = medians["unscoped"]
-    for path in ("planner", "station"):
-        ratio = medians[path]["rps"] / base["rps"]
-        paired = " ".join(f"{r[path]['rps'] / r['unscoped']['rps']:.2f}" for r in rows)
-        extra = medians[path]["p95"] - base["p95"]
-        met = ratio >= TARGETS["ratio"] and extra <= TARGETS["p95_ms"]
-        print(
-            f"  {_LABELS[path]}: throughput {ratio:.2f} of unscoped (target >= "
-            f"{TARGETS['ratio']:.2f}; per round {paired}), p95 {extra:+.2f} ms "
-            f"(target <= +{TARGETS['p95_ms']:.1f} ms): {'met' if met else 'NOT met'}"
-        )
-        cpu = [_cpu(r["unscoped"]) / _cpu(r[path]) for r in rows]
-        print(
-            f"    CPU per lookup, unscoped / this: {statistics.median(cpu):.2f} "
-            f"(per round {' '.join(f'{c:.2f}' for c in cpu)}): the throughput "
-            "ratio of a saturated machine with nothing else running"
-        )
+    for reference, what in (
+        ("bare", "the same code without sign-in and row security (the target's "
+                 "comparison: with and without them)"),
+        ("unscoped", f"the release before sign-in ({UNSCOPED_COMMIT}), which "
+                     "also lacks everything later work added to the lookup"),
+    ):  # fmt: skip
+        print(f"  against {what}:")
+        base = medians[reference]
+        for path in ("planner", "station"):
+            ratio = medians[path]["rps"] / base["rps"]
+            paired = " ".join(
+                f"{r[path]['rps'] / r[reference]['rps']:.2f}" for r in rows
+            )
+            extra = medians[path]["p95"] - base["p95"]
+            met = ratio >= TARGETS["ratio"] and extra <= TARGETS["p95_ms"]
+            cpu = [_cpu(r[reference]) / _cpu(r[path]) for r in rows]
+            print(
+                f"    {_LABELS[path]}: throughput {ratio:.2f} (target >= "
+                f"{TARGETS['ratio']:.2f}; per round {paired}), p95 {extra:+.2f} "
+                f"ms (target <= +{TARGETS['p95_ms']:.1f} ms): "
+                f"{'met' if met else 'NOT met'}; CPU per lookup, reference / "
+                f"this: {statistics.median(cpu):.2f} (per round "
+                f"{' '.join(f'{c:.2f}' for c in cpu)})"
+            )
+    print(
+        "  (CPU per lookup, reference / this, is the throughput ratio of a "
+        "saturated machine with nothing else running)"
+    )
 
 
 class _Flood:

@@ -169,9 +169,18 @@ def revoke_token(token_id: int) -> None:
 class _Server:
     """``python -m gis serve`` on a free loopback port, in its own session."""
 
-    def __init__(self, workers: int, root: Path = ROOT, env: dict | None = None):
+    def __init__(
+        self,
+        workers: int,
+        root: Path = ROOT,
+        env: dict | None = None,
+        command: list[str] | None = None,
+    ):
+        """``command``: what to run instead of ``python -m gis serve`` (it
+        takes the same ``--host``, ``--port`` and ``--workers``)."""
         self.workers = workers
         self.root, self.env = root, env
+        self.command = command or [sys.executable, "-m", "gis", "serve"]
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -179,7 +188,7 @@ class _Server:
 
     def __enter__(self) -> _Server:
         self.log = tempfile.TemporaryFile()
-        command = [sys.executable, "-m", "gis", "serve", "--host", "127.0.0.1"]
+        command = [*self.command, "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         self.process = subprocess.Popen(
             command, cwd=self.root, env=self.env, stdout=self.log,
