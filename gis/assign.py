@@ -125,17 +125,24 @@ def assign_in(
     return changed
 
 
-def rebuild_bins(conn: sa.Connection, table: str, counts=None) -> None:
+def rebuild_bins(
+    conn: sa.Connection, table: str, counts=None, squares=None
+) -> None:
     """Count ``table``'s points per square again (``point_bin``, migration
     0013: the map's clusters).  Its statement triggers keep the counts as rows
     change, but stand aside while ``pingan.bulk_assign`` is on, so every bulk
     writer calls this before it turns the setting off.  For incidents also the
     leadership counts: ``counts(conn)`` when the writer tallied them itself
-    (:mod:`gis.ingest.tally`), else :func:`gis.stats.rebuild`."""
+    (:mod:`gis.ingest.tally`), else :func:`gis.stats.rebuild`; likewise the
+    squares, ``squares(conn)`` (returns how many), else
+    ``point_bins_rebuild``."""
     start = time.perf_counter()
-    squares = conn.execute(
-        sa.text("SELECT point_bins_rebuild(:t)"), {"t": table}
-    ).scalar()
+    if squares is not None:
+        squares = squares(conn)
+    else:
+        squares = conn.execute(
+            sa.text("SELECT point_bins_rebuild(:t)"), {"t": table}
+        ).scalar()
     logger.info(
         "%s: %d squares counted in %.2f s", table, squares, time.perf_counter() - start
     )

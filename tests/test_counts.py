@@ -337,6 +337,20 @@ def test_import_into_an_empty_table_tallies_its_counts(engine, tmp_path, monkeyp
         assert conn.execute(sa.text(
             "SELECT sum(unknown_time) FROM incident_village")).scalar() > 0
         assert_counts_fresh(conn)
+        # The map's squares too: those the database counts from the table.
+        squares = """SELECT level, cx, cy, station_id, grid_id, n, sx, sy
+                       FROM point_bin WHERE layer = 'incident'
+                      ORDER BY level, cx, cy, station_id, grid_id"""
+        tallied = conn.execute(sa.text(squares)).all()
+        conn.execute(sa.text("SELECT point_bins_rebuild('incident')"))
+        counted = conn.execute(sa.text(squares)).all()
+        conn.rollback()
+    assert len(tallied) == len(counted) > 600 // 2
+    assert len({row[3] for row in tallied}) > 1  # per station
+    assert len({row[4] for row in tallied}) > 1  # and grid
+    for mine, theirs in zip(tallied, counted, strict=True):
+        assert mine[:6] == theirs[:6]  # level, square, station, grid, count
+        assert mine[6:] == pytest.approx(theirs[6:], rel=1e-12)  # summed apart
 
 
 def test_a_tally_whose_metres_differ_from_postgis_hands_over_to_the_rebuild(

@@ -187,9 +187,9 @@ class PointLoader:
             self.thread.join()
         if self.error is not None:
             raise self.error
-        counts = None
+        counts = squares = None
         if self.tally is not None and self.tally.valid and self.plain and self.written:
-            counts = self._write_counts
+            counts, squares = self._write_counts, self.tally.write_squares
             self.tally.build()  # numpy, while the database rebuilds the indexes
         if self.aside is not None:
             with self.clock("indexes"):
@@ -198,7 +198,9 @@ class PointLoader:
             lookup.refresh_post_index(self.cursor)
         if self.written and not self.dry_run:
             with self.clock("bins"):
-                assign.rebuild_bins(self.conn, self.table, counts=counts)
+                assign.rebuild_bins(
+                    self.conn, self.table, counts=counts, squares=squares
+                )
         # Later statements of the transaction must run the row triggers.
         self.conn.execute(sa.text("SET LOCAL pingan.bulk_assign = 'off'"))
         return self.staged, self.staged - self.written

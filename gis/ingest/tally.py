@@ -96,6 +96,13 @@ class Tally:
         self.payloads: list | None = None
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        # The map's squares (point_bin, migration 0013): each level and its
+        # side in degrees, as the database computes them.
+        self.levels = [tuple(r) for r in conn.execute(sa.text(
+            "SELECT l, point_bin_side(l) FROM generate_series("
+            "lower(point_bin_levels()), upper(point_bin_levels()) - 1) l ORDER BY l"
+        ))]  # fmt: skip
+        self.squares = None
 
     # -- while importing ---------------------------------------------------------
 
@@ -135,6 +142,10 @@ class Tally:
             "days": days.astype(np.int16),
             "cx": np.floor(x / stats.SIZES[0]).astype(np.int32),
             "cy": np.floor(y / stats.SIZES[0]).astype(np.int32),
+            # The stored points' own coordinates (their EWKB is made of these
+            # floats), for the map's squares.
+            "lon": np.asarray(lon, dtype=np.float64),
+            "lat": np.asarray(lat, dtype=np.float64),
         }
         if not self.verified:
             part["x"], part["y"] = x, y
@@ -147,10 +158,11 @@ class Tally:
         got = _copy_out(
             cursor,
             f"SELECT n, coalesce(village_id, 0), coalesce(station_id, 0), "
-            f"coalesce(township_id, 0) FROM {hits}",
-            ["n", ">i4", "village", ">i8", "station", ">i8", "township", ">i8"],
-        )
-        for name in ("village", "station", "township"):
+            f"coalesce(township_id, 0), coalesce(grid_id, 0) FROM {hits}",
+            ["n", ">i4", "village", ">i8", "station", ">i8", "township", ">i8",
+             "grid", ">i8"],
+        )  # fmt: skip
+        for name in ("village", "station", "township", "grid"):
             wide = got[name].size and got[name].max() > np.iinfo(np.int32).max
             ids = np.zeros(n, dtype=np.int64 if wide else np.int32)
             ids[got["n"]] = got[name]
@@ -213,6 +225,7 @@ class Tally:
             villages, keys, measures = _villages(rows)
             payloads.append(("incident_village", villages))
             payloads.append(("incident_village_span", _spans(keys, measures)))
+            self.squares = _squares(rows, self.levels)
             self.payloads = payloads
             logger.info(
                 "incident counts tallied in %.2f s", time.perf_counter() - start
@@ -243,6 +256,19 @@ class Tally:
         self.payloads = None
         logger.info("incident counts: %d rows written in %.2f s", kept,
                     time.perf_counter() - start)  # fmt: skip
+        return kept
+
+    def write_squares(self, conn: sa.Connection) -> int:
+        """Replace the incidents' map squares by the tally's (what
+        ``point_bins_rebuild('incident')`` writes; returns the squares)."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        cursor = conn.connection.cursor()
+        cursor.execute("DELETE FROM point_bin WHERE layer = 'incident'")
+        kept = sum(bulk.send_copy(cursor, "point_bin", copy)
+                   for copy in _batches(self.squares))  # fmt: skip
+        self.squares = None
         return kept
 
 
@@ -315,6 +341,60 @@ def _date_bytes(days: np.ndarray) -> np.ndarray:
     """Binary dates (days since 2000-01-01) for :func:`bulk.binary_copy`'s
     ``bytes`` columns."""
     return np.ascontiguousarray(days.astype(">i4")).view("S4")
+
+
+# -- point_bin ------------------------------------------------------------------------
+
+
+def _squares(rows: dict, levels: list) -> list:
+    """point_bin's columns (for :func:`_batches`): the incidents per square of
+    every level, station and grid, with the sums of their coordinates, as
+    ``point_bins_flush`` makes them (migration 0013): the finest level from
+    the points (``floor(lon / side)``, the same float8 division), each
+    coarser one from the level below (``cx >> 1``).  The counts and keys are
+    the database's exactly; the sums of coordinates may differ in the last
+    bits, being added in another order."""
+    finest, side = levels[-1]
+    keys = [
+        np.floor(rows["lon"] / side).astype(np.int64),
+        np.floor(rows["lat"] / side).astype(np.int64),
+        rows["station"].astype(np.int64),
+        rows["grid"].astype(np.int64),
+    ]
+    group, first, n = _group(keys)
+    sx = np.bincount(group, weights=rows["lon"], minlength=first.size)
+    sy = np.bincount(group, weights=rows["lat"], minlength=first.size)
+    level = [(finest, [k[first] for k in keys], n.astype(np.int64), sx, sy)]
+    for coarser, _ in reversed(levels[:-1]):
+        _, (cx, cy, station, grid), n, sx, sy = level[-1]
+        keys = [cx >> 1, cy >> 1, station, grid]
+        group, first, _ = _group(keys)
+        size = first.size
+        level.append((
+            coarser, [k[first] for k in keys],
+            np.bincount(group, weights=n, minlength=size).astype(np.int64),
+            np.bincount(group, weights=sx, minlength=size),
+            np.bincount(group, weights=sy, minlength=size),
+        ))  # fmt: skip
+    count = sum(n.size for _, _, n, _, _ in level)
+    levels_column = np.ascontiguousarray(np.concatenate(
+        [np.full(n.size, lv, np.int16) for lv, _, n, _, _ in level]
+    ).astype(">i2"))  # smallint: binary COPY takes two big-endian bytes
+
+    def joined(k):
+        return np.concatenate([keys[k] for _, keys, _, _, _ in level])
+
+    return [
+        ("layer", "text", np.full(count, "incident", dtype=object)),
+        ("level", "bytes", levels_column.view("S2")),
+        ("cx", "int", joined(0)),
+        ("cy", "int", joined(1)),
+        ("station_id", "bigint", joined(2)),
+        ("grid_id", "bigint", joined(3)),
+        ("n", "bigint", np.concatenate([n for _, _, n, _, _ in level])),
+        ("sx", "float8", np.concatenate([sx for _, _, _, sx, _ in level])),
+        ("sy", "float8", np.concatenate([sy for _, _, _, _, sy in level])),
+    ]
 
 
 # -- incident_cell --------------------------------------------------------------------
