@@ -444,3 +444,16 @@ def test_villages_in_several_files_grow_their_derived_parents(engine, tmp_path):
     before = everything(engine)
     assert import_file(engine, "villages", second).status == "loaded"
     assert everything(engine) == before
+    # A village's new population reaches its township and district.
+    rows = [(c, n, t, p + 100 if c.endswith("2001") else p, x)
+            for c, n, t, p, x in VILLAGES[2:]]  # fmt: skip
+    report = import_file(engine, "villages", villages("东风乡2.csv", rows))
+    assert report.status == "loaded", report.findings
+    assert table(engine, """
+        SELECT kind, code, population FROM area
+         WHERE kind IN ('district', 'township') AND valid_to IS NULL
+         ORDER BY kind, code""") == [
+        ("district", "100000000000", 6400),
+        ("township", "100000001000", 4600),
+        ("township", "100000002000", 1800),
+    ]  # fmt: skip

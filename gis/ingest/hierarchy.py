@@ -207,27 +207,34 @@ def refresh_derived(conn: sa.Connection) -> int:
     transaction (``updated_at`` is its start, ``now()``) were dissolved from
     exactly these children a moment ago and are not dissolved twice.
     """
+    outline = """ST_Multi(ST_CollectionExtract(
+                       ST_Union(c.geom ORDER BY c.code), 3)) AS geom"""
+    children = """
+        WITH children AS (
+            SELECT p.id, sum(c.population) AS population,
+                   sum(c.households) AS households, {outline}
+              FROM area p
+              JOIN area c ON c.parent_id = p.id AND c.valid_to IS NULL
+             WHERE p.kind = :k AND p.derived AND p.valid_to IS NULL
+               AND p.updated_at < now()  -- not one built just now
+             GROUP BY p.id)"""
     changed = 0
     for kind in ("township", "district"):
-        changed += conn.execute(sa.text("""
-            WITH children AS (
-                SELECT p.id, sum(c.population) AS population,
-                       sum(c.households) AS households,
-                       ST_Multi(ST_CollectionExtract(
-                           ST_Union(c.geom ORDER BY c.code), 3)) AS geom
-                  FROM area p
-                  JOIN area c ON c.parent_id = p.id AND c.valid_to IS NULL
-                 WHERE p.kind = :k AND p.derived AND p.valid_to IS NULL
-                   AND p.updated_at < now()  -- not one built just now
-                 GROUP BY p.id)
-            UPDATE area p
-               SET geom = CASE WHEN ST_Equals(p.geom, c.geom) THEN p.geom
-                               ELSE c.geom END,
-                   population = c.population, households = c.households
+        # Naming geom in an UPDATE cuts the lookup pieces again: only where
+        # the outline changed.
+        changed += conn.execute(sa.text(children.format(outline=outline) + """
+            UPDATE area p SET geom = c.geom, population = c.population,
+                              households = c.households
+              FROM children c
+             WHERE p.id = c.id AND NOT ST_Equals(p.geom, c.geom)"""),
+            {"k": kind},
+        ).rowcount  # fmt: skip
+        # The rest, sums only (those just grown are this transaction's now).
+        changed += conn.execute(sa.text(children.format(outline="1") + """
+            UPDATE area p SET population = c.population, households = c.households
               FROM children c
              WHERE p.id = c.id
-               AND (NOT ST_Equals(p.geom, c.geom)
-                    OR p.population IS DISTINCT FROM c.population
+               AND (p.population IS DISTINCT FROM c.population
                     OR p.households IS DISTINCT FROM c.households)"""),
             {"k": kind},
         ).rowcount  # fmt: skip
