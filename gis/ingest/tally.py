@@ -361,40 +361,42 @@ def _squares(rows: dict, levels: list) -> list:
         rows["station"].astype(np.int64),
         rows["grid"].astype(np.int64),
     ]
-    group, first, n = _group(keys)
-    sx = np.bincount(group, weights=rows["lon"], minlength=first.size)
-    sy = np.bincount(group, weights=rows["lat"], minlength=first.size)
-    level = [(finest, [k[first] for k in keys], n.astype(np.int64), sx, sy)]
+    # Each level's squares: (level, cx, cy, station, grid, n, sx, sy).
+    squares = [(finest, *_summed(keys, None, rows["lon"], rows["lat"]))]
     for coarser, _ in reversed(levels[:-1]):
-        _, (cx, cy, station, grid), n, sx, sy = level[-1]
-        keys = [cx >> 1, cy >> 1, station, grid]
-        group, first, _ = _group(keys)
-        size = first.size
-        level.append((
-            coarser, [k[first] for k in keys],
-            np.bincount(group, weights=n, minlength=size).astype(np.int64),
-            np.bincount(group, weights=sx, minlength=size),
-            np.bincount(group, weights=sy, minlength=size),
-        ))  # fmt: skip
-    count = sum(n.size for _, _, n, _, _ in level)
-    levels_column = np.ascontiguousarray(np.concatenate(
-        [np.full(n.size, lv, np.int16) for lv, _, n, _, _ in level]
-    ).astype(">i2"))  # smallint: binary COPY takes two big-endian bytes
+        _, cx, cy, station, grid, n, sx, sy = squares[-1]
+        squares.append((coarser, *_summed([cx >> 1, cy >> 1, station, grid],
+                                          n, sx, sy)))  # fmt: skip
 
-    def joined(k):
-        return np.concatenate([keys[k] for _, keys, _, _, _ in level])
+    def column(k: int) -> np.ndarray:
+        return np.concatenate([square[k] for square in squares])
 
+    level = np.concatenate([np.full(len(q[1]), q[0], np.int16) for q in squares])
     return [
-        ("layer", "text", np.full(count, "incident", dtype=object)),
-        ("level", "bytes", levels_column.view("S2")),
-        ("cx", "int", joined(0)),
-        ("cy", "int", joined(1)),
-        ("station_id", "bigint", joined(2)),
-        ("grid_id", "bigint", joined(3)),
-        ("n", "bigint", np.concatenate([n for _, _, n, _, _ in level])),
-        ("sx", "float8", np.concatenate([sx for _, _, _, sx, _ in level])),
-        ("sy", "float8", np.concatenate([sy for _, _, _, _, sy in level])),
+        ("layer", "text", np.full(level.size, "incident", dtype=object)),
+        # smallint: binary COPY takes two big-endian bytes
+        ("level", "bytes", np.ascontiguousarray(level.astype(">i2")).view("S2")),
+        ("cx", "int", column(1)),
+        ("cy", "int", column(2)),
+        ("station_id", "bigint", column(3)),
+        ("grid_id", "bigint", column(4)),
+        ("n", "bigint", column(5)),
+        ("sx", "float8", column(6)),
+        ("sy", "float8", column(7)),
     ]
+
+
+def _summed(keys: list, n, sx, sy) -> tuple:
+    """One level's squares: the distinct ``keys`` (each a column), and per
+    square the sums of ``n`` (None: one a row), ``sx`` and ``sy``."""
+    group, first, _ = _group(keys)
+    size = first.size
+    return (
+        *(k[first] for k in keys),
+        np.bincount(group, weights=n, minlength=size).astype(np.int64),
+        np.bincount(group, weights=sx, minlength=size),
+        np.bincount(group, weights=sy, minlength=size),
+    )
 
 
 # -- incident_cell --------------------------------------------------------------------
