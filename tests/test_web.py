@@ -45,6 +45,17 @@ def test_map_pages_are_self_contained(client, path):
         assert client.get(link).status_code == 200, link
 
 
+@pytest.mark.parametrize("path", ["/", "/map/coverage", "/login"])
+def test_pages_name_their_icon_so_the_browser_asks_for_no_favicon(
+    client, anonymous, path
+):
+    html = client.get(path).get_data(as_text=True)
+    icons = re.findall(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', html)
+    assert icons == ["/static/favicon.svg"]
+    icon = anonymous.get(icons[0])  # the sign-in page shows it too
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 def test_coverage_page_has_every_layer_and_stays_small(client):
     html = client.get("/map/coverage").get_data(as_text=True)
     for title in (

@@ -65,3 +65,9 @@ def localize(root: Element, static_url: Callable[[str], str]) -> None:
                 if table[url] is not None:
                     local.append((name, static_url(table[url])))
             setattr(element, attr, local)
+
+
+def icon(url: str) -> Element:
+    """The page's icon link (the browser asks for ``/favicon.ico`` otherwise,
+    a 404 on every page)."""
+    return Element(f'<link rel="icon" type="image/svg+xml" href="{url}">')

@@ -35,6 +35,7 @@ def render_map(
         extra=extra,
     )
     assets.localize(fmap, _static)
+    fmap.get_root().header.add_child(assets.icon(_static("favicon.svg")))
     html = security.nonce_scripts(fmap.get_root().render())
     if maps.personal(page, g.user):
         guard.audit_read("page.read", "page", page.name, {"focus": focus.station_id})
