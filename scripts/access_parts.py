@@ -88,8 +88,9 @@ def measure(owner_url: str, tokens: dict[str, tuple[str, str]], points: int) -> 
 
 
 def _take_turns(runs: dict, chunks: list) -> dict:
-    """Seconds each of ``runs`` spent on all of ``chunks``, taking turns (the
-    first chunk's round is a warm-up: plans made, caches filled)."""
+    """Seconds each of ``runs`` spent on all of ``chunks``, taking turns,
+    after a round on the first chunk that is not counted (plans made, caches
+    filled)."""
     for run in runs.values():
         run(chunks[0])
     spent = dict.fromkeys(runs, 0.0)
