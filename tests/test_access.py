@@ -824,6 +824,45 @@ def test_the_nearest_post_is_among_the_callers_own(app, username, expected):
         conn.close()
 
 
+def test_a_stations_nearest_post_among_equals_is_the_smallest_id(app, database):
+    """A station's nearest post comes from its own posts' index two at a time
+    (migration 0029); where posts tie at the nearest distance, the smallest
+    id still wins, as ``ORDER BY distance, id`` gives, whichever two the index
+    hands over first."""
+    # On one spot in S1, the smallest id made last: an index hands equals
+    # over in the order they came, so the first two are not the answer.
+    posts = {"P-T1": 900_003, "P-T2": 900_002, "P-T3": 900_001}
+    owner = db.get_engine(database)
+    with owner.begin() as conn:
+        for code, post_id in posts.items():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO post (id, code, name, kind, geom) VALUES (:i, :c, "
+                    ":c, 'police_room', ST_SetSRID(ST_MakePoint(100.03, 30.02), 4326))"
+                ),
+                {"i": post_id, "c": code},
+            )
+    nearest = sa.text(
+        "SELECT p.code FROM pingan_nearest_post(ST_SetSRID(ST_MakePoint(:x, :y), "
+        "4326)) n JOIN post p ON p.id = n.id"
+    )
+    with app.app_context():
+        from webmap import requestdb
+
+        conn = db.connect(requestdb.engine())
+    try:
+        _begin_as(app, conn, "pcs1")
+        for x, y in ((100.03, 30.021), (100.031, 30.02), (100.02, 30.01)):
+            assert conn.execute(nearest, {"x": x, "y": y}).scalar() == "P-T3"
+        # Far from the three, the station's own post is nearer: no tie to break.
+        assert conn.execute(nearest, {"x": 100.05, "y": 30.041}).scalar() == "P-S1"
+    finally:
+        conn.close()
+        with owner.begin() as cleanup:
+            cleanup.execute(sa.text("DELETE FROM post WHERE code = ANY(:c)"),
+                            {"c": list(posts)})  # fmt: skip
+
+
 def test_old_scrypt_hashes_are_replaced_by_argon2_at_sign_in(client, database):
     old = (
         "scrypt:16384:8:1$"
