@@ -365,9 +365,10 @@ _ALL = (
             _p("phone", label="电话", personal=True),
             _p("areas", label="负责村社", stored=False),
         ),
-        scope="the station of their post (policy officer_scope: the post is "
-        "visible); their areas through officer_area_scope",
-        internal=("id", "post_id", "active", "synthetic"),
+        scope="the station and grid of their post, kept on the row (policy "
+        "officer_scope); their areas through officer_area_scope",
+        internal=("id", "post_id", "active", "synthetic", "post_station_id",
+                  "post_grid_id"),
     ),
     # 网格员: one person a grid (or a few), the role grid_member of duty_role.
     DataLayer(
