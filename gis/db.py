@@ -214,7 +214,11 @@ def discard_broken(conn: sa.Connection) -> bool:
 
 
 def dispose_engines() -> None:
-    """Close every pooled connection (tests, forks)."""
+    """Close every pooled connection (tests, forks), once the read records
+    this process holds are written (:func:`gis.audit.flush_reads`)."""
+    from gis import audit
+
+    audit.flush_reads()
     with _lock:
         for engine in _engines.values():
             engine.dispose()

@@ -32,7 +32,7 @@ import orjson
 import psycopg2.extensions
 import sqlalchemy as sa
 
-from gis import access, params
+from gis import access, audit, params
 from gis.errors import InvalidInput
 
 # Moved to gis.params; still importable from here for callers not yet updated.
@@ -142,7 +142,7 @@ WITH pts AS {inline}({points}
                        'code', po.code, 'kind', po.kind, 'name', po.name))
               FROM post po
              WHERE po.id IN (SELECT post_id FROM answers))) AS refs
-){audit}
+)
 SELECT a.district, a.township, a.village, a.grid, a.police_station, a.shared,
        a.post_id, a.distance_m,
        CASE WHEN a.ord = 1 THEN (SELECT refs FROM refs)::text END
@@ -169,35 +169,17 @@ _MANY = """
     SELECT u.ord, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
       FROM unnest($1, $2) WITH ORDINALITY AS u(lon, lat, ord)"""
 _TABLE = "pingan_lookup_points"
-# A lookup that names officers or grid members is a read of personal data.  For
-# a web request the statement writes its audit row itself, the row
-# gis.audit.record_read would write (who, the request's address, how many
-# points and how many named people), instead of a round trip after it (0.2 ms,
-# on a third of the lookups under load), and relaxes the commit as
-# record_read does: a crash may lose the last fraction of a second of reads.
-# Named: the point's village or grid has an officer, or its grid a member, that
-# the caller may see (the officers and members the refs are built from, under
-# the row policies; asked of those rows, not of the refs' JSON text, which
-# each -> parsed again).
+# A lookup that names officers or grid members is a read of personal data: the
+# web request's user is recorded by gis.audit.record_read (who, the request's
+# address, how many points and how many named people) once the answers are
+# made, from the officers and members the statement returned (under the row
+# policies), so a station's lookup in the neighbour's village records nothing.
 # The web request's session is checked by the statement itself when the
 # connection's settings are already that session's scope (gis.access.embed):
 # pingan_alive (migration 0021) in the top-level WHERE, a one-time filter that
 # runs before any row is read, and raises when the session ended or the
-# settings are not its scope; the audit row is then not written either.  NULL:
+# settings are not its scope; nothing is answered or recorded then.  NULL:
 # checked already (pingan_resume sent ahead in the same round trip).
-_AUDITED = """, audited AS (
-    INSERT INTO audit_log (username, action, object_kind, detail, client_addr)
-    SELECT {user}, 'lookup', 'point',
-           jsonb_build_object('points', count(*),
-                              'named', count(*) FILTER (WHERE named)),
-           nullif(current_setting('pingan.client_addr', true), '')
-      FROM (SELECT EXISTS (SELECT FROM officers o
-                            WHERE o.area_id IN (a.village, a.grid))
-                OR EXISTS (SELECT FROM members m WHERE m.area_id = a.grid) AS named
-              FROM answers a) people
-    HAVING count(*) FILTER (WHERE named) > 0
-       AND set_config('synchronous_commit', 'off', true) = 'off'
-)"""
 _FORMS = {  # name: (parameter types, points, date, inlined)
     "pingan_lookup_one": ("float8, float8, date", _ONE, "$3", ""),
     "pingan_lookup_many": ("float8[], float8[], date", _MANY, "$3", ""),
@@ -215,17 +197,16 @@ _STATEMENTS = {
 for _name, (_types, _points, _at, _inline) in _FORMS.items():
     _STATEMENTS[_name] = (
         _types,
-        _LOOKUP_SQL.format(points=_points, at=_at, inline=_inline, audit="", alive=""),
+        _LOOKUP_SQL.format(points=_points, at=_at, inline=_inline, alive=""),
     )
-    _user = _types.count(",") + 2  # the parameters after the others
-    _STATEMENTS[f"{_name}_audited"] = (
-        f"{_types}, text, bytea",
+    _hash = _types.count(",") + 2  # the parameter after the others
+    _STATEMENTS[f"{_name}_checked"] = (
+        f"{_types}, bytea",
         _LOOKUP_SQL.format(
             points=_points,
             at=_at,
             inline=_inline,
-            audit=_AUDITED.format(user=f"${_user}"),
-            alive=f"WHERE pingan_alive(${_user + 1})\n",
+            alive=f"WHERE pingan_alive(${_hash})\n",
         ),
     )
 TABLE_BATCH = 1000
@@ -277,35 +258,26 @@ def _execute(cursor, prepared: set, name: str, params: tuple) -> list[tuple]:
     return cursor.fetchall() if cursor.description else []
 
 
-def _query(
-    conn: sa.Connection, x: np.ndarray, y: np.ndarray, when, audit_as: str | None
-) -> list[tuple]:
-    """The statement's rows for WGS84 points ``x``, ``y`` on date ``when``,
-    auditing a read of people as ``audit_as`` (see ``_AUDITED``)."""
+def _query(conn: sa.Connection, x: np.ndarray, y: np.ndarray, when) -> list[tuple]:
+    """The statement's rows for WGS84 points ``x``, ``y`` on date ``when``; the
+    session is checked by the statement itself when it can be (see
+    :func:`gis.access.embed`)."""
     with _cursor(conn) as (cursor, prepared):
-        audited = ("_audited", (audit_as,)) if audit_as else ("", ())
-        if audit_as and not cursor.connection.autocommit:
-            # The relaxed commit would be the caller's transaction's.
-            raise ValueError("audit_as needs a connection between transactions")
+        alive = access.embed(cursor)
+        checked = ("_checked", (alive,)) if alive is not None else ("", ())
         if len(x) == 1:
             return _execute(
                 cursor,
                 prepared,
-                "pingan_lookup_one" + audited[0],
-                (
-                    float(x[0]),
-                    float(y[0]),
-                    when,
-                    *audited[1],
-                    *_alive(cursor, audit_as),
-                ),
+                "pingan_lookup_one" + checked[0],
+                (float(x[0]), float(y[0]), when, *checked[1]),
             )
         if len(x) < max(TABLE_BATCH, _table_from(cursor)):
             return _execute(
                 cursor,
                 prepared,
-                "pingan_lookup_many" + audited[0],
-                (_array(x), _array(y), when, *audited[1], *_alive(cursor, audit_as)),
+                "pingan_lookup_many" + checked[0],
+                (_array(x), _array(y), when, *checked[1]),
             )
         # The table lives as long as the session (a temporary table per batch
         # would add and remove catalogue rows every time); IF NOT EXISTS also
@@ -316,17 +288,8 @@ def _query(
             TRUNCATE {_TABLE}""")
         _execute(cursor, prepared, "pingan_lookup_fill", (_array(x), _array(y)))
         return _execute(
-            cursor,
-            prepared,
-            "pingan_lookup_table" + audited[0],
-            (when, *audited[1], *_alive(cursor, audit_as)),
+            cursor, prepared, "pingan_lookup_table" + checked[0], (when, *checked[1])
         )
-
-
-def _alive(cursor, audit_as: str | None) -> tuple:
-    """The audited statements' last parameter: the token hash of the session
-    they check themselves (``pingan_alive``, see ``_AUDITED``), else NULL."""
-    return (access.embed(cursor),) if audit_as else ()
 
 
 def _table_from(cursor) -> float:
@@ -373,6 +336,7 @@ def lookup_many(
     crs: str = "wgs84",
     at: date | None = None,
     audit_as: str | None = None,
+    client_addr: str | None = None,
 ) -> list[dict]:
     """Look up many points at once; answers come back in input order.
 
@@ -386,10 +350,11 @@ def lookup_many(
     at : date, optional
         Answer with the boundaries in force on this date (default today).
     audit_as : str, optional
-        A web request's user: an answer that names officers or grid members
-        is then recorded in ``audit_log`` by the same statement, as
-        :func:`gis.audit.record_read` would.  Only on a connection between
-        transactions (a ValueError otherwise).
+        A web request's user: when an answer names officers or grid members,
+        the read is recorded (:func:`gis.audit.record_read`, action
+        ``lookup``: how many points, how many named someone).
+    client_addr : str, optional
+        The request's address, for that record.
 
     Notes
     -----
@@ -412,8 +377,15 @@ def lookup_many(
     crs = params.parse_crs(crs)
     x, y = params.to_storage(lons, lats, crs, params.point_fields(len(lons)))
     when = at or date.today()
-    rows = _query(conn, x, y, when, audit_as)
-    return _answers(rows, lons, lats, crs, x, y, when)
+    answers = _answers(_query(conn, x, y, when), lons, lats, crs, x, y, when)
+    if audit_as is not None:
+        named = sum(1 for a in answers if a["officers"] or a["grid_members"])
+        if named:
+            detail = {"points": len(answers), "named": named}
+            audit.record_read(
+                conn.engine, audit_as, "lookup", "point", None, detail, client_addr
+            )
+    return answers
 
 
 def lookup(
@@ -423,9 +395,10 @@ def lookup(
     crs: str = "wgs84",
     at: date | None = None,
     audit_as: str | None = None,
+    client_addr: str | None = None,
 ) -> dict:
     """Look up one point (see :func:`lookup_many`)."""
-    return lookup_many(conn, [lon], [lat], crs, at, audit_as)[0]
+    return lookup_many(conn, [lon], [lat], crs, at, audit_as, client_addr)[0]
 
 
 def _refs(refs: str | None) -> tuple[dict, dict, dict, dict]:

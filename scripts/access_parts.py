@@ -18,10 +18,12 @@ by a quarter) weighs on all of them alike:
   audit row (what ``scripts/serve_without_access.py`` runs);
 - **row policies**: the same statement on the web role's connection with the
   user's scope set (``pingan_begin``), so the policies bind;
-- **audit row**: the web statement with its audit CTE (the row is written when
-  the point names someone the user may see), its session check given NULL;
 - **session check**: the statement the web app runs, with ``pingan_alive``
-  checking the session in the statement itself.
+  checking the session in the statement itself;
+- **the read's record**: what the read log's batch costs its backend per
+  record (``gis.audit``: a batch of :data:`RECORD_BATCH`, rolled back, as
+  these records are no real reads), times the share of the user's lookups
+  that name somebody and so are recorded.
 
 Then the Python side, one request at a time through the WSGI app in this
 process (thread CPU per request, the statement's client side included), for
@@ -41,8 +43,10 @@ import random
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,16 +54,19 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_http_lookup import BBOX, revoke_token, service_token  # noqa: E402
 
-from gis import access, lookup  # noqa: E402
+from gis import access, audit, lookup  # noqa: E402
 from gis import db as gis_db  # noqa: E402
 
-VARIANTS = ("bare", "policies", "audit", "check")
+VARIANTS = ("bare", "policies", "check")
 _TITLES = {
-    "bare": "bare: the owner, no session check, no audit row",
+    "bare": "bare: the owner, no session check, no audit record",
     "policies": "+ row policies (the web role, the user's scope)",
-    "audit": "+ the audit row (CTE; written when people are named)",
     "check": "+ the session check in the statement (pingan_alive)",
 }
+RECORD_BATCH = 50
+"""Records a batch of the read log holds in the measure: a quarter of a full
+one (``gis.audit.READ_BATCH``); under load each worker writes its
+``READ_DELAY``'s worth, more than this."""
 _TICK = os.sysconf("SC_CLK_TCK")
 CHUNK = 100
 """Points a variant runs before the next takes its turn."""
@@ -83,7 +90,10 @@ def measure(owner_url: str, tokens: dict[str, tuple[str, str]], points: int) -> 
         with _connections(owner_url, token, username) as runs:
             spent = _take_turns(runs, chunks)
         result[label] = {v: spent[v] / points * 1e6 for v in VARIANTS}
-        result[label]["python"] = _python_side(token, chunks)
+        result[label]["record"] = _record_cost(owner_url, username)
+        result[label]["python"], result[label]["share"] = _python_side(
+            owner_url, token, username, chunks
+        )
     return result
 
 
@@ -117,29 +127,35 @@ def _connections(owner_url: str, token: str, username: str):
             cursor = conn.cursor()
             if variant != "bare":
                 cursor.execute("SELECT FROM pingan_begin(%s, '127.0.0.1')", (digest,))
-            name = "pingan_lookup_one" + ("" if variant in ("bare", "policies")
-                                          else "_audited")  # fmt: skip
+            name = "pingan_lookup_one" + ("_checked" if variant == "check" else "")
             types, sql = lookup._STATEMENTS[name]
             cursor.execute(f"PREPARE parts_lookup ({types}) AS {sql}")
-            extra = {"audit": (username, None), "check": (username, digest)}
-            runs[variant] = _runner(cursor, (today,), extra.get(variant, ()))
+            after = (digest,) if variant == "check" else ()
+            runs[variant] = _runner(cursor, (today,), after)
         yield runs
     finally:
         for pooled in opened:
             pooled.invalidate()
 
 
-def _runner(cursor, before: tuple, after: tuple):
+def _backend_cpu(cursor):
+    """A function of no arguments: the CPU seconds ``cursor``'s backend spent."""
     cursor.execute("SELECT pg_backend_pid()")
     stat = f"/proc/{cursor.fetchone()[0]}/stat"
     if not os.path.exists(stat):
         sys.exit("the database runs on another machine: its CPU cannot be read here")
-    holders = ", ".join(["%s"] * (2 + len(before) + len(after)))
 
     def cpu() -> float:
         with open(stat) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICK
+
+    return cpu
+
+
+def _runner(cursor, before: tuple, after: tuple):
+    cpu = _backend_cpu(cursor)
+    holders = ", ".join(["%s"] * (2 + len(before) + len(after)))
 
     def run(points) -> float:
         start = cpu()
@@ -151,11 +167,36 @@ def _runner(cursor, before: tuple, after: tuple):
     return run
 
 
-def _python_side(token: str, chunks: list) -> dict:
-    """Thread CPU per request (µs) through the WSGI app, in this process:
-    ``bare`` (the guard replaced, as ``serve_without_access``) and ``signed``
-    (the app as served, the user's bearer token), taking turns; without the
-    garbage collector's pauses, which fall on one side or the other."""
+def _record_cost(owner_url: str, username: str, records: int = 4000) -> float:
+    """Backend CPU (µs) per read record the read log writes, in batches of
+    :data:`RECORD_BATCH` on the web role's connection, each rolled back."""
+    pooled = gis_db.get_engine(gis_db.web_url(owner_url)).raw_connection()
+    try:
+        conn = pooled.dbapi_connection
+        cursor = conn.cursor()
+        cpu = _backend_cpu(cursor)
+        conn.rollback()
+        row = (datetime.now(UTC), username, "lookup", "point", None,
+               '{"points": 1, "named": 1}', "127.0.0.1")  # fmt: skip
+        columns = tuple([value] * RECORD_BATCH for value in row)
+        cursor.execute(audit._READS, columns)  # planned, warmed
+        conn.rollback()
+        start = cpu()
+        for _ in range(records // RECORD_BATCH):
+            cursor.execute(audit._READS, columns)
+            conn.rollback()
+        return (cpu() - start) / records * 1e6
+    finally:
+        pooled.invalidate()
+
+
+def _python_side(owner_url: str, token: str, username: str, chunks: list):
+    """CPU per request (µs) of this process, through the WSGI app: ``bare``
+    (the guard replaced, as ``serve_without_access``) and ``signed`` (the app
+    as served, the user's bearer token), taking turns; without the garbage
+    collector's pauses, which fall on one side or the other.  The process's
+    CPU, not the thread's: the read log writes from a thread of its own.
+    Also the share of the signed lookups that were recorded (named someone)."""
     from serve_without_access import create_app_without_access
 
     from webmap import create_app
@@ -171,18 +212,30 @@ def _python_side(token: str, chunks: list) -> dict:
             gc.collect()  # a pause of tens of ms would land on one side only
             gc.disable()
             try:
-                start = time.thread_time()
+                start = time.process_time()
                 _requests(client, points, headers)
-                return time.thread_time() - start
+                audit.flush_reads()  # what a batch of these costs, counted here
+                return time.process_time() - start
             finally:
                 gc.enable()
 
         return run
 
     chunks = chunks[: max(2, len(chunks) // 2)]  # Python is steadier
+    recorded = _records(owner_url, username)
     spent = _take_turns({k: runner(c) for k, c in clients.items()}, chunks)
     n = sum(len(chunk) for chunk in chunks)
-    return {k: seconds / n * 1e6 for k, seconds in spent.items()}
+    share = (_records(owner_url, username) - recorded) / (n + len(chunks[0]))
+    return {k: seconds / n * 1e6 for k, seconds in spent.items()}, share
+
+
+def _records(owner_url: str, username: str) -> int:
+    with gis_db.get_engine(owner_url).connect() as conn:
+        return conn.execute(
+            sa.text("SELECT count(*) FROM audit_log WHERE username = :u "
+                    "AND action = 'lookup'"),  # fmt: skip
+            {"u": username},
+        ).scalar()
 
 
 def _requests(client, points, headers) -> None:
@@ -212,14 +265,19 @@ def report(parts: dict, bare_cpu_ms: float | None = None) -> None:
         print(f"  {'PostgreSQL, ' + _TITLES[variant]:<{width}}" + "".join(cells))
     python = (
         ("Python, bare (the guard replaced)", lambda p: f"{p['python']['bare']:10.0f}"),
-        ("Python, + sign-in (the guard, the token, the hooks)",
+        ("Python, + sign-in (the guard, the token, the hooks, the read log)",
          lambda p: f"{_python_extra(p):+10.0f}"),
     )  # fmt: skip
+    print(f"  {'PostgreSQL, + the read record (its batch, × share recorded)':<{width}}"
+          + "".join(f"{_record_extra(parts[label]):+10.0f}" for label in labels))
     for title, cell in python:
         print(f"  {title:<{width}}" + "".join(cell(parts[label]) for label in labels))
+    print("  " + ", ".join(
+        f"{label}: {parts[label]['share']:.0%} of the lookups recorded, "
+        f"{parts[label]['record']:.1f} µs a record" for label in labels))  # fmt: skip
     for label in labels:
         p = parts[label]
-        extra = p["check"] - p["bare"] + _python_extra(p)
+        extra = p["check"] - p["bare"] + _record_extra(p) + _python_extra(p)
         alone = p["bare"] + p["python"]["bare"]
         line = (f"  {label}: +{extra:.0f} µs in all, {extra / alone:.1%} of the bare "
                 f"lookup one at a time ({alone:.0f} µs)")  # fmt: skip
@@ -228,6 +286,10 @@ def report(parts: dict, bare_cpu_ms: float | None = None) -> None:
                      f"({bare_cpu_ms:.2f} ms)")  # fmt: skip
         budget = 1 / 0.90 - 1
         print(line + f"; the target leaves {budget:.1%}")
+
+
+def _record_extra(p: dict) -> float:
+    return p["record"] * p["share"]
 
 
 def _python_extra(p: dict) -> float:

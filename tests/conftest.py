@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gis import db, embedded, schema
+from gis import audit, db, embedded, schema
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -50,6 +50,14 @@ def make_database(server_url):
     db.dispose_engines()
     for name in created:
         db.drop_database(server_url, name)
+
+
+@pytest.fixture(autouse=True)
+def _reads_recorded():
+    """The records of a test's reads are written when it ends (the read log
+    holds them up to gis.audit.READ_DELAY), never during the next test."""
+    yield
+    audit.flush_reads()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -11,17 +11,23 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from gis import audit, clock, db, users
+from gis import audit, clock, db, schema, users
 from gis.cli import main
-from gis.errors import InvalidInput
+from gis.errors import DatabaseUnavailable, InvalidInput
 from webmap import admin, create_app
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-1"
 UNTIL = "2025-12-31"  # before any row the tests write themselves
 FORMULA = '=HYPERLINK("http://evil","x")'
@@ -347,6 +353,7 @@ def test_admin_exports_what_the_filters_select(app, engine):
 
 def test_viewing_the_log_is_itself_logged(app, engine):
     signed_in(app, "root1").get("/admin/audit?user=alice")
+    audit.flush_reads()  # the read log holds a record up to READ_DELAY
     with engine.connect() as conn:
         (seen,) = audit.query(conn, action="audit.list", user="root1", limit=1)
     assert seen["detail"]["filters"] == {"user": "alice"}
@@ -385,3 +392,87 @@ def test_start_page_links_the_log_for_admins_only(app):
     assert "/admin/audit" in signed_in(app, "root1").get("/").get_data(as_text=True)
     assert "/admin/audit" not in signed_in(app, "clerk").get("/").get_data(as_text=True)
     assert "/admin/audit" not in app.test_client().get("/").get_data(as_text=True)
+
+
+# -- the read log: reads of personal data, written in batches ---------------------
+
+
+def _recorded(engine, action: str, user: str) -> list[dict]:
+    with engine.connect() as conn:
+        return audit.query(conn, action=action, user=user)
+
+
+def test_a_read_is_written_within_the_delay_with_its_own_time_and_address(
+    app, engine
+):
+    client = signed_in(app, "root1")
+    started = datetime.now(UTC)
+    client.get("/admin/audit?user=someone-read")
+    answered = datetime.now(UTC)
+    deadline = time.monotonic() + audit.READ_DELAY + 5
+    mine = {"user": "someone-read"}
+    while not (
+        rows := [
+            r for r in _recorded(engine, "audit.list", "root1")
+            if r["detail"]["filters"] == mine
+        ]
+    ):  # fmt: skip
+        assert time.monotonic() < deadline, "not written by the read log's timer"
+        time.sleep(0.05)
+    (row,) = rows
+    assert started <= row["at"] <= answered  # the read's time, not the write's
+    assert row["ip"] == "127.0.0.1"
+
+
+def test_a_full_batch_is_written_at_once(engine, monkeypatch):
+    monkeypatch.setattr(audit, "READ_BATCH", 3)
+    monkeypatch.setattr(audit, "READ_DELAY", 3600)
+    for k in range(3):
+        audit.record_read(engine, "batcher", "page.read", "page", f"p{k}")
+    assert audit.pending_reads() == 0
+    assert len(_recorded(engine, "page.read", "batcher")) == 3
+
+
+def test_records_are_kept_while_the_database_is_away_and_reads_refused(
+    server_url, monkeypatch, caplog
+):
+    """The records wait while their database cannot be written (here: it does
+    not exist yet); past READ_STUCK seconds reads are refused; once it can be
+    written, the records kept are written, none lost and none twice."""
+    name = f"pingan_test_away_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(server_url).set(database=name)
+    away = db.get_engine(url.render_as_string(hide_password=False))
+    monkeypatch.setattr(audit, "READ_DELAY", 3600)
+    audit.record_read(away, "waiter", "page.read", "page", "first")
+    audit.flush_reads()
+    assert audit.pending_reads() == 1
+    assert "1 read records wait" in caplog.text
+    monkeypatch.setattr(audit, "READ_STUCK", 0.0)
+    with pytest.raises(DatabaseUnavailable, match="审计日志无法写入"):
+        audit.record_read(away, "waiter", "page.read", "page", "refused")
+    created = db.create_database(server_url, name)
+    try:
+        schema.migrate(db.get_engine(created))
+        audit.record_read(away, "waiter", "page.read", "page", "second")
+        audit.flush_reads()
+        assert audit.pending_reads() == 0
+        written = _recorded(away, "page.read", "waiter")
+        assert sorted(r["object_code"] for r in written) == ["first", "second"]
+    finally:
+        db.dispose_engines()
+        db.drop_database(server_url, name)
+
+
+def test_a_process_writes_the_records_it_holds_when_it_exits(engine, database):
+    code = (
+        "import sys; from gis import audit, db; audit.READ_DELAY = 3600; "
+        "audit.record_read(db.get_engine(sys.argv[1]), 'leaver', 'page.read', "
+        "'page', 'last', None, '10.9.9.9')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, database], cwd=ROOT, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (row,) = _recorded(engine, "page.read", "leaver")
+    assert (row["object_code"], row["ip"]) == ("last", "10.9.9.9")

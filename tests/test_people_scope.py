@@ -30,26 +30,28 @@ from tests.worlds import A1, B1, S1, S2, TOWNSHIP, TWO_STATIONS, A, B, box, buil
 
 # The rules of 0011/0015/0025, as the owner's queries: a row's identity.
 _OFFICER = """(pingan_role() IN ('admin', 'planner') OR EXISTS (
-    SELECT 1 FROM post p WHERE p.id = {o}.post_id AND pingan_sees(p.station_id, p.grid_id)))"""
+    SELECT 1 FROM post p
+     WHERE p.id = {o}.post_id AND pingan_sees(p.station_id, p.grid_id)))"""
 _MEMBER_LINK = """(pingan_role() IN ('admin', 'planner') OR EXISTS (
     SELECT 1 FROM area g WHERE g.id = {ma}.area_id
-       AND pingan_sees_area(g.kind, g.id, g.station_id) AND pingan_sees(g.station_id, g.id)))"""
+       AND pingan_sees_area(g.kind, g.id, g.station_id)
+       AND pingan_sees(g.station_id, g.id)))"""
 OLD_RULES = {
     "officer": f"SELECT o.code FROM officer o WHERE {_OFFICER.format(o='o')}",
     "officer_area": f"""
         SELECT o.code, a.code, oa.valid_from FROM officer_area oa
           JOIN officer o ON o.id = oa.officer_id JOIN area a ON a.id = oa.area_id
          WHERE pingan_role() IN ('admin', 'planner')
-            OR ({_OFFICER.format(o='o')}
+            OR ({_OFFICER.format(o="o")}
                 AND pingan_sees_area(a.kind, a.id, a.station_id))""",
     "grid_member_area": f"""
         SELECT m.code, a.code, ma.valid_from FROM grid_member_area ma
           JOIN grid_member m ON m.id = ma.member_id JOIN area a ON a.id = ma.area_id
-         WHERE {_MEMBER_LINK.format(ma='ma')}""",
+         WHERE {_MEMBER_LINK.format(ma="ma")}""",
     "grid_member": f"""
         SELECT m.code FROM grid_member m WHERE EXISTS (
             SELECT 1 FROM grid_member_area ma
-             WHERE ma.member_id = m.id AND {_MEMBER_LINK.format(ma='ma')})
+             WHERE ma.member_id = m.id AND {_MEMBER_LINK.format(ma="ma")})
             OR pingan_role() IN ('admin', 'planner')""",
 }
 # The same rows as the web role reads them, under the policies (codes from
@@ -87,8 +89,10 @@ def engine(make_database):
         conn.execute(
             sa.text("""
             INSERT INTO post (code, name, kind, geom) VALUES
-                ('P-S1', '一号', 'police_room', ST_SetSRID(ST_MakePoint(100.05, 30.04), 4326)),
-                ('P-S2', '二号', 'police_room', ST_SetSRID(ST_MakePoint(100.15, 30.04), 4326));
+                ('P-S1', '一号', 'police_room',
+                 ST_SetSRID(ST_MakePoint(100.05, 30.04), 4326)),
+                ('P-S2', '二号', 'police_room',
+                 ST_SetSRID(ST_MakePoint(100.15, 30.04), 4326));
             INSERT INTO officer (code, name, kind, post_id)
                  SELECT 'O-' || right(code, 2), '警官', 'police', id FROM post;
             INSERT INTO officer (code, name, kind) VALUES ('O-none', '无岗', 'police');
@@ -127,8 +131,15 @@ def _settings(conn, ids: dict, role: str, station: str | None, grids: tuple) -> 
 
 def _by_the_old_rules(engine, looker) -> dict[str, set]:
     with engine.begin() as conn:  # the owner: no policy binds
-        _settings(conn, dict(conn.execute(sa.text("SELECT code, id FROM area")).all()), *looker)
-        return {t: {tuple(r) for r in conn.execute(sa.text(q))} for t, q in OLD_RULES.items()}
+        _settings(
+            conn,
+            dict(conn.execute(sa.text("SELECT code, id FROM area")).all()),
+            *looker,
+        )
+        return {
+            t: {tuple(r) for r in conn.execute(sa.text(q))}
+            for t, q in OLD_RULES.items()
+        }
 
 
 def _seen(engine, looker) -> dict[str, set]:
@@ -218,7 +229,11 @@ def test_a_grid_redrawn_into_the_other_station_takes_its_links(engine):
             {"c": A1, "g": box(100.12, 100.16)},
         )
     seen = assert_the_old_rules_hold(engine)
-    assert {m for (m,) in seen["station S2"]["grid_member"]} == {"M-S1", "M-S2", "M-both"}
+    assert {m for (m,) in seen["station S2"]["grid_member"]} == {
+        "M-S1",
+        "M-S2",
+        "M-both",
+    }
     assert {m for (m,) in seen["station S1"]["grid_member"]} == set()
 
 
@@ -245,7 +260,7 @@ def test_links_moved_added_and_dropped(engine):
     seen = assert_the_old_rules_hold(engine)
     # O-S1 still S1's, its link to B is S1's officer's: a station sees both
     # only where both the officer and the area are its own.
-    assert (("O-S1", B) not in {r[:2] for r in seen["station S1"]["officer_area"]})
+    assert ("O-S1", B) not in {r[:2] for r in seen["station S1"]["officer_area"]}
     assert {m for (m,) in seen["station S2"]["grid_member"]} == {"M-S1", "M-S2"}
     assert {m for (m,) in seen["station S1"]["grid_member"]} == {"M-both"}
 
@@ -269,12 +284,15 @@ def stale_keys(conn) -> list[tuple]:
     """Rows whose scope keys are not those of their sources."""
     return conn.execute(sa.text("""
         SELECT 'officer', o.code FROM officer o LEFT JOIN post p ON p.id = o.post_id
-         WHERE (o.post_station_id, o.post_grid_id) IS DISTINCT FROM (p.station_id, p.grid_id)
+         WHERE (o.post_station_id, o.post_grid_id)
+               IS DISTINCT FROM (p.station_id, p.grid_id)
         UNION ALL
         SELECT 'officer_area', o.code FROM officer_area oa
           JOIN officer o ON o.id = oa.officer_id JOIN area a ON a.id = oa.area_id
-         WHERE (oa.officer_station_id, oa.officer_grid_id, oa.area_kind, oa.area_station_id)
-               IS DISTINCT FROM (o.post_station_id, o.post_grid_id, a.kind, a.station_id)
+         WHERE (oa.officer_station_id, oa.officer_grid_id,
+                oa.area_kind, oa.area_station_id)
+               IS DISTINCT FROM (o.post_station_id, o.post_grid_id,
+                                 a.kind, a.station_id)
         UNION ALL
         SELECT 'grid_member_area', ma.member_id::text FROM grid_member_area ma
           JOIN area a ON a.id = ma.area_id
@@ -294,7 +312,8 @@ def test_keys_written_by_hand_are_computed_again(engine):
     with engine.begin() as conn:
         conn.execute(sa.text(
             "UPDATE officer SET post_station_id = NULL, post_grid_id = 42; "
-            "UPDATE officer_area SET area_station_id = NULL, officer_station_id = NULL; "
+            "UPDATE officer_area SET area_station_id = NULL, "
+            "officer_station_id = NULL; "
             "UPDATE grid_member_area SET area_station_id = 42"))  # fmt: skip
         assert stale_keys(conn) == []
     assert_the_old_rules_hold(engine)

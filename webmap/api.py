@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, request
 from gis import lookup, params
 from gis.errors import InvalidInput
 from webmap import requestdb
-from webmap.guard import requires
+from webmap.guard import client_addr, requires
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ def lookup_one():
         request.args.get("lat"),
         crs=params.parse_crs(request.args.get("crs")),
         at=params.parse_date(request.args.get("at")),
-        audit_as=g.user.username,  # a read of people is audited by the lookup
+        audit_as=g.user.username,  # a read of people is audited
+        client_addr=client_addr(),
     )
     return _json(answer)
 
@@ -74,5 +75,6 @@ def lookup_batch():
         crs=params.parse_crs(_param("crs", body)),
         at=params.parse_date(_param("at", body)),
         audit_as=g.user.username,
+        client_addr=client_addr(),
     )
     return _json({"count": len(answers), "results": answers})

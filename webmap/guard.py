@@ -123,7 +123,7 @@ def _guard():
 def audit_read(action: str, kind: str | None, code: str | None, detail=None):
     """Record that the signed-in user read personal data (``action``)."""
     audit.record_read(
-        requestdb.connection(), g.user.username, action, kind, code, detail
+        requestdb.engine(), g.user.username, action, kind, code, detail, client_addr()
     )
 
 
