@@ -125,11 +125,12 @@ class _ReadLog:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # the waiting records
-        self._writing = threading.Lock()  # one batch at a time, in order
         self._reset()
 
     def _reset(self) -> None:
+        """Start empty (also a forked child: its parent's locks may be held)."""
+        self._lock = threading.Lock()  # the waiting records
+        self._writing = threading.Lock()  # one batch at a time, in order
         self._rows: dict[sa.Engine, list[tuple]] = {}
         self._timer: threading.Timer | None = None
         self._failing_since: float | None = None
@@ -147,10 +148,8 @@ class _ReadLog:
             rows = self._rows.setdefault(engine, [])
             rows.append(row)
             full = len(rows) >= READ_BATCH
-            if not full and self._timer is None:
-                self._timer = threading.Timer(READ_DELAY, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            if not full:
+                self._arm()
         if full:
             self.flush()
 
@@ -166,14 +165,18 @@ class _ReadLog:
                 if self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
+            failed = False
             for engine, rows in taken.items():
                 try:
                     _write_reads(engine, rows)
                 except Exception:  # noqa: BLE001 - kept for the next try
-                    logger.exception("audit: %d read records wait", len(rows))
+                    if self._failing_since is None:  # once, not every retry
+                        logger.exception("audit: %d read records wait", len(rows))
+                    failed = True
                     self._keep(engine, rows)
-                else:
-                    self._failing_since = None
+            if not failed and self._failing_since is not None:
+                logger.warning("audit: the read records are written again")
+                self._failing_since = None
 
     def _keep(self, engine: sa.Engine, rows: list[tuple]) -> None:
         with self._lock:
@@ -187,10 +190,14 @@ class _ReadLog:
                     len(waiting) - _READ_KEEP,
                 )
                 del waiting[:-_READ_KEEP]
-            if self._timer is None:
-                self._timer = threading.Timer(READ_DELAY, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            self._arm()
+
+    def _arm(self) -> None:
+        """Have the waiting records written in READ_DELAY (under ``_lock``)."""
+        if self._timer is None:
+            self._timer = threading.Timer(READ_DELAY, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
 
 
 def _write_reads(engine: sa.Engine, rows: list[tuple]) -> None:

@@ -434,7 +434,7 @@ def test_a_full_batch_is_written_at_once(engine, monkeypatch):
 
 
 def test_records_are_kept_while_the_database_is_away_and_reads_refused(
-    server_url, monkeypatch, caplog
+    app, server_url, monkeypatch, caplog
 ):
     """The records wait while their database cannot be written (here: it does
     not exist yet); past READ_STUCK seconds reads are refused; once it can be
@@ -450,6 +450,10 @@ def test_records_are_kept_while_the_database_is_away_and_reads_refused(
     monkeypatch.setattr(audit, "READ_STUCK", 0.0)
     with pytest.raises(DatabaseUnavailable, match="审计日志无法写入"):
         audit.record_read(away, "waiter", "page.read", "page", "refused")
+    client = signed_in(app, "root1")  # a page of personal data: refused too
+    response = client.get("/admin/audit")
+    assert response.status_code == 503
+    assert "审计日志无法写入" in response.get_data(as_text=True)
     created = db.create_database(server_url, name)
     try:
         schema.migrate(db.get_engine(created))
