@@ -92,9 +92,12 @@ def record(
 
 
 READ_DELAY = 0.2
-"""Seconds a read's record may wait in its worker before it is written."""
+"""Seconds after which the next web request to end writes a worker's records."""
 READ_BATCH = 200
 """Records a worker writes at once, without waiting for :data:`READ_DELAY`."""
+READ_IDLE_DELAY = 1.0
+"""Seconds after which a worker that answers no request writes its records
+from a thread of its own."""
 READ_STUCK = 5.0
 """Seconds of failed writes after which reads of personal data are refused."""
 _READ_KEEP = 100_000  # records kept for another try while writes fail
@@ -110,15 +113,19 @@ SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[],
 
 class _ReadLog:
     """The records of reads of personal data this process has not written yet,
-    by database: written in a batch of their own when one is :data:`READ_BATCH`
-    long or its oldest is :data:`READ_DELAY` old, and at the process's exit.
+    by database, written in a batch of their own: when one is
+    :data:`READ_BATCH` long; by the first web request to end once the oldest is
+    :data:`READ_DELAY` old (after its answer is sent, on the connection it
+    gave back: :func:`flush_due_reads`); by a thread of the log's own when no
+    request does it within :data:`READ_IDLE_DELAY`; and at the process's exit.
 
     A read has no change whose transaction its record could share, and a
     transaction of its own for every read was the largest part of what
     sign-in added to a lookup: 0.05 ms of the database's time, a write, a
     transaction id and a commit.  A batch is one transaction, committed
-    durably.  What a crash of the process may lose is what it held: at most
-    :data:`READ_DELAY` of its reads.  A batch that fails to be written is kept
+    durably.  What a crash of the process may lose is what it held: its
+    reads of the last :data:`READ_DELAY` under load, :data:`READ_IDLE_DELAY`
+    at most.  A batch that fails to be written is kept
     for the next (a database that went away comes back); once writes have
     failed for :data:`READ_STUCK` seconds, :func:`record_read` refuses, so no
     personal data is handed out unrecorded for longer than that.
@@ -132,6 +139,7 @@ class _ReadLog:
         self._lock = threading.Lock()  # the waiting records
         self._writing = threading.Lock()  # one batch at a time, in order
         self._rows: dict[sa.Engine, list[tuple]] = {}
+        self._oldest: float | None = None  # when the oldest waiting record came
         self._timer: threading.Timer | None = None
         self._failing_since: float | None = None
 
@@ -147,10 +155,19 @@ class _ReadLog:
         with self._lock:
             rows = self._rows.setdefault(engine, [])
             rows.append(row)
+            if self._oldest is None:
+                self._oldest = time.monotonic()
             full = len(rows) >= READ_BATCH
             if not full:
                 self._arm()
         if full:
+            self.flush()
+
+    def flush_due(self) -> None:
+        """Write the waiting records if the oldest is READ_DELAY old (a web
+        request calls this once its answer is sent: see the class)."""
+        oldest = self._oldest
+        if oldest is not None and time.monotonic() - oldest >= READ_DELAY:
             self.flush()
 
     def pending(self) -> int:
@@ -161,7 +178,7 @@ class _ReadLog:
         """Write every waiting record now."""
         with self._writing:
             with self._lock:
-                taken, self._rows = self._rows, {}
+                taken, self._rows, self._oldest = self._rows, {}, None
                 if self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
@@ -184,6 +201,7 @@ class _ReadLog:
                 self._failing_since = time.monotonic()
             waiting = self._rows.setdefault(engine, [])
             waiting[:0] = rows
+            self._oldest = time.monotonic()
             if len(waiting) > _READ_KEEP:
                 logger.error(
                     "audit: %d read records dropped: writes failed for too long",
@@ -193,9 +211,10 @@ class _ReadLog:
             self._arm()
 
     def _arm(self) -> None:
-        """Have the waiting records written in READ_DELAY (under ``_lock``)."""
+        """Have the waiting records written in READ_IDLE_DELAY (under
+        ``_lock``), should no request do it first."""
         if self._timer is None:
-            self._timer = threading.Timer(READ_DELAY, self.flush)
+            self._timer = threading.Timer(READ_IDLE_DELAY, self.flush)
             self._timer.daemon = True
             self._timer.start()
 
@@ -221,10 +240,11 @@ def record_read(
     client_addr: str | None = None,
 ) -> None:
     """Record a read of personal data by ``username`` from ``client_addr``,
-    in the database of ``engine``: written within :data:`READ_DELAY` seconds
-    by this process's read log (see :class:`_ReadLog`), with the time of the
-    read.  The record of a change is never deferred: :func:`record` writes
-    it in the change's own transaction.
+    in the database of ``engine``: written by this process's read log within
+    about :data:`READ_DELAY` seconds under load, :data:`READ_IDLE_DELAY` at
+    most (see :class:`_ReadLog`), with the time of the read.  The record of
+    a change is never deferred: :func:`record` writes it in the change's own
+    transaction.
 
     Raises :class:`~gis.errors.DatabaseUnavailable` when records have failed
     to be written for :data:`READ_STUCK` seconds: call it before handing the
@@ -239,6 +259,12 @@ def flush_reads() -> None:
     """Write every read record this process holds now (tests; the process's
     exit does it too)."""
     _reads.flush()
+
+
+def flush_due_reads() -> None:
+    """Write the read records this process holds if they are due: a web
+    request's last act, once its answer is sent."""
+    _reads.flush_due()
 
 
 def pending_reads() -> int:

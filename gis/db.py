@@ -123,8 +123,15 @@ def _make_engine(url: str, request_timeouts: bool) -> Engine:
                 statement + deadlines.GRACE
             ),
         }
+    # LIFO: a connection that a second thread used now and then (the read
+    # log's, gis.audit) goes back under the one a worker's requests keep using.
     engine = sa.create_engine(
-        url, pool_size=5, max_overflow=10, future=True, connect_args=connect_args
+        url,
+        pool_size=5,
+        max_overflow=10,
+        pool_use_lifo=True,
+        future=True,
+        connect_args=connect_args,
     )
     if request_timeouts:
         sa.event.listen(engine, "connect", _statement_timeout(statement))

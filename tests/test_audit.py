@@ -402,14 +402,12 @@ def _recorded(engine, action: str, user: str) -> list[dict]:
         return audit.query(conn, action=action, user=user)
 
 
-def test_a_read_is_written_within_the_delay_with_its_own_time_and_address(
-    app, engine
-):
+def test_an_idle_worker_writes_a_read_with_its_own_time_and_address(app, engine):
     client = signed_in(app, "root1")
     started = datetime.now(UTC)
     client.get("/admin/audit?user=someone-read")
     answered = datetime.now(UTC)
-    deadline = time.monotonic() + audit.READ_DELAY + 5
+    deadline = time.monotonic() + audit.READ_IDLE_DELAY + 5
     mine = {"user": "someone-read"}
     while not (
         rows := [
@@ -424,9 +422,24 @@ def test_a_read_is_written_within_the_delay_with_its_own_time_and_address(
     assert row["ip"] == "127.0.0.1"
 
 
+def test_a_request_writes_the_due_records_once_its_answer_is_sent(
+    app, engine, monkeypatch
+):
+    monkeypatch.setattr(audit, "READ_IDLE_DELAY", 3600)  # no thread does it
+    monkeypatch.setattr(audit, "READ_DELAY", 0.05)
+    client = signed_in(app, "root1")
+    client.get("/admin/audit?user=due-1").close()  # the server closes it when sent
+    assert audit.pending_reads() == 1  # not due yet
+    time.sleep(0.1)
+    client.get("/admin/audit?user=due-2").close()
+    assert audit.pending_reads() == 0
+    seen = [r["detail"]["filters"] for r in _recorded(engine, "audit.list", "root1")]
+    assert {"user": "due-1"} in seen and {"user": "due-2"} in seen
+
+
 def test_a_full_batch_is_written_at_once(engine, monkeypatch):
     monkeypatch.setattr(audit, "READ_BATCH", 3)
-    monkeypatch.setattr(audit, "READ_DELAY", 3600)
+    monkeypatch.setattr(audit, "READ_IDLE_DELAY", 3600)
     for k in range(3):
         audit.record_read(engine, "batcher", "page.read", "page", f"p{k}")
     assert audit.pending_reads() == 0
@@ -442,7 +455,7 @@ def test_records_are_kept_while_the_database_is_away_and_reads_refused(
     name = f"pingan_test_away_{uuid.uuid4().hex[:8]}"
     url = sa.engine.make_url(server_url).set(database=name)
     away = db.get_engine(url.render_as_string(hide_password=False))
-    monkeypatch.setattr(audit, "READ_DELAY", 3600)
+    monkeypatch.setattr(audit, "READ_IDLE_DELAY", 3600)
     audit.record_read(away, "waiter", "page.read", "page", "first")
     audit.flush_reads()
     assert audit.pending_reads() == 1
@@ -469,7 +482,7 @@ def test_records_are_kept_while_the_database_is_away_and_reads_refused(
 
 def test_a_process_writes_the_records_it_holds_when_it_exits(engine, database):
     code = (
-        "import sys; from gis import audit, db; audit.READ_DELAY = 3600; "
+        "import sys; from gis import audit, db; audit.READ_IDLE_DELAY = 3600; "
         "audit.record_read(db.get_engine(sys.argv[1]), 'leaver', 'page.read', "
         "'page', 'last', None, '10.9.9.9')"
     )

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
-from gis import access
+from gis import access, audit
 from gis import db as gis_db
+from webmap import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -103,5 +104,15 @@ def _close(_exc: BaseException | None) -> None:
         conn.close()
 
 
+def _write_reads_once_sent(response: Response) -> Response:
+    """Have the read records this worker holds written, when due, after the
+    answer went out and its connection back to the pool: on that connection,
+    so a worker under load keeps to one backend (a second one, for a thread
+    of the read log's own, cost each lookup 0.1 ms of the database's CPU)."""
+    response.call_on_close(audit.flush_due_reads)
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close)
+    hooks.after_request(app, _write_reads_once_sent)
