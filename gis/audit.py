@@ -125,10 +125,10 @@ class _ReadLog:
     transaction id and a commit.  A batch is one transaction, committed
     durably.  What a crash of the process may lose is what it held: its
     reads of the last :data:`READ_DELAY` under load, :data:`READ_IDLE_DELAY`
-    at most.  A batch that fails to be written is kept
-    for the next (a database that went away comes back); once writes have
-    failed for :data:`READ_STUCK` seconds, :func:`record_read` refuses, so no
-    personal data is handed out unrecorded for longer than that.
+    at most.  A batch that fails to be written is kept for the next (a
+    database that went away comes back); once writes have failed for
+    :data:`READ_STUCK` seconds, :func:`record_read` refuses, so no personal
+    data is handed out unrecorded for longer than that.
     """
 
     def __init__(self) -> None:
